@@ -1,0 +1,261 @@
+"""The thin AWS layer: every call secretshare makes, and the IAM action each one needs.
+
+Reads gather a `SecretState`; writes apply one plan step. Nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from .arns import parse_arn
+from .errors import AllowListUnavailable, ConsumerAccountError, KeyNotUsable
+from .names import MANAGED_BY_TAG
+from .settings import ALLOW_ANY, ALLOW_ORGANIZATION, Settings
+
+# Standard retry mode backs off on throttling and 5xx; a record that still fails is retried by SQS.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, user_agent_extra="secretshare")
+# Organization membership changes rarely; a warm Lambda reuses it for this long.
+ORGANIZATION_CACHE_SECONDS = 300
+
+# The IAM action each AWS operation needs, so the template's roles can be held against the code.
+REQUIRED_ACTIONS: dict[tuple[str, str], str] = {
+    ("secretsmanager", "DescribeSecret"): "secretsmanager:DescribeSecret",
+    ("secretsmanager", "GetResourcePolicy"): "secretsmanager:GetResourcePolicy",
+    ("secretsmanager", "PutResourcePolicy"): "secretsmanager:PutResourcePolicy",
+    ("secretsmanager", "DeleteResourcePolicy"): "secretsmanager:DeleteResourcePolicy",
+    ("secretsmanager", "UpdateSecret"): "secretsmanager:UpdateSecret",
+    ("secretsmanager", "ListSecrets"): "secretsmanager:ListSecrets",
+    ("kms", "DescribeKey"): "kms:DescribeKey",
+    ("kms", "GetKeyPolicy"): "kms:GetKeyPolicy",
+    ("kms", "PutKeyPolicy"): "kms:PutKeyPolicy",
+    ("kms", "CreateKey"): "kms:CreateKey",
+    ("kms", "CreateAlias"): "kms:CreateAlias",
+    ("kms", "ListAliases"): "kms:ListAliases",
+    ("kms", "TagResource"): "kms:TagResource",
+    ("organizations", "ListAccounts"): "organizations:ListAccounts",
+    ("sts", "AssumeRole"): "sts:AssumeRole",
+    ("sts", "GetCallerIdentity"): "sts:GetCallerIdentity",
+    ("ssm", "GetParameter"): "ssm:GetParameter",
+    ("ssm", "PutParameter"): "ssm:PutParameter",
+    ("ssm", "DeleteParameter"): "ssm:DeleteParameter",
+    ("ssm", "AddTagsToResource"): "ssm:AddTagsToResource",
+}
+
+_organization_cache: dict[str, tuple[float, frozenset[str]]] = {}
+
+
+def error_code(err: ClientError) -> str:
+    """The AWS error code of a failed call."""
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+@dataclass
+class Aws:
+    """AWS clients for account A and, through the publisher role, for each consumer account.
+
+    One instance serves one invocation: clients and assumed-role credentials are created on first use
+    and reused. Consumer clients come from the same boto3 session, so event hooks registered on it (call
+    counters, fault injectors) see every call.
+    """
+
+    settings: Settings
+    session: boto3.Session = field(default_factory=boto3.Session)
+    _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A client in account A."""
+        return self._client(service, region or self.session.region_name, "")
+
+    def _client(self, service: str, region: str | None, account: str, **credentials: str) -> Any:
+        cache_key = (service, region or "", account)
+        if cache_key not in self._clients:
+            self._clients[cache_key] = self.session.client(
+                service, region_name=region, config=CLIENT_CONFIG, **credentials
+            )
+        return self._clients[cache_key]
+
+    # --- reads in account A ---------------------------------------------------------------
+
+    def describe_secret(self, secret_id: str, region: str | None) -> dict | None:
+        """The secret's description, or None when it does not exist."""
+        try:
+            return self.client("secretsmanager", region).describe_secret(SecretId=secret_id)
+        except ClientError as err:
+            if error_code(err) == "ResourceNotFoundException":
+                return None
+            raise
+
+    def resource_policy(self, secret_arn: str, region: str) -> dict | None:
+        """The secret's resource policy, parsed, or None when it has none."""
+        found = self.client("secretsmanager", region).get_resource_policy(SecretId=secret_arn)
+        text = found.get("ResourcePolicy")
+        return json.loads(text) if text else None
+
+    def describe_key(self, key_id: str, region: str) -> dict | None:
+        """The key's metadata, or None when the key (or alias) does not exist."""
+        try:
+            return self.client("kms", region).describe_key(KeyId=key_id)["KeyMetadata"]
+        except ClientError as err:
+            if error_code(err) == "NotFoundException":
+                return None
+            raise
+
+    def key_policy(self, key_arn: str, region: str) -> dict:
+        """The key policy, parsed; KeyNotUsable when account A may not read it."""
+        try:
+            found = self.client("kms", region).get_key_policy(KeyId=key_arn, PolicyName="default")
+        except ClientError as err:
+            if error_code(err) in ("AccessDeniedException", "AccessDenied"):
+                raise KeyNotUsable(f"account A cannot administer key {key_arn}: {err}") from err
+            raise
+        return json.loads(found["Policy"])
+
+    def caller_account(self) -> str:
+        """Account A's id (used only when a secret is gone and its ARN is unknown)."""
+        return self.client("sts").get_caller_identity()["Account"]
+
+    def allowed_accounts(self) -> frozenset[str] | None:
+        """Accounts that may be consumers under ALLOWED_CONSUMERS; None when any account may."""
+        allow = self.settings.allowed_consumers
+        if allow.mode == ALLOW_ANY:
+            return None
+        if allow.mode != ALLOW_ORGANIZATION:
+            return allow.accounts
+        return self._organization_accounts()
+
+    def _organization_accounts(self) -> frozenset[str]:
+        cached = _organization_cache.get("accounts")
+        if cached and time.monotonic() - cached[0] < ORGANIZATION_CACHE_SECONDS:
+            return cached[1]
+        try:
+            pages = self.client("organizations").get_paginator("ListAccounts").paginate()
+            accounts = frozenset(
+                a["Id"] for page in pages for a in page["Accounts"] if a["Status"] == "ACTIVE"
+            )
+        except ClientError as err:
+            raise AllowListUnavailable(
+                "ALLOWED_CONSUMERS=organization needs organizations:ListAccounts (run in the management "
+                f"account or a delegated administrator), or set it to account ids or 'any': {err}"
+            ) from err
+        _organization_cache["accounts"] = (time.monotonic(), accounts)
+        return accounts
+
+    # --- writes in account A --------------------------------------------------------------
+
+    def create_key(self, alias: str, policy: str, description: str, region: str) -> str:
+        """Create a symmetric customer-managed key with `policy` and `alias`; return its ARN."""
+        kms = self.client("kms", region)
+        key = kms.create_key(
+            Policy=policy,
+            Description=description,
+            Tags=[{"TagKey": MANAGED_BY_TAG[0], "TagValue": MANAGED_BY_TAG[1]}],
+        )["KeyMetadata"]
+        kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
+        return key["Arn"]
+
+    def put_key_policy(self, key_arn: str, policy: str, region: str) -> None:
+        """Replace the key policy (the merge already kept every statement we do not own)."""
+        self.client("kms", region).put_key_policy(KeyId=key_arn, PolicyName="default", Policy=policy)
+
+    def set_secret_key(self, secret_arn: str, key_arn: str, region: str) -> None:
+        """Point the secret at `key_arn` by full ARN (a key id or alias would resolve in the reader's account)."""
+        self.client("secretsmanager", region).update_secret(SecretId=secret_arn, KmsKeyId=key_arn)
+
+    def put_resource_policy(self, secret_arn: str, policy: str, region: str) -> None:
+        """Write the secret's resource policy, refusing anything AWS considers public."""
+        self.client("secretsmanager", region).put_resource_policy(
+            SecretId=secret_arn, ResourcePolicy=policy, BlockPublicPolicy=True
+        )
+
+    def delete_resource_policy(self, secret_arn: str, region: str) -> None:
+        """Remove the secret's resource policy."""
+        self.client("secretsmanager", region).delete_resource_policy(SecretId=secret_arn)
+
+    # --- consumer accounts -----------------------------------------------------------------
+
+    def consumer_ssm(self, account: str, partition: str, region: str) -> Any:
+        """An SSM client in a consumer account, through its publisher role (assumed once per account)."""
+        cache_key = ("ssm", region, account)
+        if cache_key in self._clients:
+            return self._clients[cache_key]
+        role_arn = self.settings.consumer_role_arn(partition, account)
+        try:
+            credentials = self.client("sts", region).assume_role(
+                RoleArn=role_arn, RoleSessionName="secretshare"
+            )["Credentials"]
+        except ClientError as err:
+            raise ConsumerAccountError(account, role_arn, f"cannot assume the publisher role: {err}") from err
+        return self._client(
+            "ssm",
+            region,
+            account,
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+
+    def read_parameter(self, account: str, name: str, partition: str, region: str) -> str | None:
+        """The parameter's value in a consumer account, or None when it does not exist."""
+        ssm = self.consumer_ssm(account, partition, region)
+        try:
+            return ssm.get_parameter(Name=name)["Parameter"]["Value"]
+        except ClientError as err:
+            if error_code(err) == "ParameterNotFound":
+                return None
+            raise self._consumer_error(account, partition, "cannot read", name, err) from err
+
+    def write_parameter(
+        self,
+        account: str,
+        name: str,
+        value: str,
+        description: str,
+        *,
+        exists: bool,
+        partition: str,
+        region: str,
+    ) -> None:
+        """Create the parameter (with tags) or overwrite it (AWS refuses tags together with Overwrite)."""
+        ssm = self.consumer_ssm(account, partition, region)
+        arguments: dict[str, Any] = {
+            "Name": name,
+            "Value": value,
+            "Type": "String",
+            "Description": description,
+        }
+        if exists:
+            arguments["Overwrite"] = True
+        else:
+            arguments["Tags"] = [{"Key": MANAGED_BY_TAG[0], "Value": MANAGED_BY_TAG[1]}]
+        try:
+            ssm.put_parameter(**arguments)
+        except ClientError as err:
+            raise self._consumer_error(account, partition, "cannot write", name, err) from err
+
+    def delete_parameter(self, account: str, name: str, partition: str, region: str) -> None:
+        """Delete the parameter in a consumer account; one already gone is fine."""
+        ssm = self.consumer_ssm(account, partition, region)
+        try:
+            ssm.delete_parameter(Name=name)
+        except ClientError as err:
+            if error_code(err) != "ParameterNotFound":
+                raise self._consumer_error(account, partition, "cannot delete", name, err) from err
+
+    def _consumer_error(
+        self, account: str, partition: str, verb: str, name: str, err: ClientError
+    ) -> Exception:
+        role_arn = self.settings.consumer_role_arn(partition, account)
+        return ConsumerAccountError(account, role_arn, f"{verb} parameter {name}: {err}")
+
+
+def key_account(key_id: str) -> str | None:
+    """The account of a key given by ARN, None for key ids and alias names (those resolve in A)."""
+    arn = parse_arn(key_id)
+    return arn.account if arn else None

@@ -1,0 +1,41 @@
+"""Error types. Each message names the offending value and says what to do about it."""
+
+
+class SecretShareError(Exception):
+    """Base class for every error secretshare raises on purpose."""
+
+
+class ConfigurationError(SecretShareError):
+    """An environment variable holds a value secretshare cannot use."""
+
+
+class KeyNotUsable(SecretShareError):
+    """The secret's KMS key cannot carry grants: another account's, disabled, or not administrable by A."""
+
+
+class AllowListUnavailable(SecretShareError):
+    """The consumer allow-list could not be evaluated; nothing is changed until it can."""
+
+
+class PolicyTooLarge(SecretShareError):
+    """A policy we would write exceeds its AWS size limit."""
+
+
+class ConsumerAccountError(SecretShareError):
+    """A consumer account could not be reached or written through its publisher role."""
+
+    def __init__(self, account: str, role_arn: str, reason: str) -> None:
+        super().__init__(f"consumer account {account}: {reason} (through {role_arn})")
+        self.account = account
+        self.role_arn = role_arn
+        self.reason = reason
+
+
+class ReconcileFailed(SecretShareError):
+    """Some steps of a reconciliation failed; the others were applied. Carries the partial result."""
+
+    def __init__(self, secret: str, failures: list[str], result: object) -> None:
+        super().__init__(f"reconciling {secret} failed: " + "; ".join(failures))
+        self.secret = secret
+        self.failures = failures
+        self.result = result

@@ -1,0 +1,217 @@
+"""Policy documents: the statements secretshare wants and the merge that edits only those. Pure: no boto3.
+
+A merge keeps every statement it does not own exactly as it was, in its place; it replaces an owned
+statement only when the canonical forms differ, so AWS's reformatting (a one-element list returned as a
+string, reordered principals) never causes a write.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .arns import principal_account, secret_name_from_arn
+from .errors import PolicyTooLarge
+from .names import (
+    CONSUMER_DECRYPT_SID,
+    CONSUMER_READ_SID,
+    RESOURCE_POLICY_SID,
+    is_ours,
+    key_statement_sid,
+)
+
+POLICY_VERSION = "2012-10-17"
+SECRET_READ_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+# AWS limits, checked before writing because a rejected write would leave the two policies out of step.
+KEY_POLICY_MAX_BYTES = 32 * 1024
+RESOURCE_POLICY_MAX_CHARS = 20_480
+
+Statement = dict[str, Any]
+Document = dict[str, Any]
+
+_DNS_SUFFIX = {"aws-cn": "amazonaws.com.cn"}
+
+
+def via_service(region: str, partition: str = "aws") -> str:
+    """The `kms:ViaService` value for Secrets Manager in a region."""
+    return f"secretsmanager.{region}.{_DNS_SUFFIX.get(partition, 'amazonaws.com')}"
+
+
+def key_grant_statement(secret_arn: str, region: str, partition: str, consumers: Iterable[str]) -> Statement:
+    """Key-policy statement letting the consumers decrypt this one secret, only through Secrets Manager."""
+    return {
+        "Sid": key_statement_sid(secret_arn),
+        "Effect": "Allow",
+        "Principal": {"AWS": sorted(consumers)},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": via_service(region, partition),
+                "kms:EncryptionContext:SecretARN": secret_arn,
+            }
+        },
+    }
+
+
+def resource_grant_statement(consumers: Iterable[str]) -> Statement:
+    """Secret resource-policy statement letting the consumers read the secret."""
+    return {
+        "Sid": RESOURCE_POLICY_SID,
+        "Effect": "Allow",
+        "Principal": {"AWS": sorted(consumers)},
+        "Action": list(SECRET_READ_ACTIONS),
+        "Resource": "*",
+    }
+
+
+def key_admin_statement(partition: str, account: str) -> Statement:
+    """The default key-policy statement that lets account A's IAM administer a key we create."""
+    return {
+        "Sid": "Enable IAM User Permissions",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
+def consumer_policy(secret_arn: str, key_arn: str, region: str, partition: str) -> Document:
+    """The IAM policy a consumer attaches to read the secret: exact secret ARN, exact key ARN."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": CONSUMER_READ_SID,
+                "Effect": "Allow",
+                "Action": list(SECRET_READ_ACTIONS),
+                "Resource": secret_arn,
+            },
+            {
+                "Sid": CONSUMER_DECRYPT_SID,
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": via_service(region, partition)}},
+            },
+        ],
+    }
+
+
+def statements(document: Document | None) -> list[Statement]:
+    """The statements of a policy document, as a list even when the document holds a single one."""
+    if not document:
+        return []
+    found = document.get("Statement", [])
+    return [found] if isinstance(found, dict) else list(found)
+
+
+def canonical(value: Any) -> Any:
+    """A form in which two statements compare equal when AWS treats them the same.
+
+    Strings become one-element lists and lists become sorted sets, so `"a"` equals `["a"]` and order
+    does not matter.
+    """
+    if isinstance(value, dict):
+        return {key: canonical(item) for key, item in value.items()}
+    items = value if isinstance(value, list) else [value]
+    return sorted({json.dumps(canonical(i) if isinstance(i, dict) else i, sort_keys=True) for i in items})
+
+
+def merge_statements(
+    document: Document | None,
+    owned: Callable[[Statement], bool],
+    desired: Iterable[Statement],
+) -> Document | None:
+    """Replace the statements `owned` selects with `desired`, keeping every other statement as it was.
+
+    An owned statement whose Sid is desired again stays in its place (and stays byte-identical when it
+    is canonically equal); other owned statements are dropped; new ones are appended. Returns None when
+    no statement is left, so the caller can delete the policy rather than write an empty one.
+    """
+    wanted = {statement["Sid"]: statement for statement in desired}
+    merged: list[Statement] = []
+    for statement in statements(document):
+        if not owned(statement):
+            merged.append(statement)
+        elif statement.get("Sid") in wanted:
+            replacement = wanted.pop(statement["Sid"])
+            same = canonical(statement) == canonical(replacement)
+            merged.append(statement if same else replacement)
+    merged.extend(wanted.values())
+    if not merged:
+        return None
+    base = {key: value for key, value in (document or {}).items() if key != "Statement"}
+    return {"Version": POLICY_VERSION, **base, "Statement": merged}
+
+
+def owned_key_statement(secret_arn: str) -> Callable[[Statement], bool]:
+    """Selects the key-policy statement secretshare wrote for this secret."""
+    sid = key_statement_sid(secret_arn)
+    return lambda statement: statement.get("Sid") == sid
+
+
+def owned_key_statement_by_name(name: str) -> Callable[[Statement], bool]:
+    """Selects our key-policy statements whose SecretARN condition names a secret called `name`.
+
+    Used when the secret is gone and only its name is known.
+    """
+
+    def owned(statement: Statement) -> bool:
+        return is_ours(statement) and any(_name_of(arn) == name for arn in granted_secret_arns(statement))
+
+    return owned
+
+
+def _name_of(secret_arn: str) -> str | None:
+    try:
+        return secret_name_from_arn(secret_arn)
+    except ValueError:
+        return None
+
+
+def granted_secret_arns(statement: Statement) -> list[str]:
+    """Secret ARNs named in a key-policy statement's `kms:EncryptionContext:SecretARN` condition."""
+    found: list[str] = []
+    for operator in (statement.get("Condition") or {}).values():
+        value = operator.get("kms:EncryptionContext:SecretARN") if isinstance(operator, dict) else None
+        found.extend([value] if isinstance(value, str) else value or [])
+    return found
+
+
+def granted_principals(document: Document | None, owned: Callable[[Statement], bool] = is_ours) -> set[str]:
+    """AWS principals in the owned statements of a document."""
+    found: set[str] = set()
+    for statement in statements(document):
+        if owned(statement):
+            principal = statement.get("Principal") or {}
+            value = principal.get("AWS", []) if isinstance(principal, dict) else principal
+            found.update([value] if isinstance(value, str) else value)
+    return found
+
+
+def principal_accounts(principals: Iterable[str]) -> set[str]:
+    """Accounts of the principals; principals without a readable account (AWS unique ids) are skipped."""
+    return {account for p in principals if (account := principal_account(p))}
+
+
+def render(document: Document) -> str:
+    """Serialize a policy document the way secretshare writes it."""
+    return json.dumps(document, indent=2)
+
+
+def check_size(document: Document, *, limit: int, what: str, secret: str, in_bytes: bool = False) -> str:
+    """Serialize `document`, raising PolicyTooLarge before a write AWS would reject."""
+    text = render(document)
+    size = len(text.encode()) if in_bytes else len(text)
+    if size > limit:
+        compact = json.dumps(document, separators=(",", ":"))
+        size_compact = len(compact.encode()) if in_bytes else len(compact)
+        if size_compact > limit:
+            unit = "bytes" if in_bytes else "characters"
+            raise PolicyTooLarge(
+                f"{what} for {secret} would be {size_compact} {unit}; the AWS limit is {limit}"
+            )
+        return compact
+    return text

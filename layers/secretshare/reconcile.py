@@ -1,0 +1,311 @@
+"""One reconciliation: read everything, plan, apply, report. The entry point is `reconcile_secret`."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import boto3
+
+from .arns import is_complete_secret_arn, parse_arn, secret_name_from_arn
+from .aws import Aws, key_account
+from .errors import ConsumerAccountError, KeyNotUsable, ReconcileFailed
+from .names import key_alias, parameter_name
+from .plan import KeyState, Plan, SecretState, plan_reconciliation
+from .policy import (
+    KEY_POLICY_MAX_BYTES,
+    RESOURCE_POLICY_MAX_CHARS,
+    check_size,
+    principal_accounts,
+)
+from .settings import Settings
+from .sharetag import ShareTag, has_share_tag, parse_share_tag
+
+logger = logging.getLogger("secretshare")
+
+# Key states in which KMS refuses to encrypt or decrypt, so a grant on the key would be useless.
+_UNUSABLE_KEY_STATES = {"PendingDeletion", "PendingReplicaDeletion", "Unavailable", "PendingImport"}
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    """What a reconciliation planned and, unless it was a dry run, applied."""
+
+    plan: Plan
+    applied: bool
+    key_arn: str | None
+    failures: tuple[str, ...] = ()
+
+    @property
+    def secret_arn(self) -> str:
+        """The secret's ARN (a partial ARN when the secret is gone and was named by name)."""
+        return self.plan.secret_arn
+
+    @property
+    def consumers(self) -> tuple[str, ...]:
+        """Principals the secret is shared with once the plan is applied."""
+        return self.plan.consumers
+
+    @property
+    def rejected(self) -> tuple:
+        """Tag entries that grant nothing, each with its reason."""
+        return self.plan.rejected
+
+    @property
+    def changes(self) -> list[str]:
+        """The plan's changes, one readable line each."""
+        return self.plan.describe()
+
+
+def reconcile_secret(
+    secret_id: str,
+    *,
+    dry_run: bool = False,
+    settings: Settings | None = None,
+    session: boto3.Session | None = None,
+) -> ReconcileResult:
+    """Bring a secret's KMS key policy, resource policy and consumer parameters in line with its tags.
+
+    `secret_id` is a name, full ARN or partial ARN. A dry run reads but never writes. Raises
+    ReconcileFailed (carrying the partial result) when a consumer account could not be written; errors
+    in account A propagate as they are, so the caller retries.
+    """
+    settings = settings or Settings.from_env()
+    aws = Aws(settings, session or boto3.Session())
+    state, share = read_state(aws, secret_id)
+    plan = plan_reconciliation(state, share, settings)
+    for entry in plan.rejected:
+        logger.warning("secret %s: rejected share entry %r: %s", plan.secret_arn, entry.entry, entry.reason)
+    if dry_run:
+        return ReconcileResult(
+            plan, applied=False, key_arn=plan.key_arn, failures=tuple(plan.unreachable.values())
+        )
+    return apply_plan(aws, plan)
+
+
+def read_state(aws: Aws, secret_id: str) -> tuple[SecretState, ShareTag]:
+    """Read the secret, its tags, key, policies and consumer parameters: everything the plan needs."""
+    region = _region_of(secret_id) or aws.session.region_name
+    description = aws.describe_secret(secret_id, region)
+    if description is None:
+        return _gone_secret_state(aws, secret_id, region), ShareTag()
+    arn = description["ARN"]
+    location = parse_arn(arn)
+    assert location is not None  # describe_secret always returns a secret ARN
+    tags = tuple(description.get("Tags", []))
+    allowed = aws.allowed_accounts() if has_share_tag(tags, aws.settings.share_tag_key) else frozenset()
+    share = parse_share_tag(
+        tags,
+        tag_key=aws.settings.share_tag_key,
+        partition=location.partition,
+        producer_account=location.account,
+        allowed_accounts=allowed,
+        allow_list_name=f"ALLOWED_CONSUMERS={aws.settings.allowed_consumers}",
+    )
+    pending_deletion = "DeletedDate" in description
+    wanted = share.consumers and not pending_deletion
+    kms_key_id = description.get("KmsKeyId")
+    key = _current_key(aws, arn, kms_key_id, required=bool(wanted))
+    state = SecretState(
+        arn=arn,
+        name=description["Name"],
+        pending_deletion=pending_deletion,
+        tags=tags,
+        kms_key_id=kms_key_id,
+        key=key,
+        resource_policy=None if pending_deletion else aws.resource_policy(arn, location.region),
+        target_key=_move_target(aws, arn, description["Name"]) if wanted and key is None else None,
+    )
+    if not wanted:
+        return state, share
+    parameters, unreachable = _read_parameters(aws, state, principal_accounts(share.consumers))
+    return SecretState(**{**state.__dict__, "parameters": parameters, "unreachable": unreachable}), share
+
+
+def _region_of(secret_id: str) -> str | None:
+    arn = parse_arn(secret_id)
+    return arn.region if arn else None
+
+
+def _is_aws_managed_alias(kms_key_id: str) -> bool:
+    return kms_key_id.startswith("alias/aws/") or ":alias/aws/" in kms_key_id
+
+
+def _current_key(aws: Aws, secret_arn: str, kms_key_id: str | None, *, required: bool) -> KeyState | None:
+    """The customer-managed key in A that encrypts the secret; None for the AWS managed key.
+
+    A key we cannot put grants on is an error only when there are grants to put.
+    """
+    if not kms_key_id or _is_aws_managed_alias(kms_key_id):
+        return None
+    location = parse_arn(secret_arn)
+    assert location is not None
+    try:
+        return _customer_key(aws, kms_key_id, location.account, location.region, f"secret {secret_arn}")
+    except KeyNotUsable:
+        if required:
+            raise
+        return None
+
+
+def _customer_key(aws: Aws, key_id: str, account: str, region: str, owner: str) -> KeyState | None:
+    """Key metadata and policy for a key A administers; None when it is an AWS managed key."""
+    if key_account(key_id) not in (None, account):
+        raise KeyNotUsable(
+            f"{owner} uses key {key_id} of another account; secretshare grants only on A's keys"
+        )
+    metadata = aws.describe_key(key_id, region)
+    if metadata is None:
+        raise KeyNotUsable(f"{owner} uses key {key_id}, which does not exist in {account} {region}")
+    if metadata.get("KeyManager") == "AWS":
+        return None
+    if metadata.get("KeyState") in _UNUSABLE_KEY_STATES:
+        raise KeyNotUsable(f"{owner} uses key {metadata['Arn']}, which is {metadata['KeyState']}")
+    return KeyState(metadata["Arn"], aws.key_policy(metadata["Arn"], region))
+
+
+def _move_target(aws: Aws, secret_arn: str, name: str) -> KeyState | None:
+    """The existing key a secret leaving the AWS managed key moves to; None means create a dedicated key."""
+    location = parse_arn(secret_arn)
+    assert location is not None
+    shared = aws.settings.shared_key_arn
+    if shared:
+        key_location = parse_arn(shared)
+        if key_location is None or key_location.region != location.region:
+            raise KeyNotUsable(f"SHARED_KEY_ARN {shared} is not in the region of secret {secret_arn}")
+        key = _customer_key(aws, shared, location.account, location.region, "SHARED_KEY_ARN")
+        if key is None:
+            raise KeyNotUsable(f"SHARED_KEY_ARN {shared} is an AWS managed key; name a customer-managed key")
+        return key
+    if aws.describe_key(key_alias(name), location.region) is None:
+        return None
+    return _customer_key(aws, key_alias(name), location.account, location.region, f"alias {key_alias(name)}")
+
+
+def _read_parameters(
+    aws: Aws, state: SecretState, accounts: set[str]
+) -> tuple[dict[str, str | None], dict[str, str]]:
+    location = state.location
+    name = parameter_name(aws.settings.parameter_prefix, location.account, location.region, state.name)
+    values: dict[str, str | None] = {}
+    unreachable: dict[str, str] = {}
+    for account in sorted(accounts):
+        try:
+            values[account] = aws.read_parameter(account, name, location.partition, location.region)
+        except ConsumerAccountError as err:
+            unreachable[account] = str(err)
+    return values, unreachable
+
+
+def _gone_secret_state(aws: Aws, secret_id: str, region: str | None) -> SecretState:
+    """State of a secret that no longer exists: the keys that may still hold our grants for it."""
+    if parse_arn(secret_id):
+        arn = secret_id
+        name = (
+            secret_name_from_arn(secret_id) if is_complete_secret_arn(secret_id) else _partial_name(secret_id)
+        )
+    else:
+        caller = parse_arn(aws.client("sts", region).get_caller_identity()["Arn"])
+        assert caller is not None
+        arn = f"arn:{caller.partition}:secretsmanager:{region}:{caller.account}:secret:{secret_id}"
+        name = secret_id
+    location = parse_arn(arn)
+    assert location is not None
+    candidates = [key_alias(name)] + ([aws.settings.shared_key_arn] if aws.settings.shared_key_arn else [])
+    keys = []
+    for key_id in candidates:
+        if aws.describe_key(key_id, location.region) is not None:
+            key = _customer_key(aws, key_id, location.account, location.region, f"secret {arn}")
+            keys += [key] if key else []
+    return SecretState(arn=arn, name=name, exists=False, other_keys=tuple(keys))
+
+
+def _partial_name(partial_arn: str) -> str:
+    location = parse_arn(partial_arn)
+    assert location is not None
+    return location.resource.removeprefix("secret:")
+
+
+def apply_plan(aws: Aws, plan: Plan) -> ReconcileResult:
+    """Apply a plan: A's key side first (so a revoked consumer loses decrypt at once), then B's side.
+
+    Every document is serialized and size-checked before the first write, so a too-large policy
+    changes nothing. Consumer-account failures do not stop the other steps; they are raised together
+    at the end as ReconcileFailed.
+    """
+    region = plan.region
+    documents = _serialize(plan)
+    key_arn = plan.key_arn
+    if plan.new_key:
+        key_arn = aws.create_key(plan.new_key.alias, documents["new-key"], plan.new_key.description, region)
+        _log(plan, f"created key {key_arn} ({plan.new_key.alias})")
+    for change in plan.key_policy_changes:
+        aws.put_key_policy(change.key_arn, documents[change.key_arn], region)
+        _log(plan, f"updated key policy of {change.key_arn}")
+    if plan.repoint_secret and key_arn:
+        aws.set_secret_key(plan.secret_arn, key_arn, region)
+        _log(plan, f"secret now encrypted with {key_arn}")
+    failures = list(plan.unreachable.values())
+    for account in plan.parameter_deletes:
+        failures += _consumer_step(aws.delete_parameter, account, plan.parameter_name, plan.partition, region)
+    _apply_resource_policy(aws, plan, documents.get("resource-policy"))
+    if plan.parameter_writes and key_arn:
+        value = plan.consumer_document(key_arn)
+        description = f"secretshare: IAM policy to read {plan.secret_arn} (KMS key {key_arn})"[:1024]
+        for write in plan.parameter_writes:
+            failures += _consumer_step(
+                aws.write_parameter,
+                write.account,
+                plan.parameter_name,
+                value,
+                description,
+                exists=write.exists,
+                partition=plan.partition,
+                region=region,
+            )
+    result = ReconcileResult(plan, applied=True, key_arn=key_arn, failures=tuple(failures))
+    if failures:
+        raise ReconcileFailed(plan.secret_arn, failures, result)
+    return result
+
+
+def _serialize(plan: Plan) -> dict[str, str]:
+    def key_policy(document: dict) -> str:
+        return check_size(
+            document, limit=KEY_POLICY_MAX_BYTES, what="key policy", secret=plan.secret_arn, in_bytes=True
+        )
+
+    documents = {change.key_arn: key_policy(change.after) for change in plan.key_policy_changes}
+    if plan.new_key:
+        documents["new-key"] = key_policy(plan.new_key.policy)
+    change = plan.resource_policy_change
+    if change and change.after is not None:
+        documents["resource-policy"] = check_size(
+            change.after, limit=RESOURCE_POLICY_MAX_CHARS, what="resource policy", secret=plan.secret_arn
+        )
+    return documents
+
+
+def _apply_resource_policy(aws: Aws, plan: Plan, document: str | None) -> None:
+    if plan.resource_policy_change is None:
+        return
+    if document is None:
+        aws.delete_resource_policy(plan.secret_arn, plan.region)
+        _log(plan, "deleted resource policy")
+    else:
+        aws.put_resource_policy(plan.secret_arn, document, plan.region)
+        _log(plan, "updated resource policy")
+
+
+def _consumer_step(step: object, account: str, *args: object, **kwargs: object) -> list[str]:
+    """Run one consumer-account step; return its failure message instead of raising."""
+    try:
+        step(account, *args, **kwargs)  # type: ignore[operator]
+    except ConsumerAccountError as err:
+        logger.error("%s", err)
+        return [str(err)]
+    return []
+
+
+def _log(plan: Plan, message: str) -> None:
+    logger.info("secret %s: %s", plan.secret_arn, message)

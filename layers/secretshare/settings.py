@@ -1,0 +1,83 @@
+"""Configuration from environment variables, with every default written here once."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .arns import parse_arn
+from .errors import ConfigurationError
+
+ALLOW_ORGANIZATION = "organization"
+ALLOW_ANY = "any"
+
+
+@dataclass(frozen=True)
+class AllowList:
+    """Which accounts may be consumers: A's organization, any account, or a fixed set of ids."""
+
+    mode: str  # ALLOW_ORGANIZATION, ALLOW_ANY, or "accounts"
+    accounts: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, text: str) -> AllowList:
+        """Parse ALLOWED_CONSUMERS: `organization`, `any`, or account ids separated by spaces or commas."""
+        value = text.strip()
+        if value in (ALLOW_ORGANIZATION, ALLOW_ANY):
+            return cls(value)
+        ids = [item for item in re.split(r"[\s,]+", value) if item]
+        bad = [item for item in ids if not re.fullmatch(r"\d{12}", item)]
+        if not ids or bad:
+            raise ConfigurationError(
+                f"ALLOWED_CONSUMERS={text!r}: expected 'organization', 'any' or 12-digit account ids"
+                + (f"; {bad[0]!r} is not an account id" if bad else "")
+            )
+        return cls("accounts", frozenset(ids))
+
+    def __str__(self) -> str:
+        return self.mode if self.mode != "accounts" else " ".join(sorted(self.accounts))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration; `Settings.from_env()` reads it from the environment."""
+
+    share_tag_key: str = "share-with"
+    consumer_role_name: str = "secretshare-publisher"
+    parameter_prefix: str = "/secretshare"
+    allowed_consumers: AllowList = AllowList(ALLOW_ORGANIZATION)
+    shared_key_arn: str = ""
+    queue_url: str = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read SHARE_TAG_KEY, CONSUMER_ROLE_NAME, PARAMETER_PREFIX, ALLOWED_CONSUMERS, SHARED_KEY_ARN, QUEUE_URL."""
+        env = os.environ if environ is None else environ
+        default = cls()
+        shared_key_arn = env.get("SHARED_KEY_ARN", "").strip()
+        if shared_key_arn and not _is_key_arn(shared_key_arn):
+            raise ConfigurationError(
+                f"SHARED_KEY_ARN={shared_key_arn!r} is not a KMS key ARN (arn:...:key/...)"
+            )
+        prefix = env.get("PARAMETER_PREFIX", default.parameter_prefix).strip()
+        if not prefix.startswith("/"):
+            raise ConfigurationError(f"PARAMETER_PREFIX={prefix!r} must start with '/'")
+        return cls(
+            share_tag_key=env.get("SHARE_TAG_KEY", default.share_tag_key).strip() or default.share_tag_key,
+            consumer_role_name=env.get("CONSUMER_ROLE_NAME", default.consumer_role_name).strip(),
+            parameter_prefix=prefix,
+            allowed_consumers=AllowList.parse(env.get("ALLOWED_CONSUMERS", ALLOW_ORGANIZATION)),
+            shared_key_arn=shared_key_arn,
+            queue_url=env.get("QUEUE_URL", "").strip(),
+        )
+
+    def consumer_role_arn(self, partition: str, account: str) -> str:
+        """The role in a consumer account that publishes its parameters."""
+        return f"arn:{partition}:iam::{account}:role/{self.consumer_role_name}"
+
+
+def _is_key_arn(text: str) -> bool:
+    arn = parse_arn(text)
+    return arn is not None and arn.service == "kms" and arn.resource.startswith("key/")

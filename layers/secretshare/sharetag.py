@@ -1,0 +1,140 @@
+"""The `share-with` tag grammar: which principals a secret's tags ask to share with. Pure: no boto3."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .arns import account_root, parse_arn, principal_account
+
+_ACCOUNT_ID = re.compile(r"\d{12}")
+# IAM path segments and names: alphanumerics and +=,.@_- (names at most 64 characters).
+_IAM_NAME = r"[\w+=,.@-]"
+_ROLE_OR_USER = re.compile(rf"(role|user)(/{_IAM_NAME}+)*/{_IAM_NAME}{{1,64}}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class RejectedEntry:
+    """A tag entry that grants nothing, with the reason a human can act on."""
+
+    entry: str
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class InvalidShareEntry(ValueError):
+    """One tag entry is not a consumer secretshare can grant."""
+
+
+@dataclass(frozen=True)
+class ShareTag:
+    """What the share tags ask for: accepted consumer principals (sorted) and rejected entries."""
+
+    consumers: tuple[str, ...] = ()
+    rejected: tuple[RejectedEntry, ...] = ()
+
+    @property
+    def consumer_accounts(self) -> tuple[str, ...]:
+        """Distinct accounts of the accepted consumers, sorted."""
+        return tuple(sorted({principal_account(p) or "" for p in self.consumers}))
+
+
+def share_tag_entries(tags: Iterable[Mapping[str, str]], tag_key: str) -> list[str]:
+    """Entries of the share tag and of every `<tag_key>/<anything>` tag, in tag-key order."""
+    selected = sorted(
+        (tag["Key"], tag.get("Value", ""))
+        for tag in tags
+        if tag["Key"] == tag_key or tag["Key"].startswith(tag_key + "/")
+    )
+    return [entry for _, value in selected for entry in value.split()]
+
+
+def has_share_tag(tags: Iterable[Mapping[str, str]], tag_key: str) -> bool:
+    """True when any share tag key is present, even with an empty value."""
+    return any(tag["Key"] == tag_key or tag["Key"].startswith(tag_key + "/") for tag in tags)
+
+
+def entry_principal(entry: str, partition: str) -> str:
+    """The IAM principal ARN an entry grants, or InvalidShareEntry saying why it cannot be granted."""
+    if "*" in entry or "?" in entry:
+        raise InvalidShareEntry(f"{entry!r} contains a wildcard; name an account id or an IAM role/user ARN")
+    if _ACCOUNT_ID.fullmatch(entry):
+        return account_root(partition, entry)
+    if entry.startswith("arn:"):
+        return _arn_principal(entry, partition)
+    if entry.endswith(".amazonaws.com") or entry.endswith(".amazonaws.com.cn"):
+        raise InvalidShareEntry(
+            f"{entry!r} is a service principal; only accounts and IAM roles/users can be consumers"
+        )
+    raise InvalidShareEntry(f"{entry!r} is not a 12-digit account id or an IAM role/user ARN")
+
+
+def _arn_principal(entry: str, partition: str) -> str:
+    arn = parse_arn(entry)
+    if arn is None or not _ACCOUNT_ID.fullmatch(arn.account):
+        raise InvalidShareEntry(
+            f"{entry!r} is not a well-formed ARN (arn:{partition}:iam::<account>:role/<name>)"
+        )
+    if arn.partition != partition:
+        raise InvalidShareEntry(
+            f"{entry!r} is in partition {arn.partition!r}; the secret is in {partition!r}"
+        )
+    if arn.service == "sts":
+        raise InvalidShareEntry(f"{entry!r} is a session principal; name the IAM role ARN instead")
+    if arn.service != "iam" or arn.region:
+        raise InvalidShareEntry(
+            f"{entry!r} is not an IAM ARN; only accounts and IAM roles/users can be consumers"
+        )
+    if arn.resource == "root":
+        return account_root(partition, arn.account)
+    if arn.resource.startswith("group/"):
+        raise InvalidShareEntry(
+            f"{entry!r} is an IAM group, which cannot be a principal; name a role or user"
+        )
+    if not _ROLE_OR_USER.fullmatch(arn.resource):
+        raise InvalidShareEntry(f"{entry!r} is not an IAM role or user ARN")
+    return entry
+
+
+def parse_share_tag(
+    tags: Iterable[Mapping[str, str]],
+    *,
+    tag_key: str,
+    partition: str,
+    producer_account: str,
+    allowed_accounts: frozenset[str] | None,
+    allow_list_name: str = "ALLOWED_CONSUMERS",
+) -> ShareTag:
+    """Parse the share tags into consumers and rejected entries.
+
+    `allowed_accounts` is None when any account may be a consumer. Rejections are returned, never
+    raised: a bad entry must not stop the valid ones from converging.
+    """
+    consumers: set[str] = set()
+    rejected: dict[str, RejectedEntry] = {}
+    for entry in share_tag_entries(tags, tag_key):
+        try:
+            principal = entry_principal(entry, partition)
+            _check_account(entry, principal, producer_account, allowed_accounts, allow_list_name)
+        except InvalidShareEntry as err:
+            rejected.setdefault(entry, RejectedEntry(entry, str(err)))
+        else:
+            consumers.add(principal)
+    return ShareTag(tuple(sorted(consumers)), tuple(rejected.values()))
+
+
+def _check_account(
+    entry: str,
+    principal: str,
+    producer_account: str,
+    allowed_accounts: frozenset[str] | None,
+    allow_list_name: str,
+) -> None:
+    account = principal_account(principal)
+    if account == producer_account:
+        raise InvalidShareEntry(f"{entry!r} is in the producer account {producer_account} itself")
+    if allowed_accounts is not None and account not in allowed_accounts:
+        raise InvalidShareEntry(f"{entry!r}: account {account} is not allowed by {allow_list_name}")
