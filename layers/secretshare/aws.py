@@ -136,9 +136,7 @@ class Aws:
             return cached[1]
         try:
             pages = self.client("organizations").get_paginator("ListAccounts").paginate()
-            accounts = frozenset(
-                a["Id"] for page in pages for a in page["Accounts"] if a["Status"] == "ACTIVE"
-            )
+            accounts = frozenset(a["Id"] for page in pages for a in page["Accounts"] if a["Status"] == "ACTIVE")
         except ClientError as err:
             raise AllowListUnavailable(
                 "ALLOWED_CONSUMERS=organization needs organizations:ListAccounts (run in the management "
@@ -187,9 +185,9 @@ class Aws:
             return self._clients[cache_key]
         role_arn = self.settings.consumer_role_arn(partition, account)
         try:
-            credentials = self.client("sts", region).assume_role(
-                RoleArn=role_arn, RoleSessionName="secretshare"
-            )["Credentials"]
+            credentials = self.client("sts", region).assume_role(RoleArn=role_arn, RoleSessionName="secretshare")[
+                "Credentials"
+            ]
         except ClientError as err:
             raise ConsumerAccountError(account, role_arn, f"cannot assume the publisher role: {err}") from err
         return self._client(
@@ -248,9 +246,7 @@ class Aws:
             if error_code(err) != "ParameterNotFound":
                 raise self._consumer_error(account, partition, "cannot delete", name, err) from err
 
-    def _consumer_error(
-        self, account: str, partition: str, verb: str, name: str, err: ClientError
-    ) -> Exception:
+    def _consumer_error(self, account: str, partition: str, verb: str, name: str, err: ClientError) -> Exception:
         role_arn = self.settings.consumer_role_arn(partition, account)
         return ConsumerAccountError(account, role_arn, f"{verb} parameter {name}: {err}")
 

@@ -169,8 +169,7 @@ class Plan:
         if self.new_key:
             lines.append(f"create KMS key {self.new_key.alias} (key policy grants {_names(self.consumers)})")
         lines += [
-            f"update key policy of {c.key_arn}: {_grant_diff(c.before, c.after)}"
-            for c in self.key_policy_changes
+            f"update key policy of {c.key_arn}: {_grant_diff(c.before, c.after)}" for c in self.key_policy_changes
         ]
         if self.repoint_secret:
             lines.append(f"move secret from key {self.previous_key_id or AWS_MANAGED_KEY} to {key}")
@@ -195,9 +194,7 @@ def plan_reconciliation(state: SecretState, share: ShareTag, settings: Settings)
         principal for key in current_keys for principal in granted_principals(key.policy, owned)
     }
     target, new_key, repoint = _key_target(state, consumers, location)
-    grant = (
-        [key_grant_statement(state.arn, location.region, location.partition, consumers)] if consumers else []
-    )
+    grant = [key_grant_statement(state.arn, location.region, location.partition, consumers)] if consumers else []
     keys = {k.arn: k for k in (*current_keys, target) if k is not None}
     key_changes = tuple(
         change
@@ -255,9 +252,7 @@ def _key_policy_change(
 ) -> KeyPolicyChange | None:
     after = merge_statements(key.policy, owned, desired)
     if after is None:
-        raise KeyNotUsable(
-            f"removing secretshare's grants would leave key {key.arn} with an empty key policy"
-        )
+        raise KeyNotUsable(f"removing secretshare's grants would leave key {key.arn} with an empty key policy")
     return None if after == key.policy else KeyPolicyChange(key.arn, key.policy, after)
 
 
@@ -270,15 +265,11 @@ def _resource_policy_change(state: SecretState, consumers: tuple[str, ...]) -> R
     return None if after == state.resource_policy else ResourcePolicyChange(state.resource_policy, after)
 
 
-def _parameter_writes(
-    state: SecretState, accounts: set[str], key_arn: str | None
-) -> tuple[ParameterWrite, ...]:
+def _parameter_writes(state: SecretState, accounts: set[str], key_arn: str | None) -> tuple[ParameterWrite, ...]:
     if not accounts:
         return ()
     location = state.location
-    wanted = (
-        render(consumer_policy(state.arn, key_arn, location.region, location.partition)) if key_arn else None
-    )
+    wanted = render(consumer_policy(state.arn, key_arn, location.region, location.partition)) if key_arn else None
     return tuple(
         ParameterWrite(account, exists=state.parameters.get(account) is not None)
         for account in sorted(accounts)

@@ -210,8 +210,6 @@ def check_size(document: Document, *, limit: int, what: str, secret: str, in_byt
         size_compact = len(compact.encode()) if in_bytes else len(compact)
         if size_compact > limit:
             unit = "bytes" if in_bytes else "characters"
-            raise PolicyTooLarge(
-                f"{what} for {secret} would be {size_compact} {unit}; the AWS limit is {limit}"
-            )
+            raise PolicyTooLarge(f"{what} for {secret} would be {size_compact} {unit}; the AWS limit is {limit}")
         return compact
     return text

@@ -77,9 +77,7 @@ def reconcile_secret(
     for entry in plan.rejected:
         logger.warning("secret %s: rejected share entry %r: %s", plan.secret_arn, entry.entry, entry.reason)
     if dry_run:
-        return ReconcileResult(
-            plan, applied=False, key_arn=plan.key_arn, failures=tuple(plan.unreachable.values())
-        )
+        return ReconcileResult(plan, applied=False, key_arn=plan.key_arn, failures=tuple(plan.unreachable.values()))
     return apply_plan(aws, plan)
 
 
@@ -151,9 +149,7 @@ def _current_key(aws: Aws, secret_arn: str, kms_key_id: str | None, *, required:
 def _customer_key(aws: Aws, key_id: str, account: str, region: str, owner: str) -> KeyState | None:
     """Key metadata and policy for a key A administers; None when it is an AWS managed key."""
     if key_account(key_id) not in (None, account):
-        raise KeyNotUsable(
-            f"{owner} uses key {key_id} of another account; secretshare grants only on A's keys"
-        )
+        raise KeyNotUsable(f"{owner} uses key {key_id} of another account; secretshare grants only on A's keys")
     metadata = aws.describe_key(key_id, region)
     if metadata is None:
         raise KeyNotUsable(f"{owner} uses key {key_id}, which does not exist in {account} {region}")
@@ -182,9 +178,7 @@ def _move_target(aws: Aws, secret_arn: str, name: str) -> KeyState | None:
     return _customer_key(aws, key_alias(name), location.account, location.region, f"alias {key_alias(name)}")
 
 
-def _read_parameters(
-    aws: Aws, state: SecretState, accounts: set[str]
-) -> tuple[dict[str, str | None], dict[str, str]]:
+def _read_parameters(aws: Aws, state: SecretState, accounts: set[str]) -> tuple[dict[str, str | None], dict[str, str]]:
     location = state.location
     name = parameter_name(aws.settings.parameter_prefix, location.account, location.region, state.name)
     values: dict[str, str | None] = {}
@@ -201,9 +195,7 @@ def _gone_secret_state(aws: Aws, secret_id: str, region: str | None) -> SecretSt
     """State of a secret that no longer exists: the keys that may still hold our grants for it."""
     if parse_arn(secret_id):
         arn = secret_id
-        name = (
-            secret_name_from_arn(secret_id) if is_complete_secret_arn(secret_id) else _partial_name(secret_id)
-        )
+        name = secret_name_from_arn(secret_id) if is_complete_secret_arn(secret_id) else _partial_name(secret_id)
     else:
         caller = parse_arn(aws.client("sts", region).get_caller_identity()["Arn"])
         assert caller is not None

@@ -58,9 +58,7 @@ class Settings:
         default = cls()
         shared_key_arn = env.get("SHARED_KEY_ARN", "").strip()
         if shared_key_arn and not _is_key_arn(shared_key_arn):
-            raise ConfigurationError(
-                f"SHARED_KEY_ARN={shared_key_arn!r} is not a KMS key ARN (arn:...:key/...)"
-            )
+            raise ConfigurationError(f"SHARED_KEY_ARN={shared_key_arn!r} is not a KMS key ARN (arn:...:key/...)")
         prefix = env.get("PARAMETER_PREFIX", default.parameter_prefix).strip()
         if not prefix.startswith("/"):
             raise ConfigurationError(f"PARAMETER_PREFIX={prefix!r} must start with '/'")

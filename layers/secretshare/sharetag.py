@@ -66,34 +66,24 @@ def entry_principal(entry: str, partition: str) -> str:
     if entry.startswith("arn:"):
         return _arn_principal(entry, partition)
     if entry.endswith(".amazonaws.com") or entry.endswith(".amazonaws.com.cn"):
-        raise InvalidShareEntry(
-            f"{entry!r} is a service principal; only accounts and IAM roles/users can be consumers"
-        )
+        raise InvalidShareEntry(f"{entry!r} is a service principal; only accounts and IAM roles/users can be consumers")
     raise InvalidShareEntry(f"{entry!r} is not a 12-digit account id or an IAM role/user ARN")
 
 
 def _arn_principal(entry: str, partition: str) -> str:
     arn = parse_arn(entry)
     if arn is None or not _ACCOUNT_ID.fullmatch(arn.account):
-        raise InvalidShareEntry(
-            f"{entry!r} is not a well-formed ARN (arn:{partition}:iam::<account>:role/<name>)"
-        )
+        raise InvalidShareEntry(f"{entry!r} is not a well-formed ARN (arn:{partition}:iam::<account>:role/<name>)")
     if arn.partition != partition:
-        raise InvalidShareEntry(
-            f"{entry!r} is in partition {arn.partition!r}; the secret is in {partition!r}"
-        )
+        raise InvalidShareEntry(f"{entry!r} is in partition {arn.partition!r}; the secret is in {partition!r}")
     if arn.service == "sts":
         raise InvalidShareEntry(f"{entry!r} is a session principal; name the IAM role ARN instead")
     if arn.service != "iam" or arn.region:
-        raise InvalidShareEntry(
-            f"{entry!r} is not an IAM ARN; only accounts and IAM roles/users can be consumers"
-        )
+        raise InvalidShareEntry(f"{entry!r} is not an IAM ARN; only accounts and IAM roles/users can be consumers")
     if arn.resource == "root":
         return account_root(partition, arn.account)
     if arn.resource.startswith("group/"):
-        raise InvalidShareEntry(
-            f"{entry!r} is an IAM group, which cannot be a principal; name a role or user"
-        )
+        raise InvalidShareEntry(f"{entry!r} is an IAM group, which cannot be a principal; name a role or user")
     if not _ROLE_OR_USER.fullmatch(arn.resource):
         raise InvalidShareEntry(f"{entry!r} is not an IAM role or user ARN")
     return entry
