@@ -1,0 +1,215 @@
+"""`secretshare demo`: the whole story on an embedded moto server, each step checked independently.
+
+The checks read AWS directly (not through secretshare's own results), so the demo fails if what it
+prints is not what AWS holds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import boto3
+from rich.console import Console
+from rich.panel import Panel
+from rich.syntax import Syntax
+
+from .names import is_ours, key_alias, parameter_name
+from .policy import granted_principals, statements
+from .reconcile import ReconcileResult, reconcile_secret
+from .settings import AllowList, Settings
+
+PRODUCER = "123456789012"  # moto's default account plays account A
+CONSUMER_B = "222222222222"
+CONSUMER_C = "333333333333"
+REGION = "eu-west-1"
+SECRET_NAME = "payments/db-password"
+ROLE_C = f"arn:aws:iam::{CONSUMER_C}:role/app"
+
+
+@contextmanager
+def embedded_moto() -> Iterator[str]:
+    """Start moto's server on a free local port with fake credentials; yield its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    saved = dict(os.environ)
+    os.environ.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="demo",
+        AWS_SECRET_ACCESS_KEY="demo",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+    )
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MOTO_ACCOUNT_ID"):
+        os.environ.pop(name, None)
+    try:
+        yield endpoint
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        server.stop()
+
+
+class Demo:
+    """The story, step by step; `failures` collects every check that did not hold."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.session = boto3.Session(region_name=REGION)
+        self.secrets = self.session.client("secretsmanager")
+        self.kms = self.session.client("kms")
+        self.settings = Settings(allowed_consumers=AllowList.parse(f"{CONSUMER_B} {CONSUMER_C}"))
+        self.failures: list[str] = []
+        self.secret_arn = ""
+
+    def check(self, ok: bool, what: str) -> None:
+        """Print a verified claim, or record it as failed."""
+        self.console.print(f"  {'[green]✔[/green]' if ok else '[red]✘[/red]'} {what}")
+        if not ok:
+            self.failures.append(what)
+
+    def step(self, title: str) -> None:
+        """Start a numbered part of the story."""
+        self.console.rule(f"[bold]{title}")
+
+    def reconcile(self) -> ReconcileResult:
+        """Reconcile the demo secret and print what changed."""
+        result = reconcile_secret(self.secret_arn, settings=self.settings, session=self.session)
+        for line in result.changes or ["nothing to change"]:
+            self.console.print(f"  • {line}")
+        return result
+
+    def tag(self, value: str) -> None:
+        """Set the share tag, as a person would in the console."""
+        self.secrets.tag_resource(SecretId=self.secret_arn, Tags=[{"Key": "share-with", "Value": value}])
+        self.console.print(f"  tagged [bold]share-with = {value}[/bold]")
+
+    def key_arn(self) -> str:
+        """The secret's KmsKeyId as AWS reports it."""
+        return self.secrets.describe_secret(SecretId=self.secret_arn).get("KmsKeyId", "")
+
+    def key_policy(self) -> dict:
+        """The key policy of the secret's key as AWS holds it."""
+        return json.loads(self.kms.get_key_policy(KeyId=self.key_arn(), PolicyName="default")["Policy"])
+
+    def key_grants(self) -> set[str]:
+        """Principals in secretshare's statements of the secret's key policy."""
+        return granted_principals(self.key_policy())
+
+    def resource_policy(self) -> dict | None:
+        """The secret's resource policy as AWS holds it."""
+        text = self.secrets.get_resource_policy(SecretId=self.secret_arn).get("ResourcePolicy")
+        return json.loads(text) if text else None
+
+    def parameter(self, account: str) -> str | None:
+        """The consumer-policy parameter in a consumer account, read through its publisher role."""
+        role = self.settings.consumer_role_arn("aws", account)
+        credentials = self.session.client("sts").assume_role(RoleArn=role, RoleSessionName="demo")["Credentials"]
+        ssm = self.session.client(
+            "ssm",
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+        name = parameter_name(self.settings.parameter_prefix, PRODUCER, REGION, SECRET_NAME)
+        found = ssm.get_parameters(Names=[name])["Parameters"]
+        return found[0]["Value"] if found else None
+
+    def show_json(self, title: str, document: object) -> None:
+        """Print a policy document."""
+        text = json.dumps(document, indent=2)
+        syntax = Syntax(text, "json", background_color="default", word_wrap=True)
+        self.console.print(Panel(syntax, title=title, expand=False))
+
+    def run(self) -> bool:
+        """The whole story; True when every check held."""
+        self.create_secret()
+        self.share_with_b_and_c()
+        self.second_run_changes_nothing()
+        self.drop_c()
+        self.reject_bad_entry()
+        self.untag()
+        self.console.rule()
+        if self.failures:
+            self.console.print(f"[red bold]demo failed: {len(self.failures)} check(s) did not hold[/red bold]")
+            return False
+        self.console.print("[green bold]demo passed: every step verified against AWS (moto)[/green bold]")
+        return True
+
+    def create_secret(self) -> None:
+        self.step("1. Account A has a secret on the AWS managed key")
+        self.secret_arn = self.secrets.create_secret(Name=SECRET_NAME, SecretString="s3cr3t-value")["ARN"]
+        self.console.print(f"  created {self.secret_arn}")
+        self.check(self.key_arn() == "", "secret has no KmsKeyId: it uses aws/secretsmanager, unshareable")
+
+    def share_with_b_and_c(self) -> None:
+        self.step(f"2. Share with account {CONSUMER_B} and role {ROLE_C}")
+        self.tag(f"{CONSUMER_B} {ROLE_C}")
+        self.reconcile()
+        key = self.key_arn()
+        alias = self.kms.describe_key(KeyId=key_alias(SECRET_NAME))["KeyMetadata"]["Arn"] if key else ""
+        self.check(
+            key.startswith("arn:aws:kms:") and key == alias, f"secret moved to its own key {key_alias(SECRET_NAME)}"
+        )
+        wanted = {f"arn:aws:iam::{CONSUMER_B}:root", ROLE_C}
+        self.check(self.key_grants() == wanted, "key policy grants kms:Decrypt to exactly B and C's role")
+        self.show_json("key policy statement", [s for s in statements(self.key_policy()) if is_ours(s)])
+        policy = self.resource_policy()
+        self.check(granted_principals(policy) == wanted, "resource policy grants GetSecretValue to exactly the same")
+        self.show_json("resource policy statement", [s for s in statements(policy) if is_ours(s)])
+        for account in (CONSUMER_B, CONSUMER_C):
+            value = self.parameter(account)
+            names_secret = value is not None and self.secret_arn in value and key in value
+            self.check(names_secret, f"account {account} has the consumer IAM policy parameter")
+        name = parameter_name(self.settings.parameter_prefix, PRODUCER, REGION, SECRET_NAME)
+        self.show_json(f"{name} in {CONSUMER_B} and {CONSUMER_C}", json.loads(self.parameter(CONSUMER_B) or "{}"))
+        plaintext = self.secrets.get_secret_value(SecretId=self.secret_arn)["SecretString"]
+        self.check(plaintext == "s3cr3t-value", "the secret still reads after the key move")
+
+    def second_run_changes_nothing(self) -> None:
+        self.step("3. Reconciling again changes nothing")
+        self.check(self.reconcile().plan.is_noop, "second run planned no write")
+
+    def drop_c(self) -> None:
+        self.step(f"4. Edit the tag: drop {CONSUMER_C}")
+        self.tag(CONSUMER_B)
+        self.reconcile()
+        wanted = {f"arn:aws:iam::{CONSUMER_B}:root"}
+        self.check(self.key_grants() == wanted, f"key policy no longer grants {ROLE_C}")
+        self.check(granted_principals(self.resource_policy()) == wanted, "resource policy no longer grants it")
+        self.check(self.parameter(CONSUMER_C) is None, f"parameter deleted in {CONSUMER_C}")
+        self.check(self.parameter(CONSUMER_B) is not None, f"parameter kept in {CONSUMER_B}")
+
+    def reject_bad_entry(self) -> None:
+        self.step("5. A bad entry is rejected; the good one still holds")
+        self.tag(f"{CONSUMER_B} 12345")
+        result = self.reconcile()
+        reasons = [entry.reason for entry in result.rejected]
+        for reason in reasons:
+            self.console.print(f"  [red]rejected[/red] {reason}")
+        self.check(len(reasons) == 1 and "'12345'" in reasons[0], "'12345' rejected with its reason")
+        self.check(self.key_grants() == {f"arn:aws:iam::{CONSUMER_B}:root"}, f"{CONSUMER_B} still granted")
+
+    def untag(self) -> None:
+        self.step("6. Remove the tag: everything is revoked")
+        self.secrets.untag_resource(SecretId=self.secret_arn, TagKeys=["share-with"])
+        self.reconcile()
+        self.check(self.key_grants() == set(), "key policy holds no secretshare grant")
+        self.check(self.resource_policy() is None, "resource policy deleted (only ours was in it)")
+        self.check(self.parameter(CONSUMER_B) is None, f"parameter deleted in {CONSUMER_B}")
+
+
+def run_demo(console: Console) -> bool:
+    """Start the embedded emulator and run the story; True when every step verified."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
+    with embedded_moto() as endpoint:
+        console.print(f"embedded moto server at {endpoint}; account A = {PRODUCER}, region {REGION}")
+        console.print(f"ALLOWED_CONSUMERS = {CONSUMER_B} {CONSUMER_C} (demo setting; the default is A's organization)")
+        return Demo(console).run()
