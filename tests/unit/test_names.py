@@ -1,0 +1,49 @@
+"""Names secretshare writes: reversible, valid for KMS aliases and SSM parameters, never colliding."""
+
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from secretshare.names import decode_name, encode_name, key_alias, key_statement_sid, parameter_name
+
+# Secrets Manager secret names: ASCII letters, digits and /_+=.@-
+secret_names = st.text(alphabet=st.sampled_from("abcXYZ019/_+=.@-"), min_size=1, max_size=512)
+ALIAS_CHARACTERS = re.compile(r"alias/[A-Za-z0-9/_-]+")
+PARAMETER_CHARACTERS = re.compile(r"[A-Za-z0-9_./-]+")
+
+
+@given(secret_names)
+def test_encoding_round_trips_and_uses_only_characters_aliases_and_parameters_allow(name):
+    encoded = encode_name(name)
+    assert decode_name(encoded) == name
+    assert re.fullmatch(r"[A-Za-z0-9/_-]+", encoded)
+
+
+@given(secret_names, secret_names)
+def test_different_secret_names_never_share_a_parameter_or_alias(first, second):
+    if first != second:
+        assert parameter_name("/secretshare", "1" * 12, "eu-west-1", first) != parameter_name(
+            "/secretshare", "1" * 12, "eu-west-1", second
+        )
+        assert key_alias(first) != key_alias(second)
+
+
+def test_special_characters_are_escaped_as_hex():
+    assert encode_name("app/db+x=1@corp.io_v2") == "app/db_2Bx_3D1_40corp_2Eio_5Fv2"
+    assert (
+        parameter_name("/secretshare/", "111111111111", "eu-west-1", "a+b")
+        == "/secretshare/111111111111/eu-west-1/a_2Bb"
+    )
+
+
+def test_long_names_get_a_hashed_alias_within_the_kms_limit():
+    alias = key_alias("x" * 300)
+    assert len(alias) <= 256 and ALIAS_CHARACTERS.fullmatch(alias)
+    assert key_alias("x" * 300) != key_alias("x" * 299 + "y")
+
+
+def test_key_statement_sid_is_alphanumeric_and_specific_to_the_secret_arn():
+    sid = key_statement_sid("arn:aws:secretsmanager:eu-west-1:111111111111:secret:a-AbCdEf")
+    assert re.fullmatch(r"SecretShareDecrypt[0-9a-f]{20}", sid)
+    assert sid != key_statement_sid("arn:aws:secretsmanager:eu-west-1:111111111111:secret:a-XyZxYz")

@@ -1,0 +1,145 @@
+"""Planning: from what was read to the exact changes, without AWS."""
+
+import json
+
+from secretshare.plan import KeyState, SecretState, plan_reconciliation
+from secretshare.policy import (
+    consumer_policy,
+    key_admin_statement,
+    key_grant_statement,
+    render,
+    resource_grant_statement,
+)
+from secretshare.settings import Settings
+from secretshare.sharetag import ShareTag
+
+SECRET = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:app/db-AbCdEf"
+KEY = "arn:aws:kms:eu-west-1:111111111111:key/1234"
+B = "arn:aws:iam::222222222222:root"
+C = "arn:aws:iam::333333333333:role/app"
+PARAMETER = "/secretshare/111111111111/eu-west-1/app/db"
+SETTINGS = Settings()
+ADMIN = key_admin_statement("aws", "111111111111")
+
+
+def key_with(*consumers):
+    grants = [key_grant_statement(SECRET, "eu-west-1", "aws", consumers)] if consumers else []
+    return KeyState(KEY, {"Version": "2012-10-17", "Statement": [ADMIN, *grants]})
+
+
+def resource_policy_with(*consumers):
+    return {"Version": "2012-10-17", "Statement": [resource_grant_statement(consumers)]}
+
+
+def published():
+    return render(consumer_policy(SECRET, KEY, "eu-west-1", "aws"))
+
+
+def test_a_secret_on_the_aws_managed_key_gets_a_dedicated_key_holding_the_grant():
+    state = SecretState(arn=SECRET, name="app/db")
+    plan = plan_reconciliation(state, ShareTag((B, C)), SETTINGS)
+    assert plan.new_key.alias == "alias/secretshare/app/db"
+    assert plan.new_key.policy["Statement"] == [ADMIN, key_grant_statement(SECRET, "eu-west-1", "aws", [B, C])]
+    assert plan.repoint_secret and plan.key_arn is None
+    assert [w.account for w in plan.parameter_writes] == ["222222222222", "333333333333"]
+    assert plan.resource_policy_change.after == resource_policy_with(B, C)
+    assert plan.grants_added == (B, C) and plan.grants_revoked == ()
+
+
+def test_a_secret_already_in_sync_plans_no_write():
+    state = SecretState(
+        arn=SECRET,
+        name="app/db",
+        kms_key_id=KEY,
+        key=key_with(B),
+        resource_policy=resource_policy_with(B),
+        parameters={"222222222222": published()},
+    )
+    plan = plan_reconciliation(state, ShareTag((B,)), SETTINGS)
+    assert plan.is_noop, plan.describe()
+    assert plan.describe() == []
+
+
+def test_a_key_named_by_alias_is_repointed_to_its_full_arn():
+    state = SecretState(
+        arn=SECRET,
+        name="app/db",
+        kms_key_id="alias/app",
+        key=key_with(B),
+        resource_policy=resource_policy_with(B),
+        parameters={"222222222222": published()},
+    )
+    plan = plan_reconciliation(state, ShareTag((B,)), SETTINGS)
+    assert plan.repoint_secret and plan.key_arn == KEY
+    assert plan.describe() == [f"move secret from key alias/app to {KEY}"]
+
+
+def test_dropping_a_consumer_revokes_it_on_both_policies_and_deletes_its_parameter():
+    state = SecretState(
+        arn=SECRET,
+        name="app/db",
+        kms_key_id=KEY,
+        key=key_with(B, C),
+        resource_policy=resource_policy_with(B, C),
+        parameters={"222222222222": published()},
+    )
+    plan = plan_reconciliation(state, ShareTag((B,)), SETTINGS)
+    assert plan.key_policy_changes[0].after == key_with(B).policy
+    assert plan.resource_policy_change.after == resource_policy_with(B)
+    assert plan.parameter_deletes == ("333333333333",)
+    assert plan.parameter_writes == ()
+    assert plan.grants_revoked == (C,)
+
+
+def test_a_secret_scheduled_for_deletion_loses_key_grants_and_parameters_but_keeps_its_resource_policy():
+    state = SecretState(
+        arn=SECRET,
+        name="app/db",
+        pending_deletion=True,
+        kms_key_id=KEY,
+        key=key_with(B),
+        resource_policy=None,
+    )
+    plan = plan_reconciliation(state, ShareTag((B,)), SETTINGS)
+    assert plan.consumers == ()
+    assert plan.key_policy_changes[0].after == key_with().policy
+    assert plan.resource_policy_change is None
+    assert plan.parameter_deletes == ("222222222222",)
+    assert "scheduled for deletion" in plan.notes[0]
+
+
+def test_a_gone_secret_known_by_name_is_revoked_on_every_key_that_still_grants_it():
+    partial = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:app/db"
+    state = SecretState(arn=partial, name="app/db", exists=False, other_keys=(key_with(C),))
+    plan = plan_reconciliation(state, ShareTag(), SETTINGS)
+    assert plan.key_policy_changes[0].after == key_with().policy
+    assert plan.parameter_deletes == ("333333333333",)
+    assert plan.resource_policy_change is None
+
+
+def test_an_unreachable_consumer_is_reported_and_not_written_but_still_granted_in_a():
+    state = SecretState(
+        arn=SECRET,
+        name="app/db",
+        kms_key_id=KEY,
+        key=key_with(),
+        unreachable={"222222222222": "consumer account 222222222222: cannot assume the publisher role"},
+    )
+    plan = plan_reconciliation(state, ShareTag((B,)), SETTINGS)
+    assert plan.key_policy_changes[0].after == key_with(B).policy
+    assert plan.parameter_writes == ()
+    assert plan.unreachable == state.unreachable
+
+
+def test_a_stale_parameter_value_is_rewritten_in_place():
+    state = SecretState(
+        arn=SECRET,
+        name="app/db",
+        kms_key_id=KEY,
+        key=key_with(B),
+        resource_policy=resource_policy_with(B),
+        parameters={"222222222222": json.dumps({"edited": "by hand"})},
+    )
+    plan = plan_reconciliation(state, ShareTag((B,)), SETTINGS)
+    assert [(w.account, w.exists) for w in plan.parameter_writes] == [("222222222222", True)]
+    assert plan.consumer_document(KEY) == published()
