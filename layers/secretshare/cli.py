@@ -153,3 +153,7 @@ def demo() -> None:
     from .demo import run_demo
 
     sys.exit(0 if run_demo(console) else 1)
+
+
+if __name__ == "__main__":
+    main()

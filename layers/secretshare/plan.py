@@ -5,7 +5,7 @@ The plan is a value: printing it is the dry run, applying it is `apply.apply_pla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .arns import Arn, parse_arn
@@ -297,5 +297,5 @@ def _grant_diff(before: Document | None, after: Document | None) -> str:
     return ", ".join(p for p in parts if p) or "rewrite secretshare statements to their desired form"
 
 
-def _names(principals: object) -> str:
-    return ", ".join(sorted(principals)) or "nobody"  # type: ignore[call-overload]
+def _names(principals: Iterable[str]) -> str:
+    return ", ".join(sorted(principals)) or "nobody"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
 
 import boto3
 
@@ -19,7 +21,7 @@ from .policy import (
     principal_accounts,
 )
 from .settings import Settings
-from .sharetag import ShareTag, has_share_tag, parse_share_tag
+from .sharetag import RejectedEntry, ShareTag, has_share_tag, parse_share_tag
 
 logger = logging.getLogger("secretshare")
 
@@ -47,7 +49,7 @@ class ReconcileResult:
         return self.plan.consumers
 
     @property
-    def rejected(self) -> tuple:
+    def rejected(self) -> tuple[RejectedEntry, ...]:
         """Tag entries that grant nothing, each with its reason."""
         return self.plan.rejected
 
@@ -117,7 +119,7 @@ def read_state(aws: Aws, secret_id: str) -> tuple[SecretState, ShareTag]:
     if not wanted:
         return state, share
     parameters, unreachable = _read_parameters(aws, state, principal_accounts(share.consumers))
-    return SecretState(**{**state.__dict__, "parameters": parameters, "unreachable": unreachable}), share
+    return replace(state, parameters=parameters, unreachable=unreachable), share
 
 
 def _region_of(secret_id: str) -> str | None:
@@ -239,13 +241,13 @@ def apply_plan(aws: Aws, plan: Plan) -> ReconcileResult:
         _log(plan, f"secret now encrypted with {key_arn}")
     failures = list(plan.unreachable.values())
     for account in plan.parameter_deletes:
-        failures += _consumer_step(aws.delete_parameter, account, plan.parameter_name, plan.partition, region)
+        failures += _consumer_step(partial(aws.delete_parameter, account, plan.parameter_name, plan.partition, region))
     _apply_resource_policy(aws, plan, documents.get("resource-policy"))
     if plan.parameter_writes and key_arn:
         value = plan.consumer_document(key_arn)
         description = f"secretshare: IAM policy to read {plan.secret_arn} (KMS key {key_arn})"[:1024]
         for write in plan.parameter_writes:
-            failures += _consumer_step(
+            publish = partial(
                 aws.write_parameter,
                 write.account,
                 plan.parameter_name,
@@ -255,6 +257,7 @@ def apply_plan(aws: Aws, plan: Plan) -> ReconcileResult:
                 partition=plan.partition,
                 region=region,
             )
+            failures += _consumer_step(publish)
     result = ReconcileResult(plan, applied=True, key_arn=key_arn, failures=tuple(failures))
     if failures:
         raise ReconcileFailed(plan.secret_arn, failures, result)
@@ -289,10 +292,10 @@ def _apply_resource_policy(aws: Aws, plan: Plan, document: str | None) -> None:
         _log(plan, "updated resource policy")
 
 
-def _consumer_step(step: object, account: str, *args: object, **kwargs: object) -> list[str]:
+def _consumer_step(step: Callable[[], None]) -> list[str]:
     """Run one consumer-account step; return its failure message instead of raising."""
     try:
-        step(account, *args, **kwargs)  # type: ignore[operator]
+        step()
     except ConsumerAccountError as err:
         logger.error("%s", err)
         return [str(err)]
