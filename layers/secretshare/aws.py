@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from .arns import parse_arn
 from .errors import AllowListUnavailable, ConsumerAccountError, KeyNotUsable
-from .names import MANAGED_BY_TAG
+from .names import GRANTS_TAG, MANAGED_BY_TAG
 from .settings import ALLOW_ANY, ALLOW_ORGANIZATION, Settings
 
 # Standard retry mode backs off on throttling and 5xx; a record that still fails is retried by SQS.
@@ -37,8 +37,8 @@ REQUIRED_ACTIONS: dict[tuple[str, str], str] = {
     ("kms", "PutKeyPolicy"): "kms:PutKeyPolicy",
     ("kms", "CreateKey"): "kms:CreateKey",
     ("kms", "CreateAlias"): "kms:CreateAlias",
-    ("kms", "ListAliases"): "kms:ListAliases",
     ("kms", "TagResource"): "kms:TagResource",
+    ("resourcegroupstaggingapi", "GetResources"): "tag:GetResources",
     ("organizations", "ListAccounts"): "organizations:ListAccounts",
     ("sts", "AssumeRole"): "sts:AssumeRole",
     ("sts", "GetCallerIdentity"): "sts:GetCallerIdentity",
@@ -135,7 +135,7 @@ class Aws:
         if cached and time.monotonic() - cached[0] < ORGANIZATION_CACHE_SECONDS:
             return cached[1]
         try:
-            pages = self.client("organizations").get_paginator("ListAccounts").paginate()
+            pages = self.client("organizations").get_paginator("list_accounts").paginate()
             accounts = frozenset(a["Id"] for page in pages for a in page["Accounts"] if a["Status"] == "ACTIVE")
         except ClientError as err:
             raise AllowListUnavailable(
@@ -153,10 +153,27 @@ class Aws:
         key = kms.create_key(
             Policy=policy,
             Description=description,
-            Tags=[{"TagKey": MANAGED_BY_TAG[0], "TagValue": MANAGED_BY_TAG[1]}],
+            Tags=[{"TagKey": tag, "TagValue": value} for tag, value in (MANAGED_BY_TAG, GRANTS_TAG)],
         )["KeyMetadata"]
         kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
         return key["Arn"]
+
+    def tag_key(self, key_arn: str, tag: tuple[str, str], region: str) -> None:
+        """Tag a key (idempotent)."""
+        self.client("kms", region).tag_resource(KeyId=key_arn, Tags=[{"TagKey": tag[0], "TagValue": tag[1]}])
+
+    def tagged_keys(self, tag_key: str, region: str) -> dict[str, dict[str, str]]:
+        """ARNs of the KMS keys carrying `tag_key`, each with all its tags."""
+        pages = (
+            self.client("resourcegroupstaggingapi", region)
+            .get_paginator("get_resources")
+            .paginate(ResourceTypeFilters=["kms:key"], TagFilters=[{"Key": tag_key}])
+        )
+        return {
+            found["ResourceARN"]: {tag["Key"]: tag["Value"] for tag in found.get("Tags", [])}
+            for page in pages
+            for found in page["ResourceTagMappingList"]
+        }
 
     def put_key_policy(self, key_arn: str, policy: str, region: str) -> None:
         """Replace the key policy (the merge already kept every statement we do not own)."""

@@ -14,6 +14,7 @@ from .names import is_ours, key_alias, parameter_name
 from .policy import (
     Document,
     Statement,
+    cleanup_marker_statement,
     consumer_policy,
     granted_principals,
     key_admin_statement,
@@ -21,9 +22,11 @@ from .policy import (
     merge_statements,
     owned_key_statement,
     owned_key_statement_by_name,
+    pending_cleanup_accounts,
     principal_accounts,
     render,
     resource_grant_statement,
+    statements,
 )
 from .settings import Settings
 from .sharetag import RejectedEntry, ShareTag
@@ -94,6 +97,11 @@ class KeyPolicyChange:
     key_arn: str
     before: Document
     after: Document
+
+    @property
+    def adds_first_statement(self) -> bool:
+        """True when the key held no statement of ours before: then it is tagged so sweeps can find it."""
+        return not any(map(is_ours, statements(self.before))) and any(map(is_ours, statements(self.after)))
 
 
 @dataclass(frozen=True)
@@ -184,8 +192,14 @@ class Plan:
         return lines
 
 
-def plan_reconciliation(state: SecretState, share: ShareTag, settings: Settings) -> Plan:
-    """Decide every change that brings the secret's grants to exactly what `share` asks for."""
+def plan_reconciliation(
+    state: SecretState, share: ShareTag, settings: Settings, *, undeletable: frozenset[str] = frozenset()
+) -> Plan:
+    """Decide every change that brings the secret's grants to exactly what `share` asks for.
+
+    `undeletable` names consumer accounts whose parameter could not be deleted in this run: the key
+    policy then keeps a cleanup marker for them, so a later run or the sweep still finds them.
+    """
     location = state.location
     consumers = share.consumers if state.readable else ()
     owned = owned_key_statement(state.arn) if state.exists else owned_key_statement_by_name(state.name)
@@ -193,17 +207,20 @@ def plan_reconciliation(state: SecretState, share: ShareTag, settings: Settings)
     previous = granted_principals(state.resource_policy) | {
         principal for key in current_keys for principal in granted_principals(key.policy, owned)
     }
-    target, new_key, repoint = _key_target(state, consumers, location)
-    grant = [key_grant_statement(state.arn, location.region, location.partition, consumers)] if consumers else []
+    pending = {account for key in current_keys for account in pending_cleanup_accounts(key.policy, owned)}
+    wanted_accounts = principal_accounts(consumers)
+    deletes = (principal_accounts(previous) | pending) - wanted_accounts
+    ours = _key_statements(state, consumers, sorted(deletes & undeletable))
+    target, new_key, repoint = _key_target(state, consumers, ours)
+    # The key that carries this secret's statements; every other key only loses ours.
+    holder = None if new_key else (target or (current_keys[0] if current_keys else None))
     keys = {k.arn: k for k in (*current_keys, target) if k is not None}
     key_changes = tuple(
         change
         for key in keys.values()
-        if (change := _key_policy_change(key, owned, grant if target and key.arn == target.arn else []))
+        if (change := _key_policy_change(key, owned, ours if holder and key.arn == holder.arn else []))
     )
-    name = parameter_name(settings.parameter_prefix, location.account, location.region, state.name)
     key_arn = target.arn if target else None
-    wanted_accounts = principal_accounts(consumers)
     return Plan(
         secret_arn=state.arn,
         secret_name=state.name,
@@ -219,16 +236,25 @@ def plan_reconciliation(state: SecretState, share: ShareTag, settings: Settings)
         previous_key_id=state.kms_key_id,
         key_policy_changes=key_changes,
         resource_policy_change=_resource_policy_change(state, consumers),
-        parameter_name=name,
+        parameter_name=parameter_name(settings.parameter_prefix, location.account, location.region, state.name),
         parameter_writes=_parameter_writes(state, wanted_accounts, key_arn),
-        parameter_deletes=tuple(sorted(principal_accounts(previous) - wanted_accounts)),
+        parameter_deletes=tuple(sorted(deletes)),
         unreachable={a: r for a, r in state.unreachable.items() if a in wanted_accounts},
         notes=_notes(state),
     )
 
 
+def _key_statements(state: SecretState, consumers: tuple[str, ...], undeletable: list[str]) -> list[Statement]:
+    """This secret's statements for its key: the grant, and a cleanup marker while parameters linger."""
+    location = state.location
+    found = [key_grant_statement(state.arn, location.region, location.partition, consumers)] if consumers else []
+    if undeletable:
+        found.append(cleanup_marker_statement(state.arn, location.partition, undeletable))
+    return found
+
+
 def _key_target(
-    state: SecretState, consumers: tuple[str, ...], location: Arn
+    state: SecretState, consumers: tuple[str, ...], ours: list[Statement]
 ) -> tuple[KeyState | None, NewKey | None, bool]:
     """The key that should carry the grants, a key to create if none exists, and whether to repoint."""
     if not consumers:
@@ -237,11 +263,11 @@ def _key_target(
         return state.key, None, state.kms_key_id != state.key.arn
     if state.target_key is not None:
         return state.target_key, None, True
-    grant = key_grant_statement(state.arn, location.region, location.partition, consumers)
+    location = state.location
     admin = key_admin_statement(location.partition, location.account)
     new_key = NewKey(
         alias=key_alias(state.name),
-        policy={"Version": "2012-10-17", "Statement": [admin, grant]},
+        policy={"Version": "2012-10-17", "Statement": [admin, *ours]},
         description=f"secretshare: encrypts secret {state.name} so it can be shared across accounts",
     )
     return None, new_key, True

@@ -11,12 +11,13 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .arns import principal_account, secret_name_from_arn
+from .arns import account_root, principal_account, secret_name_from_arn
 from .errors import PolicyTooLarge
 from .names import (
     CONSUMER_DECRYPT_SID,
     CONSUMER_READ_SID,
     RESOURCE_POLICY_SID,
+    cleanup_statement_sid,
     is_ours,
     key_statement_sid,
 )
@@ -63,6 +64,22 @@ def resource_grant_statement(consumers: Iterable[str]) -> Statement:
         "Principal": {"AWS": sorted(consumers)},
         "Action": list(SECRET_READ_ACTIONS),
         "Resource": "*",
+    }
+
+
+def cleanup_marker_statement(secret_arn: str, partition: str, accounts: Iterable[str]) -> Statement:
+    """Key-policy marker: consumer accounts whose parameter for this secret could not be deleted yet.
+
+    It lives in the key policy because every run reads that anyway, so the next run (or the sweep)
+    still knows where to clean up after the grant itself is gone. As a Deny it can only narrow access.
+    """
+    return {
+        "Sid": cleanup_statement_sid(secret_arn),
+        "Effect": "Deny",
+        "Principal": {"AWS": sorted(account_root(partition, account) for account in accounts)},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:EncryptionContext:SecretARN": secret_arn}},
     }
 
 
@@ -147,9 +164,9 @@ def merge_statements(
 
 
 def owned_key_statement(secret_arn: str) -> Callable[[Statement], bool]:
-    """Selects the key-policy statement secretshare wrote for this secret."""
-    sid = key_statement_sid(secret_arn)
-    return lambda statement: statement.get("Sid") == sid
+    """Selects the key-policy statements secretshare wrote for this secret: its grant and cleanup marker."""
+    sids = {key_statement_sid(secret_arn), cleanup_statement_sid(secret_arn)}
+    return lambda statement: statement.get("Sid") in sids
 
 
 def owned_key_statement_by_name(name: str) -> Callable[[Statement], bool]:
@@ -181,10 +198,19 @@ def granted_secret_arns(statement: Statement) -> list[str]:
 
 
 def granted_principals(document: Document | None, owned: Callable[[Statement], bool] = is_ours) -> set[str]:
-    """AWS principals in the owned statements of a document."""
+    """AWS principals that the owned Allow statements of a document grant."""
+    return _principals(document, owned, "Allow")
+
+
+def pending_cleanup_accounts(document: Document | None, owned: Callable[[Statement], bool]) -> set[str]:
+    """Accounts named in the owned cleanup markers (Deny statements) of a key policy."""
+    return principal_accounts(_principals(document, owned, "Deny"))
+
+
+def _principals(document: Document | None, owned: Callable[[Statement], bool], effect: str) -> set[str]:
     found: set[str] = set()
     for statement in statements(document):
-        if owned(statement):
+        if owned(statement) and statement.get("Effect") == effect:
             principal = statement.get("Principal") or {}
             value = principal.get("AWS", []) if isinstance(principal, dict) else principal
             found.update([value] if isinstance(value, str) else value)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import partial
 
 import boto3
 
 from .arns import is_complete_secret_arn, parse_arn, secret_name_from_arn
 from .aws import Aws, key_account
 from .errors import ConsumerAccountError, KeyNotUsable, ReconcileFailed
-from .names import key_alias, parameter_name
+from .names import GRANTS_TAG, MANAGED_BY_TAG, key_alias, parameter_name
 from .plan import KeyState, Plan, SecretState, plan_reconciliation
 from .policy import (
     KEY_POLICY_MAX_BYTES,
@@ -80,7 +78,13 @@ def reconcile_secret(
         logger.warning("secret %s: rejected share entry %r: %s", plan.secret_arn, entry.entry, entry.reason)
     if dry_run:
         return ReconcileResult(plan, applied=False, key_arn=plan.key_arn, failures=tuple(plan.unreachable.values()))
-    return apply_plan(aws, plan)
+    # Parameters of revoked consumers go first: if one cannot be deleted, the key policy written next keeps
+    # a cleanup marker naming its account, so the retry still knows where to clean up.
+    _serialize(plan)
+    undeletable, failures = _delete_revoked_parameters(aws, plan)
+    if undeletable:
+        plan = plan_reconciliation(state, share, aws.settings, undeletable=frozenset(undeletable))
+    return _apply_grants(aws, plan, failures)
 
 
 def read_state(aws: Aws, secret_id: str) -> tuple[SecretState, ShareTag]:
@@ -205,13 +209,26 @@ def _gone_secret_state(aws: Aws, secret_id: str, region: str | None) -> SecretSt
         name = secret_id
     location = parse_arn(arn)
     assert location is not None
-    candidates = [key_alias(name)] + ([aws.settings.shared_key_arn] if aws.settings.shared_key_arn else [])
-    keys = []
-    for key_id in candidates:
-        if aws.describe_key(key_id, location.region) is not None:
-            key = _customer_key(aws, key_id, location.account, location.region, f"secret {arn}")
-            keys += [key] if key else []
-    return SecretState(arn=arn, name=name, exists=False, other_keys=tuple(keys))
+    keys = {key.arn: key for key in _keys_that_may_grant(aws, name, location.account, location.region)}
+    return SecretState(arn=arn, name=name, exists=False, other_keys=tuple(keys.values()))
+
+
+def _keys_that_may_grant(aws: Aws, name: str, account: str, region: str) -> list[KeyState]:
+    """Keys that may still hold grants for a deleted secret: its dedicated key, the shared key, and any
+    other key we put grants on (tagged; secretshare's own dedicated keys are skipped, they serve one name).
+    """
+    reused = [
+        arn
+        for arn, tags in aws.tagged_keys(GRANTS_TAG[0], region).items()
+        if tags.get(MANAGED_BY_TAG[0]) != MANAGED_BY_TAG[1]
+    ]
+    candidates = [key_alias(name), *([aws.settings.shared_key_arn] if aws.settings.shared_key_arn else []), *reused]
+    found = []
+    for key_id in dict.fromkeys(candidates):
+        if aws.describe_key(key_id, region) is not None:
+            key = _customer_key(aws, key_id, account, region, f"deleted secret {name}")
+            found += [key] if key else []
+    return found
 
 
 def _partial_name(partial_arn: str) -> str:
@@ -220,11 +237,27 @@ def _partial_name(partial_arn: str) -> str:
     return location.resource.removeprefix("secret:")
 
 
-def apply_plan(aws: Aws, plan: Plan) -> ReconcileResult:
-    """Apply a plan: A's key side first (so a revoked consumer loses decrypt at once), then B's side.
+def _delete_revoked_parameters(aws: Aws, plan: Plan) -> tuple[list[str], list[str]]:
+    """Delete the parameter in every revoked consumer account; return the accounts that failed and why."""
+    undeletable: list[str] = []
+    failures: list[str] = []
+    for account in plan.parameter_deletes:
+        try:
+            aws.delete_parameter(account, plan.parameter_name, plan.partition, plan.region)
+        except ConsumerAccountError as err:
+            logger.error("secret %s: %s", plan.secret_arn, err)
+            undeletable.append(account)
+            failures.append(str(err))
+        else:
+            _log(plan, f"deleted parameter {plan.parameter_name} in {account}")
+    return undeletable, failures
 
-    Every document is serialized and size-checked before the first write, so a too-large policy
-    changes nothing. Consumer-account failures do not stop the other steps; they are raised together
+
+def _apply_grants(aws: Aws, plan: Plan, failures: list[str]) -> ReconcileResult:
+    """Apply A's side, key first (a revoked consumer loses kms:Decrypt at once), then publish to consumers.
+
+    Every document is serialized and size-checked before the first write, so a too-large policy changes
+    nothing. A consumer account that fails does not stop the others; all failures are raised together
     at the end as ReconcileFailed.
     """
     region = plan.region
@@ -235,33 +268,44 @@ def apply_plan(aws: Aws, plan: Plan) -> ReconcileResult:
         _log(plan, f"created key {key_arn} ({plan.new_key.alias})")
     for change in plan.key_policy_changes:
         aws.put_key_policy(change.key_arn, documents[change.key_arn], region)
+        if change.adds_first_statement:
+            aws.tag_key(change.key_arn, GRANTS_TAG, region)
         _log(plan, f"updated key policy of {change.key_arn}")
     if plan.repoint_secret and key_arn:
         aws.set_secret_key(plan.secret_arn, key_arn, region)
         _log(plan, f"secret now encrypted with {key_arn}")
-    failures = list(plan.unreachable.values())
-    for account in plan.parameter_deletes:
-        failures += _consumer_step(partial(aws.delete_parameter, account, plan.parameter_name, plan.partition, region))
     _apply_resource_policy(aws, plan, documents.get("resource-policy"))
+    failures = failures + list(plan.unreachable.values())
     if plan.parameter_writes and key_arn:
-        value = plan.consumer_document(key_arn)
-        description = f"secretshare: IAM policy to read {plan.secret_arn} (KMS key {key_arn})"[:1024]
-        for write in plan.parameter_writes:
-            publish = partial(
-                aws.write_parameter,
+        failures += _publish(aws, plan, key_arn)
+    result = ReconcileResult(plan, applied=True, key_arn=key_arn, failures=tuple(failures))
+    if failures:
+        raise ReconcileFailed(plan.secret_arn, failures, result)
+    return result
+
+
+def _publish(aws: Aws, plan: Plan, key_arn: str) -> list[str]:
+    """Write the consumer policy parameter in each consumer account; return the failures."""
+    value = plan.consumer_document(key_arn)
+    description = f"secretshare: IAM policy to read {plan.secret_arn} (KMS key {key_arn})"[:1024]
+    failures = []
+    for write in plan.parameter_writes:
+        try:
+            aws.write_parameter(
                 write.account,
                 plan.parameter_name,
                 value,
                 description,
                 exists=write.exists,
                 partition=plan.partition,
-                region=region,
+                region=plan.region,
             )
-            failures += _consumer_step(publish)
-    result = ReconcileResult(plan, applied=True, key_arn=key_arn, failures=tuple(failures))
-    if failures:
-        raise ReconcileFailed(plan.secret_arn, failures, result)
-    return result
+        except ConsumerAccountError as err:
+            logger.error("secret %s: %s", plan.secret_arn, err)
+            failures.append(str(err))
+        else:
+            _log(plan, f"published parameter {plan.parameter_name} in {write.account}")
+    return failures
 
 
 def _serialize(plan: Plan) -> dict[str, str]:
@@ -290,16 +334,6 @@ def _apply_resource_policy(aws: Aws, plan: Plan, document: str | None) -> None:
     else:
         aws.put_resource_policy(plan.secret_arn, document, plan.region)
         _log(plan, "updated resource policy")
-
-
-def _consumer_step(step: Callable[[], None]) -> list[str]:
-    """Run one consumer-account step; return its failure message instead of raising."""
-    try:
-        step()
-    except ConsumerAccountError as err:
-        logger.error("%s", err)
-        return [str(err)]
-    return []
 
 
 def _log(plan: Plan, message: str) -> None:

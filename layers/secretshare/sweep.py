@@ -2,7 +2,8 @@
 
 Its cost grows with the number of shared secrets, not with all secrets in the account: it lists only
 tagged secrets (the tag-key filter matches `share-with` and `share-with/...` by prefix) and reads the
-policies of only the keys secretshare made or was given.
+policies of only the keys that hold secretshare statements (tagged `secretshare-grants` when the first
+statement is written, found with one tagging-API query).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import boto3
 
 from .aws import Aws
-from .names import KEY_ALIAS_PREFIX, is_ours
+from .names import GRANTS_TAG, is_ours
 from .policy import granted_secret_arns, statements
 from .settings import Settings
 
@@ -49,22 +50,18 @@ def _tagged_secrets(aws: Aws) -> set[str]:
 
 
 def _secrets_granted_on_our_keys(aws: Aws) -> set[str]:
-    kms = aws.client("kms")
-    key_ids = {
-        alias["TargetKeyId"]
-        for page in kms.get_paginator("list_aliases").paginate()
-        for alias in page["Aliases"]
-        if alias["AliasName"].startswith(KEY_ALIAS_PREFIX) and "TargetKeyId" in alias
-    }
+    """Secret ARNs named in our statements (grants and cleanup markers) on every key that holds any."""
+    region = aws.session.region_name or ""
+    key_arns = set(aws.tagged_keys(GRANTS_TAG[0], region))
     if aws.settings.shared_key_arn:
-        key_ids.add(aws.settings.shared_key_arn)
-    found: set[str] = set()
-    for key_id in sorted(key_ids):
-        policy = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
-        for statement in statements(policy):
-            if is_ours(statement):
-                found.update(granted_secret_arns(statement))
-    return found
+        key_arns.add(aws.settings.shared_key_arn)
+    return {
+        arn
+        for key_arn in sorted(key_arns)
+        for statement in statements(aws.key_policy(key_arn, region))
+        if is_ours(statement)
+        for arn in granted_secret_arns(statement)
+    }
 
 
 def sweep_message(secret_arn: str) -> dict:

@@ -18,6 +18,7 @@ def test_encoding_round_trips_and_uses_only_characters_aliases_and_parameters_al
     encoded = encode_name(name)
     assert decode_name(encoded) == name
     assert re.fullmatch(r"[A-Za-z0-9/_-]+", encoded)
+    assert "//" not in encoded and not encoded.startswith("/") and not encoded.endswith("/")
 
 
 @given(secret_names, secret_names)
@@ -47,3 +48,19 @@ def test_key_statement_sid_is_alphanumeric_and_specific_to_the_secret_arn():
     sid = key_statement_sid("arn:aws:secretsmanager:eu-west-1:111111111111:secret:a-AbCdEf")
     assert re.fullmatch(r"SecretShareDecrypt[0-9a-f]{20}", sid)
     assert sid != key_statement_sid("arn:aws:secretsmanager:eu-west-1:111111111111:secret:a-XyZxYz")
+
+
+def test_leading_trailing_and_doubled_slashes_never_make_an_empty_parameter_level():
+    assert (
+        parameter_name("/secretshare", "1" * 12, "eu-west-1", "/prod/db")
+        == "/secretshare/111111111111/eu-west-1/_2Fprod/db"
+    )
+    assert encode_name("a//b/") == "a_2F_2Fb_2F"
+    assert decode_name("a_2F_2Fb_2F") == "a//b/"
+
+
+def test_deep_secret_names_stay_within_the_fifteen_levels_ssm_allows():
+    name = "/".join(f"l{i}" for i in range(20))
+    parameter = parameter_name("/secretshare", "1" * 12, "eu-west-1", name)
+    assert parameter.count("/") == 15
+    assert decode_name(parameter.split("/", 4)[4]) == name

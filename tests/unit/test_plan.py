@@ -143,3 +143,35 @@ def test_a_stale_parameter_value_is_rewritten_in_place():
     plan = plan_reconciliation(state, ShareTag((B,)), SETTINGS)
     assert [(w.account, w.exists) for w in plan.parameter_writes] == [("222222222222", True)]
     assert plan.consumer_document(KEY) == published()
+
+
+def test_a_parameter_that_could_not_be_deleted_is_remembered_by_a_deny_marker_on_the_key():
+    state = SecretState(
+        arn=SECRET, name="app/db", kms_key_id=KEY, key=key_with(B, C), resource_policy=resource_policy_with(B, C)
+    )
+    plan = plan_reconciliation(state, ShareTag((B,)), SETTINGS, undeletable=frozenset({"333333333333"}))
+    marker = plan.key_policy_changes[0].after["Statement"][-1]
+    assert marker["Effect"] == "Deny" and marker["Principal"] == {"AWS": ["arn:aws:iam::333333333333:root"]}
+    assert marker["Condition"] == {"StringEquals": {"kms:EncryptionContext:SecretARN": SECRET}}
+    assert plan.grants_revoked == (C,)
+
+
+def test_a_pending_cleanup_marker_makes_the_next_run_delete_the_parameter_and_drop_the_marker():
+    marked = plan_reconciliation(
+        SecretState(arn=SECRET, name="app/db", kms_key_id=KEY, key=key_with(B, C)),
+        ShareTag((B,)),
+        SETTINGS,
+        undeletable=frozenset({"333333333333"}),
+    ).key_policy_changes[0]
+    state = SecretState(
+        arn=SECRET,
+        name="app/db",
+        kms_key_id=KEY,
+        key=KeyState(KEY, marked.after),
+        resource_policy=resource_policy_with(B),
+        parameters={"222222222222": published()},
+    )
+    plan = plan_reconciliation(state, ShareTag((B,)), SETTINGS)
+    assert plan.parameter_deletes == ("333333333333",)
+    assert plan.key_policy_changes[0].after == key_with(B).policy
+    assert plan.grants_revoked == ()

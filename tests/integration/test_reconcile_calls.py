@@ -1,0 +1,104 @@
+"""What a reconciliation costs in AWS calls: nothing to change means no write and few reads; dry runs never write."""
+
+import pytest
+
+B = "222222222222"
+C = "333333333333"
+ROLE_C = f"arn:aws:iam::{C}:role/app"
+PRODUCER = "123456789012"
+PARAMETER = "/secretshare/123456789012/eu-west-1/app/db-password"
+
+
+def dedicated_key_secret(world):
+    return world.create_secret("app/db-password", f"{B} {ROLE_C}")
+
+
+def existing_key_secret(world):
+    key = world.create_key()
+    arn = world.create_secret("app/db-password", f"{B} {ROLE_C}", kms_key_id=key["KeyId"])
+    world.put_resource_policy(
+        arn,
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "BackupReads",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::555555555555:role/backup"},
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": "*",
+                }
+            ],
+        },
+    )
+    return arn
+
+
+@pytest.mark.parametrize("make_secret", [dedicated_key_secret, existing_key_secret], ids=["dedicated", "existing"])
+def test_second_run_makes_no_write_and_at_most_four_reads_in_the_producer_plus_one_per_consumer(
+    world, calls, make_secret
+):
+    arn = make_secret(world)
+    world.reconcile(arn)
+    assert calls.writes(), "the first run must write (otherwise the counter sees nothing)"
+    calls.clear()
+
+    result = world.reconcile(arn)
+
+    assert calls.writes() == []
+    assert len(calls.reads_in(PRODUCER)) <= 4, calls.reads_in(PRODUCER)
+    assert len(calls.reads_in(B)) <= 1, calls.reads_in(B)
+    assert len(calls.reads_in(C)) <= 1, calls.reads_in(C)
+    assert {call.account for call in calls.calls} <= {PRODUCER, B, C}
+    assert result.changes == []
+
+
+def test_second_run_after_untag_makes_no_write(world, calls):
+    arn = dedicated_key_secret(world)
+    world.reconcile(arn)
+    world.untag(arn)
+    world.reconcile(arn)
+    calls.clear()
+
+    result = world.reconcile(arn)
+
+    assert calls.writes() == []
+    assert len(calls.reads_in(PRODUCER)) <= 4, calls.reads_in(PRODUCER)
+    assert result.changes == []
+
+
+def test_dry_run_makes_no_write_and_lists_what_would_be_done(world, calls):
+    arn = dedicated_key_secret(world)
+
+    result = world.reconcile(arn, dry_run=True)
+
+    assert calls.writes() == []
+    assert result.applied is False
+    changes = "\n".join(result.changes)
+    assert "alias/secretshare/app/db-password" in changes
+    assert any(B in line and PARAMETER in line for line in result.changes), changes
+    assert any(C in line and PARAMETER in line for line in result.changes), changes
+    assert any("resource policy" in line for line in result.changes), changes
+    assert len(result.changes) >= 5, changes  # create key, move the secret, resource policy, two parameters
+    assert world.aliases() == {}
+    assert world.kms_key_id(arn) is None
+    assert world.resource_policy(arn) is None
+    assert world.parameter(B, PARAMETER) is None
+    assert world.parameter(C, PARAMETER) is None
+
+
+def test_dry_run_of_an_untag_lists_the_revocations_without_writing(world, calls):
+    arn = dedicated_key_secret(world)
+    world.reconcile(arn)
+    before = world.sharing(arn)
+    world.untag(arn)
+    calls.clear()
+
+    result = world.reconcile(arn, dry_run=True)
+
+    assert calls.writes() == []
+    changes = "\n".join(result.changes)
+    assert any(f"arn:aws:iam::{B}:root" in line and ROLE_C in line for line in result.changes), changes
+    assert any(B in line and PARAMETER in line for line in result.changes), changes
+    assert any(C in line and PARAMETER in line for line in result.changes), changes
+    assert world.sharing(arn) == before

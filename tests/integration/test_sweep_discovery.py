@@ -1,0 +1,78 @@
+"""The sweep finds every secret that needs a look: tagged ones, and ones our keys still grant on."""
+
+import dataclasses
+
+from secretshare.sweep import secrets_to_reconcile
+
+B = "222222222222"
+
+
+def sweep(world):
+    return secrets_to_reconcile(settings=world.settings, session=world.session)
+
+
+def test_sweep_lists_tagged_secrets_including_ones_tagged_only_with_an_extra_share_tag(world):
+    tagged = world.create_secret("app/tagged", B)
+    extra_only = world.create_secret("app/extra", tags={"share-with/extra": B})
+    empty_tag = world.create_secret("app/empty", "")
+    world.create_secret("app/untagged")
+    world.create_secret("app/lookalike", tags={"share-without": B})
+
+    assert sweep(world) == sorted([tagged, extra_only, empty_tag])
+
+
+def test_sweep_lists_a_tagged_secret_scheduled_for_deletion(world):
+    arn = world.create_secret("app/doomed", B)
+    world.secretsmanager.delete_secret(SecretId=arn, RecoveryWindowInDays=7)
+
+    assert sweep(world) == [arn]
+
+
+def test_sweep_lists_an_untagged_secret_whose_grant_lingers_on_its_key(world):
+    arn = world.create_secret("app/db-password", B)
+    world.reconcile(arn)
+    world.untag(arn)
+
+    assert sweep(world) == [arn]
+
+
+def test_sweep_lists_a_force_deleted_secret_whose_grant_lingers_on_its_key(world):
+    arn = world.create_secret("app/db-password", B)
+    world.reconcile(arn)
+    world.secretsmanager.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+
+    assert sweep(world) == [arn]
+
+
+def test_sweep_lists_an_untagged_secret_whose_grant_lingers_on_the_shared_key(world):
+    key = world.create_key()
+    world.settings = dataclasses.replace(world.settings, shared_key_arn=key["Arn"])
+    arn = world.create_secret("app/db-password", B)
+    world.reconcile(arn)
+    world.untag(arn)
+
+    assert sweep(world) == [arn]
+
+
+def test_sweep_lists_an_untagged_secret_whose_grants_linger_on_its_own_customer_key(world):
+    # Tag events are best effort, so an untag can go unseen; the sweep is what catches it.
+    key = world.create_key()
+    arn = world.create_secret("app/db-password", B, kms_key_id=key["KeyId"])
+    world.reconcile(arn)
+    world.untag(arn)
+
+    assert sweep(world) == [arn]
+
+
+def test_sweep_forgets_a_secret_once_reconciliation_revoked_its_grants(world):
+    untagged = world.create_secret("app/untagged-later", B)
+    deleted = world.create_secret("app/deleted-later", B)
+    for arn in (untagged, deleted):
+        world.reconcile(arn)
+    world.untag(untagged)
+    world.secretsmanager.delete_secret(SecretId=deleted, ForceDeleteWithoutRecovery=True)
+
+    for arn in sweep(world):
+        world.reconcile(arn)
+
+    assert sweep(world) == []
