@@ -7,12 +7,24 @@ STAMP := $(VENV)/.installed
 export AWS_EC2_METADATA_DISABLED := true
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv demo test unit integration lint format clean
+# `sam build` without Docker runs the functions' runtime (template.yaml's Runtime, e.g. python3.13) from PATH.
+# pyenv machines keep it as an extra version: make it reachable beside the default one.
+RUNTIME_PYTHON := $(shell sed -n 's/^ *Runtime: *\(python[0-9.]*\).*/\1/p' template.yaml | head -n 1)
+PYENV_RUNTIME := $(shell pyenv versions --bare 2>/dev/null | grep -E '^$(subst python,,$(RUNTIME_PYTHON))\.' | tail -n 1)
+ifneq ($(PYENV_RUNTIME),)
+ifeq ($(PYENV_VERSION),)
+export PYENV_VERSION := $(shell pyenv version-name 2>/dev/null):$(PYENV_RUNTIME)
+endif
+endif
+
+.PHONY: help venv demo test unit integration sam build lint format clean
 
 help:
 	@echo "make demo   run the whole story on an embedded moto server"
 	@echo "make test   lint and run every test"
 	@echo "make lint   ruff check and ruff format --check"
+	@echo "make build  sam build (the Lambda layer and functions, arm64, no Docker)"
+	@echo "make sam    sam validate --lint, sam build, and the template and handler tests"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +45,14 @@ unit: $(STAMP)
 
 integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
+
+# The template checks (sam validate --lint for both templates, sam build) are tests in tests/sam, so `make test`
+# runs them too.
+sam: $(STAMP)
+	$(BIN)/python -m pytest -q tests/sam
+
+build: $(STAMP)
+	$(BIN)/sam build --cached --parallel
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
