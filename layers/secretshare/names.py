@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from urllib.parse import unquote
 
 SID_PREFIX = "SecretShare"
@@ -71,18 +72,18 @@ def parameter_name(prefix: str, producer_account: str, region: str, secret_name:
     return f"{base}/{encode_name(secret_name, max_slashes=levels_left - 1)}"
 
 
-def key_statement_sid(secret_arn: str) -> str:
-    """Sid of the key-policy grant for one secret: unique per secret ARN, since a shared key holds many."""
-    return f"{SID_PREFIX}Decrypt{_arn_hash(secret_arn)}"
+def key_grant_sid(consumers: Iterable[str]) -> str:
+    """Sid of the key-policy grant for one consumer set (a shared key groups its secrets by consumer set)."""
+    return f"{SID_PREFIX}Decrypt{_hash(' '.join(sorted(consumers)))}"
 
 
 def cleanup_statement_sid(secret_arn: str) -> str:
     """Sid of the key-policy marker listing accounts whose parameter for this secret is still to delete."""
-    return f"{SID_PREFIX}Cleanup{_arn_hash(secret_arn)}"
+    return f"{SID_PREFIX}Cleanup{_hash(secret_arn)}"
 
 
-def _arn_hash(secret_arn: str) -> str:
-    return hashlib.sha256(secret_arn.encode()).hexdigest()[:20]
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def is_ours(statement: dict) -> bool:

@@ -5,24 +5,30 @@ The plan is a value: printing it is the dry run, applying it is `apply.apply_pla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .arns import Arn, parse_arn
 from .errors import KeyNotUsable
+from .keypolicy import (
+    KeyGrant,
+    SecretSelector,
+    cleanup_marker_statement,
+    for_secret,
+    for_secret_name,
+    key_grant_statement,
+    merge_key_policy,
+    pending_cleanup_principals,
+    secret_grantees,
+)
 from .names import is_ours, key_alias, parameter_name
 from .policy import (
     Document,
     Statement,
-    cleanup_marker_statement,
     consumer_policy,
     granted_principals,
     key_admin_statement,
-    key_grant_statement,
     merge_statements,
-    owned_key_statement,
-    owned_key_statement_by_name,
-    pending_cleanup_accounts,
     principal_accounts,
     render,
     resource_grant_statement,
@@ -97,6 +103,8 @@ class KeyPolicyChange:
     key_arn: str
     before: Document
     after: Document
+    granted_before: frozenset[str] = frozenset()
+    granted_after: frozenset[str] = frozenset()
 
     @property
     def adds_first_statement(self) -> bool:
@@ -177,7 +185,8 @@ class Plan:
         if self.new_key:
             lines.append(f"create KMS key {self.new_key.alias} (key policy grants {_names(self.consumers)})")
         lines += [
-            f"update key policy of {c.key_arn}: {_grant_diff(c.before, c.after)}" for c in self.key_policy_changes
+            f"update key policy of {c.key_arn}: {_grant_diff(c.granted_before, c.granted_after)}"
+            for c in self.key_policy_changes
         ]
         if self.repoint_secret:
             lines.append(f"move secret from key {self.previous_key_id or AWS_MANAGED_KEY} to {key}")
@@ -187,7 +196,8 @@ class Plan:
             if change.after is None:
                 lines.append("delete resource policy (only secretshare statements were in it)")
             else:
-                lines.append(f"update resource policy: {_grant_diff(change.before, change.after)}")
+                diff = _grant_diff(granted_principals(change.before), granted_principals(change.after))
+                lines.append(f"update resource policy: {diff}")
         lines += [f"publish parameter {self.parameter_name} in {w.account}" for w in self.parameter_writes]
         return lines
 
@@ -202,23 +212,29 @@ def plan_reconciliation(
     """
     location = state.location
     consumers = share.consumers if state.readable else ()
-    owned = owned_key_statement(state.arn) if state.exists else owned_key_statement_by_name(state.name)
+    selects = for_secret(state.arn) if state.exists else for_secret_name(state.name)
     current_keys = [k for k in (state.key, *state.other_keys) if k is not None]
-    previous = granted_principals(state.resource_policy) | {
-        principal for key in current_keys for principal in granted_principals(key.policy, owned)
-    }
-    pending = {account for key in current_keys for account in pending_cleanup_accounts(key.policy, owned)}
+    previous = granted_principals(state.resource_policy).union(
+        *(secret_grantees(key.policy, selects) for key in current_keys)
+    )
+    pending = principal_accounts(set().union(*(pending_cleanup_principals(k.policy, selects) for k in current_keys)))
     wanted_accounts = principal_accounts(consumers)
     deletes = (principal_accounts(previous) | pending) - wanted_accounts
-    ours = _key_statements(state, consumers, sorted(deletes & undeletable))
-    target, new_key, repoint = _key_target(state, consumers, ours)
+    undeleted = sorted(deletes & undeletable)
+    marker = cleanup_marker_statement(state.arn, location.partition, undeleted) if undeleted else None
+    grant = KeyGrant(state.arn, consumers) if consumers else None
+    target, new_key, repoint = _key_target(state, grant, marker)
     # The key that carries this secret's statements; every other key only loses ours.
     holder = None if new_key else (target or (current_keys[0] if current_keys else None))
     keys = {k.arn: k for k in (*current_keys, target) if k is not None}
     key_changes = tuple(
         change
         for key in keys.values()
-        if (change := _key_policy_change(key, owned, ours if holder and key.arn == holder.arn else []))
+        if (
+            change := _key_policy_change(
+                key, selects, state, grant if key is holder else None, marker if key is holder else None
+            )
+        )
     )
     key_arn = target.arn if target else None
     return Plan(
@@ -244,42 +260,42 @@ def plan_reconciliation(
     )
 
 
-def _key_statements(state: SecretState, consumers: tuple[str, ...], undeletable: list[str]) -> list[Statement]:
-    """This secret's statements for its key: the grant, and a cleanup marker while parameters linger."""
-    location = state.location
-    found = [key_grant_statement(state.arn, location.region, location.partition, consumers)] if consumers else []
-    if undeletable:
-        found.append(cleanup_marker_statement(state.arn, location.partition, undeletable))
-    return found
-
-
 def _key_target(
-    state: SecretState, consumers: tuple[str, ...], ours: list[Statement]
+    state: SecretState, grant: KeyGrant | None, marker: Statement | None
 ) -> tuple[KeyState | None, NewKey | None, bool]:
     """The key that should carry the grants, a key to create if none exists, and whether to repoint."""
-    if not consumers:
+    if grant is None:
         return state.key, None, False
     if state.key is not None:
         return state.key, None, state.kms_key_id != state.key.arn
     if state.target_key is not None:
         return state.target_key, None, True
     location = state.location
-    admin = key_admin_statement(location.partition, location.account)
+    ours = [key_grant_statement(grant.consumers, [grant.secret_arn], location.region, location.partition)]
     new_key = NewKey(
         alias=key_alias(state.name),
-        policy={"Version": "2012-10-17", "Statement": [admin, *ours]},
+        policy={
+            "Version": "2012-10-17",
+            "Statement": [key_admin_statement(location.partition, location.account), *ours, *filter(None, [marker])],
+        },
         description=f"secretshare: encrypts secret {state.name} so it can be shared across accounts",
     )
     return None, new_key, True
 
 
 def _key_policy_change(
-    key: KeyState, owned: Callable[[Statement], bool], desired: list[Statement]
+    key: KeyState, selects: SecretSelector, state: SecretState, grant: KeyGrant | None, marker: Statement | None
 ) -> KeyPolicyChange | None:
-    after = merge_statements(key.policy, owned, desired)
+    location = state.location
+    after = merge_key_policy(
+        key.policy, selects, region=location.region, partition=location.partition, grant=grant, marker=marker
+    )
     if after is None:
         raise KeyNotUsable(f"removing secretshare's grants would leave key {key.arn} with an empty key policy")
-    return None if after == key.policy else KeyPolicyChange(key.arn, key.policy, after)
+    if after == key.policy:
+        return None
+    before_grantees, after_grantees = secret_grantees(key.policy, selects), secret_grantees(after, selects)
+    return KeyPolicyChange(key.arn, key.policy, after, frozenset(before_grantees), frozenset(after_grantees))
 
 
 def _resource_policy_change(state: SecretState, consumers: tuple[str, ...]) -> ResourcePolicyChange | None:
@@ -314,12 +330,9 @@ def _notes(state: SecretState) -> tuple[str, ...]:
     return ()
 
 
-def _grant_diff(before: Document | None, after: Document | None) -> str:
-    old, new = granted_principals(before), granted_principals(after)
-    parts = [
-        f"grant {_names(new - old)}" if new - old else "",
-        f"revoke {_names(old - new)}" if old - new else "",
-    ]
+def _grant_diff(old: Iterable[str], new: Iterable[str]) -> str:
+    added, removed = set(new) - set(old), set(old) - set(new)
+    parts = [f"grant {_names(added)}" if added else "", f"revoke {_names(removed)}" if removed else ""]
     return ", ".join(p for p in parts if p) or "rewrite secretshare statements to their desired form"
 
 

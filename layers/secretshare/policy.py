@@ -11,16 +11,9 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .arns import account_root, principal_account, secret_name_from_arn
+from .arns import principal_account
 from .errors import PolicyTooLarge
-from .names import (
-    CONSUMER_DECRYPT_SID,
-    CONSUMER_READ_SID,
-    RESOURCE_POLICY_SID,
-    cleanup_statement_sid,
-    is_ours,
-    key_statement_sid,
-)
+from .names import CONSUMER_DECRYPT_SID, CONSUMER_READ_SID, RESOURCE_POLICY_SID, is_ours
 
 POLICY_VERSION = "2012-10-17"
 SECRET_READ_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
@@ -39,23 +32,6 @@ def via_service(region: str, partition: str = "aws") -> str:
     return f"secretsmanager.{region}.{_DNS_SUFFIX.get(partition, 'amazonaws.com')}"
 
 
-def key_grant_statement(secret_arn: str, region: str, partition: str, consumers: Iterable[str]) -> Statement:
-    """Key-policy statement letting the consumers decrypt this one secret, only through Secrets Manager."""
-    return {
-        "Sid": key_statement_sid(secret_arn),
-        "Effect": "Allow",
-        "Principal": {"AWS": sorted(consumers)},
-        "Action": "kms:Decrypt",
-        "Resource": "*",
-        "Condition": {
-            "StringEquals": {
-                "kms:ViaService": via_service(region, partition),
-                "kms:EncryptionContext:SecretARN": secret_arn,
-            }
-        },
-    }
-
-
 def resource_grant_statement(consumers: Iterable[str]) -> Statement:
     """Secret resource-policy statement letting the consumers read the secret."""
     return {
@@ -64,22 +40,6 @@ def resource_grant_statement(consumers: Iterable[str]) -> Statement:
         "Principal": {"AWS": sorted(consumers)},
         "Action": list(SECRET_READ_ACTIONS),
         "Resource": "*",
-    }
-
-
-def cleanup_marker_statement(secret_arn: str, partition: str, accounts: Iterable[str]) -> Statement:
-    """Key-policy marker: consumer accounts whose parameter for this secret could not be deleted yet.
-
-    It lives in the key policy because every run reads that anyway, so the next run (or the sweep)
-    still knows where to clean up after the grant itself is gone. As a Deny it can only narrow access.
-    """
-    return {
-        "Sid": cleanup_statement_sid(secret_arn),
-        "Effect": "Deny",
-        "Principal": {"AWS": sorted(account_root(partition, account) for account in accounts)},
-        "Action": "kms:Decrypt",
-        "Resource": "*",
-        "Condition": {"StringEquals": {"kms:EncryptionContext:SecretARN": secret_arn}},
     }
 
 
@@ -163,58 +123,21 @@ def merge_statements(
     return {"Version": POLICY_VERSION, **base, "Statement": merged}
 
 
-def owned_key_statement(secret_arn: str) -> Callable[[Statement], bool]:
-    """Selects the key-policy statements secretshare wrote for this secret: its grant and cleanup marker."""
-    sids = {key_statement_sid(secret_arn), cleanup_statement_sid(secret_arn)}
-    return lambda statement: statement.get("Sid") in sids
+def granted_principals(document: Document | None) -> set[str]:
+    """AWS principals that our Allow statements in a document grant."""
+    return {
+        principal
+        for statement in statements(document)
+        if is_ours(statement) and statement.get("Effect") == "Allow"
+        for principal in principals_of(statement)
+    }
 
 
-def owned_key_statement_by_name(name: str) -> Callable[[Statement], bool]:
-    """Selects our key-policy statements whose SecretARN condition names a secret called `name`.
-
-    Used when the secret is gone and only its name is known.
-    """
-
-    def owned(statement: Statement) -> bool:
-        return is_ours(statement) and any(_name_of(arn) == name for arn in granted_secret_arns(statement))
-
-    return owned
-
-
-def _name_of(secret_arn: str) -> str | None:
-    try:
-        return secret_name_from_arn(secret_arn)
-    except ValueError:
-        return None
-
-
-def granted_secret_arns(statement: Statement) -> list[str]:
-    """Secret ARNs named in a key-policy statement's `kms:EncryptionContext:SecretARN` condition."""
-    found: list[str] = []
-    for operator in (statement.get("Condition") or {}).values():
-        value = operator.get("kms:EncryptionContext:SecretARN") if isinstance(operator, dict) else None
-        found.extend([value] if isinstance(value, str) else value or [])
-    return found
-
-
-def granted_principals(document: Document | None, owned: Callable[[Statement], bool] = is_ours) -> set[str]:
-    """AWS principals that the owned Allow statements of a document grant."""
-    return _principals(document, owned, "Allow")
-
-
-def pending_cleanup_accounts(document: Document | None, owned: Callable[[Statement], bool]) -> set[str]:
-    """Accounts named in the owned cleanup markers (Deny statements) of a key policy."""
-    return principal_accounts(_principals(document, owned, "Deny"))
-
-
-def _principals(document: Document | None, owned: Callable[[Statement], bool], effect: str) -> set[str]:
-    found: set[str] = set()
-    for statement in statements(document):
-        if owned(statement) and statement.get("Effect") == effect:
-            principal = statement.get("Principal") or {}
-            value = principal.get("AWS", []) if isinstance(principal, dict) else principal
-            found.update([value] if isinstance(value, str) else value)
-    return found
+def principals_of(statement: Statement) -> set[str]:
+    """The AWS principals a statement names."""
+    principal = statement.get("Principal") or {}
+    value = principal.get("AWS", []) if isinstance(principal, dict) else principal
+    return {value} if isinstance(value, str) else set(value)
 
 
 def principal_accounts(principals: Iterable[str]) -> set[str]:

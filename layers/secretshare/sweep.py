@@ -13,8 +13,9 @@ import json
 import boto3
 
 from .aws import Aws
+from .keypolicy import granted_secret_arns
 from .names import GRANTS_TAG, is_ours
-from .policy import granted_secret_arns, statements
+from .policy import statements
 from .settings import Settings
 
 SWEEP_SOURCE = "secretshare.sweep"

@@ -5,7 +5,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from secretshare.names import decode_name, encode_name, key_alias, key_statement_sid, parameter_name
+from secretshare.names import decode_name, encode_name, key_alias, key_grant_sid, parameter_name
 
 # Secrets Manager secret names: ASCII letters, digits and /_+=.@-
 secret_names = st.text(alphabet=st.sampled_from("abcXYZ019/_+=.@-"), min_size=1, max_size=512)
@@ -44,10 +44,11 @@ def test_long_names_get_a_hashed_alias_within_the_kms_limit():
     assert key_alias("x" * 300) != key_alias("x" * 299 + "y")
 
 
-def test_key_statement_sid_is_alphanumeric_and_specific_to_the_secret_arn():
-    sid = key_statement_sid("arn:aws:secretsmanager:eu-west-1:111111111111:secret:a-AbCdEf")
+def test_key_grant_sid_is_alphanumeric_and_specific_to_the_consumer_set():
+    sid = key_grant_sid(["arn:aws:iam::222222222222:root"])
     assert re.fullmatch(r"SecretShareDecrypt[0-9a-f]{20}", sid)
-    assert sid != key_statement_sid("arn:aws:secretsmanager:eu-west-1:111111111111:secret:a-XyZxYz")
+    assert sid != key_grant_sid(["arn:aws:iam::222222222222:root", "arn:aws:iam::333333333333:root"])
+    assert key_grant_sid(["b", "a"]) == key_grant_sid(["a", "b"])
 
 
 def test_leading_trailing_and_doubled_slashes_never_make_an_empty_parameter_level():

@@ -2,14 +2,9 @@
 
 import json
 
+from secretshare.keypolicy import key_grant_statement
 from secretshare.plan import KeyState, SecretState, plan_reconciliation
-from secretshare.policy import (
-    consumer_policy,
-    key_admin_statement,
-    key_grant_statement,
-    render,
-    resource_grant_statement,
-)
+from secretshare.policy import consumer_policy, key_admin_statement, render, resource_grant_statement
 from secretshare.settings import Settings
 from secretshare.sharetag import ShareTag
 
@@ -23,7 +18,7 @@ ADMIN = key_admin_statement("aws", "111111111111")
 
 
 def key_with(*consumers):
-    grants = [key_grant_statement(SECRET, "eu-west-1", "aws", consumers)] if consumers else []
+    grants = [key_grant_statement(consumers, [SECRET], "eu-west-1", "aws")] if consumers else []
     return KeyState(KEY, {"Version": "2012-10-17", "Statement": [ADMIN, *grants]})
 
 
@@ -39,7 +34,7 @@ def test_a_secret_on_the_aws_managed_key_gets_a_dedicated_key_holding_the_grant(
     state = SecretState(arn=SECRET, name="app/db")
     plan = plan_reconciliation(state, ShareTag((B, C)), SETTINGS)
     assert plan.new_key.alias == "alias/secretshare/app/db"
-    assert plan.new_key.policy["Statement"] == [ADMIN, key_grant_statement(SECRET, "eu-west-1", "aws", [B, C])]
+    assert plan.new_key.policy["Statement"] == [ADMIN, key_grant_statement([B, C], [SECRET], "eu-west-1", "aws")]
     assert plan.repoint_secret and plan.key_arn is None
     assert [w.account for w in plan.parameter_writes] == ["222222222222", "333333333333"]
     assert plan.resource_policy_change.after == resource_policy_with(B, C)

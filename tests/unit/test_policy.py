@@ -7,22 +7,32 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from secretshare.errors import PolicyTooLarge
+from secretshare.keypolicy import (
+    KeyGrant,
+    cleanup_marker_statement,
+    for_secret,
+    for_secret_name,
+    granted_secret_arns,
+    key_grant_statement,
+    merge_key_policy,
+    pending_cleanup_principals,
+    secret_grantees,
+)
 from secretshare.names import is_ours
 from secretshare.policy import (
-    canonical,
     check_size,
     consumer_policy,
     granted_principals,
-    key_grant_statement,
     merge_statements,
-    owned_key_statement,
-    owned_key_statement_by_name,
     resource_grant_statement,
     statements,
 )
 
 SECRET = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:app/db-AbCdEf"
-OTHER_SECRET = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:other-XyZxYz"
+OTHERS = [
+    "arn:aws:secretsmanager:eu-west-1:111111111111:secret:other-XyZxYz",
+    "arn:aws:secretsmanager:eu-west-1:111111111111:secret:third-QwErTy",
+]
 B = "arn:aws:iam::222222222222:root"
 C = "arn:aws:iam::333333333333:role/app"
 
@@ -46,55 +56,110 @@ def foreign_statements(draw):
 
 
 @st.composite
-def our_statements(draw):
-    kind = draw(st.sampled_from(["this", "other", "resource"]))
-    consumers = draw(principals)
-    if kind == "resource":
-        return resource_grant_statement(consumers)
-    return key_grant_statement(SECRET if kind == "this" else OTHER_SECRET, "eu-west-1", "aws", consumers)
+def our_key_statements(draw):
+    """Grants covering any of the secrets (as a previous run or another secret left them), or markers."""
+    arns = draw(st.lists(st.sampled_from([SECRET, *OTHERS]), min_size=1, unique=True))
+    if draw(st.booleans()):
+        return cleanup_marker_statement(arns[0], "aws", ["555555555555"])
+    return key_grant_statement(draw(principals), arns, "eu-west-1", "aws")
 
 
-documents = st.lists(st.one_of(foreign_statements(), our_statements()), max_size=8).map(
-    lambda found: {"Version": "2012-10-17", "Statement": found}
-)
-desired = st.one_of(st.just([]), principals.map(lambda p: [key_grant_statement(SECRET, "eu-west-1", "aws", p)]))
+@st.composite
+def key_policies(draw):
+    """Key policies in which each secret appears in at most one grant, as secretshare keeps them."""
+    found = draw(st.lists(st.one_of(foreign_statements(), our_key_statements()), max_size=8))
+    seen: set[str] = set()
+    kept = []
+    for statement in found:
+        arns = set(granted_secret_arns(statement))
+        if statement.get("Effect") == "Allow" and is_ours(statement) and arns & seen:
+            continue
+        seen |= arns if statement.get("Effect") == "Allow" else set()
+        kept.append(statement)
+    return {"Version": "2012-10-17", "Statement": kept}
 
 
-def not_owned(document, owned):
-    return [s for s in (document or {}).get("Statement", []) if not owned(s)]
+grants = st.one_of(st.none(), principals.map(lambda p: KeyGrant(SECRET, tuple(p))))
 
 
-@given(documents, desired)
-def test_merging_never_drops_or_changes_a_statement_it_does_not_own(document, wanted):
-    owned = owned_key_statement(SECRET)
+def merge(document, grant):
+    return merge_key_policy(document, for_secret(SECRET), region="eu-west-1", partition="aws", grant=grant)
+
+
+def foreign(document):
+    return [s for s in statements(document) if not is_ours(s)]
+
+
+@given(key_policies(), grants)
+def test_merging_never_drops_or_changes_a_statement_it_does_not_own(document, grant):
     before = json.loads(json.dumps(document))
-    merged = merge_statements(document, owned, wanted)
-    assert not_owned(merged, owned) == not_owned(before, owned)
+    merged = merge(document, grant)
+    assert foreign(merged) == foreign(before)
     assert document == before, "merge must not mutate its input"
 
 
-@given(documents, desired)
-def test_merging_twice_is_the_same_as_merging_once(document, wanted):
-    owned = owned_key_statement(SECRET)
-    once = merge_statements(document, owned, wanted)
-    assert merge_statements(once, owned, wanted) == once
+@given(key_policies(), grants)
+def test_merging_never_changes_another_secrets_grant(document, grant):
+    merged = merge(document, grant)
+    for other in OTHERS:
+        assert secret_grantees(merged, for_secret(other)) == secret_grantees(document, for_secret(other))
+        assert pending_cleanup_principals(merged, for_secret(other)) == pending_cleanup_principals(
+            document, for_secret(other)
+        )
 
 
-@given(documents, desired)
-def test_after_merging_the_owned_statements_are_exactly_the_desired_ones(document, wanted):
-    owned = owned_key_statement(SECRET)
-    merged = merge_statements(document, owned, wanted)
-    assert [canonical(s) for s in statements(merged) if owned(s)] == [canonical(s) for s in wanted]
+@given(key_policies(), grants)
+def test_merging_twice_is_the_same_as_merging_once(document, grant):
+    once = merge(document, grant)
+    assert merge(once, grant) == once
+
+
+@given(key_policies(), grants)
+def test_after_merging_the_secret_is_granted_to_exactly_its_consumers_in_one_statement(document, grant):
+    merged = merge(document, grant)
+    granting = [
+        s for s in statements(merged) if is_ours(s) and s["Effect"] == "Allow" and SECRET in granted_secret_arns(s)
+    ]
+    assert secret_grantees(merged, for_secret(SECRET)) == set(grant.consumers if grant else ())
+    assert len(granting) == (1 if grant else 0)
+    assert pending_cleanup_principals(merged, for_secret(SECRET)) == set()
+
+
+def test_secrets_with_the_same_consumers_share_one_statement_and_leave_it_one_by_one():
+    policy = {"Version": "2012-10-17", "Statement": [key_grant_statement([B], [OTHERS[0]], "eu-west-1", "aws")]}
+    shared = merge(policy, KeyGrant(SECRET, (B,)))
+    assert len(shared["Statement"]) == 1
+    assert sorted(granted_secret_arns(shared["Statement"][0])) == sorted([SECRET, OTHERS[0]])
+    moved = merge(shared, KeyGrant(SECRET, (B, C)))
+    assert secret_grantees(moved, for_secret(SECRET)) == {B, C}
+    assert secret_grantees(moved, for_secret(OTHERS[0])) == {B}
+    assert merge(moved, None) == policy
+
+
+def test_a_shared_key_holds_hundreds_of_secrets_with_the_same_consumers_within_32_kb():
+    arns = [f"arn:aws:secretsmanager:eu-west-1:111111111111:secret:team/service-{i:04d}/db-AbCdEf" for i in range(300)]
+    policy = {"Version": "2012-10-17", "Statement": []}
+    for arn in arns:
+        policy = merge_key_policy(
+            policy, for_secret(arn), region="eu-west-1", partition="aws", grant=KeyGrant(arn, (B, C))
+        )
+    assert len(policy["Statement"]) == 1
+    assert len(json.dumps(policy, separators=(",", ":"))) < 32 * 1024
+
+
+def test_resource_policy_merge_keeps_foreign_statements_and_is_idempotent():
+    theirs = {"Sid": "Backup", "Effect": "Allow", "Principal": {"AWS": C}, "Action": "x", "Resource": "*"}
+    document = {"Version": "2012-10-17", "Statement": [theirs, resource_grant_statement([C])]}
+    merged = merge_statements(document, is_ours, [resource_grant_statement([B])])
+    assert merged["Statement"] == [theirs, resource_grant_statement([B])]
+    assert merge_statements(merged, is_ours, [resource_grant_statement([B])]) == merged
 
 
 def test_an_owned_statement_equal_up_to_aws_reformatting_is_kept_byte_for_byte():
-    reformatted = key_grant_statement(SECRET, "eu-west-1", "aws", [C])
+    reformatted = key_grant_statement([C], [SECRET], "eu-west-1", "aws")
     reformatted["Principal"] = {"AWS": C}  # AWS returns a one-element list as a string
     document = {"Version": "2012-10-17", "Statement": [reformatted]}
-    assert (
-        merge_statements(document, owned_key_statement(SECRET), [key_grant_statement(SECRET, "eu-west-1", "aws", [C])])
-        == document
-    )
+    assert merge(document, KeyGrant(SECRET, (C,))) == document
 
 
 def test_removing_the_only_statement_yields_no_document_so_the_policy_is_deleted():
@@ -112,7 +177,7 @@ def test_a_single_statement_object_is_read_as_a_list():
 
 
 def test_key_grant_is_decrypt_only_through_secrets_manager_for_the_exact_secret():
-    statement = key_grant_statement(SECRET, "eu-west-1", "aws", [C, B])
+    statement = key_grant_statement([C, B], [SECRET], "eu-west-1", "aws")
     assert statement["Action"] == "kms:Decrypt" and statement["Resource"] == "*"
     assert statement["Principal"] == {"AWS": [B, C]}
     assert statement["Condition"] == {
@@ -134,10 +199,12 @@ def test_consumer_policy_names_the_exact_secret_and_key():
 
 
 def test_statements_of_a_gone_secret_are_found_by_its_name():
-    owned = owned_key_statement_by_name("app/db")
-    assert owned(key_grant_statement(SECRET, "eu-west-1", "aws", [B]))
-    assert not owned(key_grant_statement(OTHER_SECRET, "eu-west-1", "aws", [B]))
-    assert not owned({"Sid": "Theirs", "Condition": {"StringEquals": {"kms:EncryptionContext:SecretARN": SECRET}}})
+    selects = for_secret_name("app/db")
+    assert selects(SECRET)
+    assert not selects(OTHERS[0])
+    document = {"Statement": [key_grant_statement([B], [SECRET, OTHERS[0]], "eu-west-1", "aws")]}
+    revoked = merge_key_policy(document, selects, region="eu-west-1", partition="aws")
+    assert granted_secret_arns(revoked["Statement"][0]) == [OTHERS[0]]
 
 
 def test_granted_principals_reads_only_our_statements():
