@@ -114,6 +114,8 @@ class Aws:
         except ClientError as err:
             if error_code(err) in ("AccessDeniedException", "AccessDenied"):
                 raise KeyNotUsable(f"account A cannot administer key {key_arn}: {err}") from err
+            if error_code(err) == "NotFoundException":
+                raise KeyNotUsable(f"key {key_arn} does not exist") from err
             raise
         return json.loads(found["Policy"])
 
@@ -233,24 +235,26 @@ class Aws:
         value: str,
         description: str,
         *,
-        exists: bool,
+        exists: bool | None,
         partition: str,
         region: str,
     ) -> None:
-        """Create the parameter (with tags) or overwrite it (AWS refuses tags together with Overwrite)."""
+        """Create the parameter (with tags) or overwrite it (AWS refuses tags together with Overwrite).
+
+        `exists` None means not read: try to create, and overwrite if it is there after all.
+        """
         ssm = self.consumer_ssm(account, partition, region)
-        arguments: dict[str, Any] = {
-            "Name": name,
-            "Value": value,
-            "Type": "String",
-            "Description": description,
-        }
-        if exists:
-            arguments["Overwrite"] = True
-        else:
-            arguments["Tags"] = [{"Key": MANAGED_BY_TAG[0], "Value": MANAGED_BY_TAG[1]}]
+        arguments: dict[str, Any] = {"Name": name, "Value": value, "Type": "String", "Description": description}
         try:
-            ssm.put_parameter(**arguments)
+            if exists:
+                ssm.put_parameter(**arguments, Overwrite=True)
+                return
+            try:
+                ssm.put_parameter(**arguments, Tags=[{"Key": MANAGED_BY_TAG[0], "Value": MANAGED_BY_TAG[1]}])
+            except ClientError as err:
+                if exists is not None or error_code(err) != "ParameterAlreadyExists":
+                    raise
+                ssm.put_parameter(**arguments, Overwrite=True)
         except ClientError as err:
             raise self._consumer_error(account, partition, "cannot write", name, err) from err
 

@@ -122,10 +122,13 @@ class ResourcePolicyChange:
 
 @dataclass(frozen=True)
 class ParameterWrite:
-    """Publish the consumer policy in one account; `exists` picks overwrite versus create-with-tags."""
+    """Publish the consumer policy in one account; `exists` picks overwrite versus create-with-tags.
+
+    `exists` is None when the parameter was not read (a new key makes every value new).
+    """
 
     account: str
-    exists: bool
+    exists: bool | None
 
 
 @dataclass(frozen=True)
@@ -313,7 +316,7 @@ def _parameter_writes(state: SecretState, accounts: set[str], key_arn: str | Non
     location = state.location
     wanted = render(consumer_policy(state.arn, key_arn, location.region, location.partition)) if key_arn else None
     return tuple(
-        ParameterWrite(account, exists=state.parameters.get(account) is not None)
+        ParameterWrite(account, exists=state.parameters[account] is not None if account in state.parameters else None)
         for account in sorted(accounts)
         if account not in state.unreachable and (wanted is None or state.parameters.get(account) != wanted)
     )

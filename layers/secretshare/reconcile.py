@@ -122,6 +122,9 @@ def read_state(aws: Aws, secret_id: str) -> tuple[SecretState, ShareTag]:
     )
     if not wanted:
         return state, share
+    if key is None and state.target_key is None:
+        # A new key means a new parameter value everywhere: publishing does not need to read first.
+        return state, share
     parameters, unreachable = _read_parameters(aws, state, principal_accounts(share.consumers))
     return replace(state, parameters=parameters, unreachable=unreachable), share
 
@@ -145,11 +148,19 @@ def _current_key(aws: Aws, secret_arn: str, kms_key_id: str | None, *, required:
     location = parse_arn(secret_arn)
     assert location is not None
     try:
+        if not required and _is_key_arn_in(kms_key_id, location.account):
+            # Revoking needs only the key policy, whatever the key's state: skip DescribeKey.
+            return KeyState(kms_key_id, aws.key_policy(kms_key_id, location.region))
         return _customer_key(aws, kms_key_id, location.account, location.region, f"secret {secret_arn}")
     except KeyNotUsable:
         if required:
             raise
         return None
+
+
+def _is_key_arn_in(key_id: str, account: str) -> bool:
+    arn = parse_arn(key_id)
+    return arn is not None and arn.service == "kms" and arn.account == account and arn.resource.startswith("key/")
 
 
 def _customer_key(aws: Aws, key_id: str, account: str, region: str, owner: str) -> KeyState | None:

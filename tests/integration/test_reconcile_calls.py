@@ -102,3 +102,39 @@ def test_dry_run_of_an_untag_lists_the_revocations_without_writing(world, calls)
     assert any(B in line and PARAMETER in line for line in result.changes), changes
     assert any(C in line and PARAMETER in line for line in result.changes), changes
     assert world.sharing(arn) == before
+
+
+def test_a_new_share_with_one_consumer_costs_at_most_nine_calls_including_the_key_move(world, calls):
+    arn = world.create_secret("app/db-password", B)
+
+    world.reconcile(arn)
+
+    assert len(calls.calls) <= 9, [f"{c.service}.{c.operation}" for c in calls.calls]
+    assert world.parameter(B, PARAMETER) is not None
+
+
+def test_revoking_a_consumer_costs_at_most_seven_calls(world, calls):
+    arn = world.create_secret("app/db-password", B)
+    world.reconcile(arn)
+    world.untag(arn)
+    calls.clear()
+
+    world.reconcile(arn)
+
+    assert len(calls.calls) <= 7, [f"{c.service}.{c.operation}" for c in calls.calls]
+    assert world.parameter(B, PARAMETER) is None
+    assert world.resource_policy(arn) is None
+
+
+def test_a_new_key_overwrites_a_parameter_left_from_an_earlier_secret_of_the_same_name(world):
+    first = world.create_secret("app/db-password", B)
+    world.reconcile(first)
+    world.secretsmanager.delete_secret(SecretId=first, ForceDeleteWithoutRecovery=True)
+    world.kms.delete_alias(AliasName="alias/secretshare/app/db-password")
+    second = world.create_secret("app/db-password", B)
+
+    world.reconcile(second)
+
+    published = world.parameter(B, PARAMETER)["Value"]
+    assert second in published
+    assert world.kms_key_id(second) in published
