@@ -68,6 +68,10 @@ class Aws:
     settings: Settings
     session: boto3.Session = field(default_factory=boto3.Session)
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    # Key reads are cached for the life of this instance (one reconciliation, or one sweep reading each
+    # key once for all its secrets); our own key-policy writes update the cache.
+    _key_metadata: dict[tuple[str, str], dict | None] = field(default_factory=dict)
+    _key_policies: dict[str, dict] = field(default_factory=dict)
 
     def client(self, service: str, region: str | None = None) -> Any:
         """A client in account A."""
@@ -100,15 +104,20 @@ class Aws:
 
     def describe_key(self, key_id: str, region: str) -> dict | None:
         """The key's metadata, or None when the key (or alias) does not exist."""
-        try:
-            return self.client("kms", region).describe_key(KeyId=key_id)["KeyMetadata"]
-        except ClientError as err:
-            if error_code(err) == "NotFoundException":
-                return None
-            raise
+        if (key_id, region) not in self._key_metadata:
+            try:
+                found = self.client("kms", region).describe_key(KeyId=key_id)["KeyMetadata"]
+            except ClientError as err:
+                if error_code(err) != "NotFoundException":
+                    raise
+                found = None
+            self._key_metadata[(key_id, region)] = found
+        return self._key_metadata[(key_id, region)]
 
     def key_policy(self, key_arn: str, region: str) -> dict:
         """The key policy, parsed; KeyNotUsable when account A may not read it."""
+        if key_arn in self._key_policies:
+            return self._key_policies[key_arn]
         try:
             found = self.client("kms", region).get_key_policy(KeyId=key_arn, PolicyName="default")
         except ClientError as err:
@@ -117,7 +126,8 @@ class Aws:
             if error_code(err) == "NotFoundException":
                 raise KeyNotUsable(f"key {key_arn} does not exist") from err
             raise
-        return json.loads(found["Policy"])
+        self._key_policies[key_arn] = json.loads(found["Policy"])
+        return self._key_policies[key_arn]
 
     def caller_account(self) -> str:
         """Account A's id (used only when a secret is gone and its ARN is unknown)."""
@@ -180,6 +190,7 @@ class Aws:
     def put_key_policy(self, key_arn: str, policy: str, region: str) -> None:
         """Replace the key policy (the merge already kept every statement we do not own)."""
         self.client("kms", region).put_key_policy(KeyId=key_arn, PolicyName="default", Policy=policy)
+        self._key_policies[key_arn] = json.loads(policy)
 
     def set_secret_key(self, secret_arn: str, key_arn: str, region: str) -> None:
         """Point the secret at `key_arn` by full ARN (a key id or alias would resolve in the reader's account)."""

@@ -87,10 +87,13 @@ def reconcile_secret(
     return _apply_grants(aws, plan, failures)
 
 
-def read_state(aws: Aws, secret_id: str) -> tuple[SecretState, ShareTag]:
-    """Read the secret, its tags, key, policies and consumer parameters: everything the plan needs."""
+def read_state(aws: Aws, secret_id: str, description: dict | None = None) -> tuple[SecretState, ShareTag]:
+    """Read the secret, its tags, key, policies and consumer parameters: everything the plan needs.
+
+    `description` is the secret as ListSecrets already returned it (the sweep), saving DescribeSecret.
+    """
     region = _region_of(secret_id) or aws.session.region_name
-    description = aws.describe_secret(secret_id, region)
+    description = description or aws.describe_secret(secret_id, region)
     if description is None:
         return _gone_secret_state(aws, secret_id, region), ShareTag()
     arn = description["ARN"]

@@ -9,14 +9,24 @@ statement is written, found with one tagging-API query).
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import boto3
+from botocore.exceptions import ClientError
 
 from .aws import Aws
+from .errors import SecretShareError
 from .keypolicy import granted_secret_arns
 from .names import GRANTS_TAG, is_ours
+from .plan import plan_reconciliation
 from .policy import statements
+from .reconcile import read_state
 from .settings import Settings
+from .sharetag import has_share_tag
+
+logger = logging.getLogger("secretshare")
 
 SWEEP_SOURCE = "secretshare.sweep"
 SWEEP_DETAIL_TYPE = "Scheduled Reconciliation"
@@ -25,13 +35,54 @@ MESSAGE_GROUP_ID = "secretshare"
 _SQS_BATCH = 10
 
 
+@dataclass(frozen=True)
+class SweepReport:
+    """What a sweep found: every secret it checked, those out of sync, and those it could not check."""
+
+    checked: tuple[str, ...] = ()
+    drifted: tuple[str, ...] = ()
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def to_reconcile(self) -> tuple[str, ...]:
+        """Secrets to queue: drifted ones, and those whose check failed (the reconcile retries and alarms)."""
+        return tuple(sorted({*self.drifted, *self.errors}))
+
+
 def secrets_to_reconcile(*, settings: Settings | None = None, session: boto3.Session | None = None) -> list[str]:
     """ARNs of every secret that is tagged, or that a key of ours still grants on (untagged or deleted)."""
     aws = Aws(settings or Settings.from_env(), session or boto3.Session())
-    return sorted(_tagged_secrets(aws) | _secrets_granted_on_our_keys(aws))
+    return sorted(_tagged_secrets(aws).keys() | _secrets_granted_on_our_keys(aws))
 
 
-def _tagged_secrets(aws: Aws) -> set[str]:
+def sweep(*, settings: Settings | None = None, session: boto3.Session | None = None) -> SweepReport:
+    """Check every secret that needs a look, read-only, and report which ones are out of sync.
+
+    One AWS context serves the whole sweep, so each key's policy is read once and each consumer
+    role is assumed once; ListSecrets already describes each tagged secret. An in-sync secret costs its
+    resource policy, its key metadata when not yet read, and one parameter read per consumer account.
+    """
+    settings = settings or Settings.from_env()
+    aws = Aws(settings, session or boto3.Session())
+    tagged = _tagged_secrets(aws)
+    candidates = sorted(tagged.keys() | _secrets_granted_on_our_keys(aws))
+    drifted: list[str] = []
+    errors: dict[str, str] = {}
+    for arn in candidates:
+        try:
+            state, share = read_state(aws, arn, tagged.get(arn))
+            plan = plan_reconciliation(state, share, settings)
+        except (SecretShareError, ClientError) as err:
+            logger.error("sweep: secret %s could not be checked: %s", arn, err)
+            errors[arn] = str(err)
+            continue
+        if not plan.is_noop or plan.unreachable:
+            drifted.append(arn)
+    return SweepReport(tuple(candidates), tuple(drifted), errors)
+
+
+def _tagged_secrets(aws: Aws) -> dict[str, dict]:
+    """Secrets carrying a share tag, as ListSecrets describes them (with scheduled-for-deletion ones)."""
     pages = (
         aws.client("secretsmanager")
         .get_paginator("list_secrets")
@@ -42,11 +93,11 @@ def _tagged_secrets(aws: Aws) -> set[str]:
     )
     tag_key = aws.settings.share_tag_key
     return {
-        secret["ARN"]
+        secret["ARN"]: secret
         for page in pages
         for secret in page["SecretList"]
         # The filter matches by prefix, so `share-without` would match too: keep exact keys only.
-        if any(t["Key"] == tag_key or t["Key"].startswith(tag_key + "/") for t in secret.get("Tags", []))
+        if has_share_tag(secret.get("Tags", []), tag_key)
     }
 
 

@@ -3,6 +3,7 @@
 import dataclasses
 
 from secretshare.sweep import secrets_to_reconcile
+from secretshare.sweep import sweep as run_sweep
 
 B = "222222222222"
 
@@ -76,3 +77,36 @@ def test_sweep_forgets_a_secret_once_reconciliation_revoked_its_grants(world):
         world.reconcile(arn)
 
     assert sweep(world) == []
+
+
+def report(world):
+    return run_sweep(settings=world.settings, session=world.session)
+
+
+def test_a_sweep_of_secrets_in_sync_reports_nothing_to_reconcile_and_writes_nothing(world, calls):
+    arns = [world.create_secret(f"app/s{i}", f"{B} arn:aws:iam::333333333333:role/app") for i in range(3)]
+    world.create_secret("app/never-shared")
+    for arn in arns:
+        world.reconcile(arn)
+    calls.clear()
+
+    found = report(world)
+
+    assert found.checked == tuple(sorted(arns)) and found.to_reconcile == ()
+    assert calls.writes() == []
+    per_secret = [c for c in calls.calls if c.operation not in ("ListSecrets", "GetResources", "AssumeRole")]
+    assert len(per_secret) <= len(arns) * (3 + 2), [f"{c.service}.{c.operation}" for c in per_secret]
+    assert len(calls.named("AssumeRole")) == 2, "one assumed-role session per consumer account per sweep"
+    assert len(calls.named("GetKeyPolicy")) == len(arns), "one key-policy read per key per sweep"
+
+
+def test_a_sweep_reports_drift_and_lingering_grants_for_reconciliation(world):
+    drifted = world.create_secret("app/drifted", B)
+    untagged = world.create_secret("app/untagged", B)
+    in_sync = world.create_secret("app/in-sync", B)
+    for arn in (drifted, untagged, in_sync):
+        world.reconcile(arn)
+    world.ssm(B).delete_parameter(Name="/secretshare/123456789012/eu-west-1/app/drifted")
+    world.untag(untagged)
+
+    assert report(world).to_reconcile == tuple(sorted([drifted, untagged]))
