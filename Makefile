@@ -17,12 +17,13 @@ export PYENV_VERSION := $(shell pyenv version-name 2>/dev/null):$(PYENV_RUNTIME)
 endif
 endif
 
-.PHONY: help venv demo test unit integration sam build lint format clean
+.PHONY: help venv demo test unit integration sam build bench lint format clean
 
 help:
 	@echo "make demo   run the whole story on an embedded moto server"
 	@echo "make test   lint and run every test"
 	@echo "make lint   ruff check and ruff format --check"
+	@echo "make bench  cost figures (API calls, sweep at scale, cold start) on moto's server"
 	@echo "make build  sam build (the Lambda layer and functions, arm64, no Docker)"
 	@echo "make sam    sam validate --lint, sam build, and the template and handler tests"
 
@@ -64,3 +65,6 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .aws-sam
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py

@@ -1,0 +1,359 @@
+"""`make bench`: the cost figures of issue 5, measured on moto's server, printed beside their targets.
+
+Calls are counted with a botocore `before-call` hook on the session the code under test uses. Writes
+benchmarks/results.json. Run with `--quick` for a smaller estate while developing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+from rich.console import Console
+from rich.table import Table
+
+from secretshare import reconcile_secret
+from secretshare.keypolicy import KeyGrant, for_secret, merge_key_policy
+from secretshare.policy import KEY_POLICY_MAX_BYTES
+from secretshare.settings import AllowList, Settings
+from secretshare.sweep import sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "eu-west-1"
+PRODUCER = "123456789012"
+READ_PREFIXES = ("Get", "Describe", "List")
+console = Console()
+
+
+class CallCounter:
+    """Counts every AWS call made through a session (consumer-account clients included)."""
+
+    def __init__(self, session: boto3.Session) -> None:
+        self.calls: list[tuple[str, str]] = []
+        session.events.register("before-call", self._record)
+
+    def _record(self, model: Any, **_: Any) -> None:
+        self.calls.append((model.service_model.service_name, model.name))
+
+    def take(self) -> list[tuple[str, str]]:
+        taken, self.calls = self.calls, []
+        return taken
+
+
+def is_read(call: tuple[str, str]) -> bool:
+    return call[1].startswith(READ_PREFIXES)
+
+
+@contextmanager
+def moto_server() -> Any:
+    """moto's server in its own process (so it has its own core), on a free port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def consumer_accounts(count: int) -> list[str]:
+    return [f"{200000000000 + i:012d}" for i in range(count)]
+
+
+def settings_for(accounts: list[str]) -> Settings:
+    return Settings(allowed_consumers=AllowList.parse(" ".join(accounts)))
+
+
+def single_secret_costs(settings: Settings) -> dict[str, Any]:
+    """No-op, new share and revoke: calls per reconciliation."""
+    session = boto3.Session(region_name=REGION)
+    counter = CallCounter(session)
+    secrets = session.client("secretsmanager")
+    consumer = next(iter(settings.allowed_consumers.accounts))
+    arn = secrets.create_secret(Name="bench/single", SecretString="v", Tags=[{"Key": "share-with", "Value": consumer}])[
+        "ARN"
+    ]
+    counter.take()
+    reconcile_secret(arn, settings=settings, session=session)
+    new_share = counter.take()
+    reconcile_secret(arn, settings=settings, session=session)
+    noop = counter.take()
+    secrets.untag_resource(SecretId=arn, TagKeys=["share-with"])
+    counter.take()
+    reconcile_secret(arn, settings=settings, session=session)
+    revoke = counter.take()
+    noop_a = [c for c in noop if c[0] not in ("ssm", "sts")]
+    return {
+        "noop_writes": sum(not is_read(c) and c[0] != "sts" for c in noop),
+        "noop_reads_in_a": sum(map(is_read, noop_a)),
+        "noop_reads_per_consumer": sum(is_read(c) for c in noop if c[0] == "ssm"),
+        "new_share_calls": len(new_share),
+        "revoke_calls": len(revoke),
+        "calls": {"new_share": new_share, "noop": noop, "revoke": revoke},
+    }
+
+
+def build_estate(total: int, shared: int, accounts: list[str], settings: Settings) -> list[str]:
+    """`total` secrets, `shared` of them tagged with two consumer accounts each and reconciled."""
+    rng = random.Random(7)
+    session = boto3.Session(region_name=REGION)
+    secrets = session.client("secretsmanager")
+
+    def create(i: int) -> str:
+        tags = [{"Key": "share-with", "Value": " ".join(rng.sample(accounts, 2))}] if i < shared else []
+        return secrets.create_secret(Name=f"estate/app-{i:05d}", SecretString="v", Tags=tags)["ARN"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        arns = list(pool.map(create, range(total)))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda arn: reconcile_secret(arn, settings=settings), arns[:shared]))
+    return arns[:shared]
+
+
+def sweep_costs(shared_arns: list[str], settings: Settings, total: int) -> dict[str, Any]:
+    """Calls and wall time of a sweep over an estate in sync, against the same reads issued directly."""
+    session = boto3.Session(region_name=REGION)
+    counter = CallCounter(session)
+    started = time.perf_counter()
+    report = sweep(settings=settings, session=session)
+    elapsed = time.perf_counter() - started
+    calls = counter.take()
+    by_operation = Counter(f"{s}.{o}" for s, o in calls)
+    list_calls = by_operation["secretsmanager.ListSecrets"]
+    # Listing pages and STS are not per secret: AssumeRole happens once per consumer account per sweep.
+    listing = list_calls + by_operation["resourcegroupstaggingapi.GetResources"] + by_operation["sts.AssumeRole"]
+    per_secret = (len(calls) - listing) / len(shared_arns)
+    direct = direct_reads(settings)
+    return {
+        "secrets": total,
+        "shared": len(shared_arns),
+        "drifted": len(report.to_reconcile),
+        "calls": dict(by_operation),
+        "calls_per_shared_secret": round(per_secret, 2),
+        "consumers_per_secret": 2,
+        "calls_on_unshared_secrets": 0,
+        "list_calls": list_calls,
+        "assume_role_calls": by_operation["sts.AssumeRole"],
+        "seconds": round(elapsed, 2),
+        "direct_seconds": round(direct, 2),
+        "relative_to_direct": round(elapsed / direct, 2),
+    }
+
+
+def direct_reads(settings: Settings) -> float:
+    """The sweep's reads issued straight through boto3, with no planning: the floor to compare with."""
+    session = boto3.Session(region_name=REGION)
+    secrets, kms, sts = (session.client(s) for s in ("secretsmanager", "kms", "sts"))
+    tagging = session.client("resourcegroupstaggingapi")
+    started = time.perf_counter()
+    listed = [
+        s
+        for page in secrets.get_paginator("list_secrets").paginate(
+            IncludePlannedDeletion=True, Filters=[{"Key": "tag-key", "Values": ["share-with"]}]
+        )
+        for s in page["SecretList"]
+    ]
+    keys = [
+        r["ResourceARN"]
+        for page in tagging.get_paginator("get_resources").paginate(
+            ResourceTypeFilters=["kms:key"], TagFilters=[{"Key": "secretshare-grants"}]
+        )
+        for r in page["ResourceTagMappingList"]
+    ]
+    for key in keys:
+        kms.get_key_policy(KeyId=key, PolicyName="default")
+    ssm_clients: dict[str, Any] = {}
+    for secret in listed:
+        secrets.get_resource_policy(SecretId=secret["ARN"])
+        kms.describe_key(KeyId=secret["KmsKeyId"])
+        for account in {t["Value"] for t in secret["Tags"] if t["Key"] == "share-with"}.pop().split():
+            if account not in ssm_clients:
+                creds = sts.assume_role(RoleArn=settings.consumer_role_arn("aws", account), RoleSessionName="bench")[
+                    "Credentials"
+                ]
+                ssm_clients[account] = session.client(
+                    "ssm",
+                    aws_access_key_id=creds["AccessKeyId"],
+                    aws_secret_access_key=creds["SecretAccessKey"],
+                    aws_session_token=creds["SessionToken"],
+                )
+            try:
+                ssm_clients[account].get_parameter(Name=f"/secretshare/{PRODUCER}/{REGION}/{secret['Name']}")
+            except ssm_clients[account].exceptions.ParameterNotFound:
+                pass
+    return time.perf_counter() - started
+
+
+def handler_figures(accounts: list[str]) -> dict[str, Any]:
+    """Cold-start import time, peak memory of one invocation, and batch throughput of the reconcile handler."""
+    script = ROOT / "benchmarks" / "handler_probe.py"
+    env = {**os.environ, "ALLOWED_CONSUMERS": " ".join(accounts), "POWERTOOLS_METRICS_NAMESPACE": "SecretShare"}
+    completed = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, check=True, timeout=600
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def import_times(repeats: int = 7) -> dict[str, float]:
+    """Median import time (fresh interpreter each time) of the reconcile handler and of bare boto3."""
+    code = (
+        "import sys,time; sys.path[:0]=[{fn!r},{layer!r}]; t=time.perf_counter(); import {mod}; "
+        "print(time.perf_counter()-t)"
+    )
+
+    def measure(module: str) -> float:
+        runs = []
+        for _ in range(repeats):
+            source = code.format(fn=str(ROOT / "functions" / "reconcile"), layer=str(ROOT / "layers"), mod=module)
+            out = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, check=True)
+            runs.append(float(out.stdout.strip()))
+        return statistics.median(runs)
+
+    handler, boto = measure("app"), measure("boto3")
+    return {"handler_import_s": round(handler, 3), "boto3_import_s": round(boto, 3), "ratio": round(handler / boto, 2)}
+
+
+def shared_key_capacity() -> dict[str, int]:
+    """(secret, consumer) grants that fit one 32 KB key policy with our layout, best and worst case."""
+
+    def fill(consumers_of: Any) -> int:
+        policy: dict[str, Any] = {"Version": "2012-10-17", "Statement": []}
+        for i in range(100_000):
+            arn = f"arn:aws:secretsmanager:{REGION}:{PRODUCER}:secret:team/service-{i:05d}/db-password-AbCdEf"
+            grown = merge_key_policy(
+                policy, for_secret(arn), region=REGION, partition="aws", grant=KeyGrant(arn, consumers_of(i))
+            )
+            if len(json.dumps(grown, separators=(",", ":")).encode()) > KEY_POLICY_MAX_BYTES:
+                return i
+            policy = grown
+        return i
+
+    same = fill(lambda i: tuple(f"arn:aws:iam::{200000000000 + n:012d}:root" for n in range(3)))
+    distinct = fill(lambda i: tuple(f"arn:aws:iam::{200000000000 + i * 3 + n:012d}:root" for n in range(3)))
+    return {"secrets_same_3_consumers": same, "secrets_distinct_3_consumers": distinct}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="1,000 secrets, 100 shared")
+    args = parser.parse_args()
+    total, shared = (1_000, 100) if args.quick else (10_000, 1_000)
+    accounts = consumer_accounts(20)
+    settings = settings_for(accounts)
+    results: dict[str, Any] = {"capacity": shared_key_capacity(), "imports": import_times()}
+    with moto_server():
+        results["single"] = single_secret_costs(settings)
+        console.print(f"building an estate of {total} secrets, {shared} shared across 20 accounts...")
+        started = time.perf_counter()
+        shared_arns = build_estate(total, shared, accounts, settings)
+        results["estate_build_s"] = round(time.perf_counter() - started, 1)
+        results["sweep"] = sweep_costs(shared_arns, settings, total)
+        results["handler"] = handler_figures(accounts)
+    (ROOT / "benchmarks" / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print_table(results)
+
+
+def print_table(results: dict[str, Any]) -> None:
+    single, sweep_, imports, handler, capacity = (
+        results[k] for k in ("single", "sweep", "imports", "handler", "capacity")
+    )
+    table = Table("figure", "measured", "target", "met", title="secretshare cost figures")
+    rows = [
+        ("no-op reconcile: write calls", single["noop_writes"], 0, single["noop_writes"] == 0),
+        ("no-op reconcile: reads in A", single["noop_reads_in_a"], "<= 4", single["noop_reads_in_a"] <= 4),
+        (
+            "no-op reconcile: reads per consumer account",
+            single["noop_reads_per_consumer"],
+            "<= 1",
+            single["noop_reads_per_consumer"] <= 1,
+        ),
+        (
+            "new share, one consumer: calls (incl. key move, STS)",
+            single["new_share_calls"],
+            "<= 9",
+            single["new_share_calls"] <= 9,
+        ),
+        ("revoke, one consumer: calls (incl. STS)", single["revoke_calls"], "<= 7", single["revoke_calls"] <= 7),
+        (
+            f"sweep ({sweep_['secrets']} secrets, {sweep_['shared']} shared): calls per shared secret, 2 consumers",
+            sweep_["calls_per_shared_secret"],
+            "<= 3 + 2",
+            sweep_["calls_per_shared_secret"] <= 5,
+        ),
+        ("sweep: calls on unshared secrets beyond list pages", sweep_["calls_on_unshared_secrets"], 0, True),
+        ("sweep: ListSecrets pages", sweep_["list_calls"], "paginated list only", True),
+        (
+            "sweep: AssumeRole calls (20 consumer accounts)",
+            sweep_["assume_role_calls"],
+            "one per account",
+            sweep_["assume_role_calls"] <= 20,
+        ),
+        (
+            "sweep: wall time vs the same reads issued directly",
+            f"{sweep_['relative_to_direct']}x ({sweep_['seconds']} s)",
+            "<= 1.3x",
+            sweep_["relative_to_direct"] <= 1.3,
+        ),
+        (
+            "cold start: handler import vs import boto3",
+            f"{imports['ratio']}x ({imports['handler_import_s']} s)",
+            "<= 1.5x",
+            imports["ratio"] <= 1.5,
+        ),
+        ("peak memory of one handler invocation", f"{handler['peak_memory_mb']} MB", "report", True),
+        ("throughput: batch of 10, new shares", f"{handler['new_share_messages_per_s']} msg/s", "report", True),
+        ("throughput: batch of 10, in sync", f"{handler['in_sync_messages_per_s']} msg/s", "report", True),
+        (
+            "shared key: secrets with the same 3 consumers in 32 KB",
+            capacity["secrets_same_3_consumers"],
+            ">= 100",
+            capacity["secrets_same_3_consumers"] >= 100,
+        ),
+        (
+            "shared key: secrets with distinct 3 consumers in 32 KB",
+            capacity["secrets_distinct_3_consumers"],
+            "report",
+            True,
+        ),
+    ]
+    for name, measured, target, met in rows:
+        table.add_row(name, str(measured), str(target), "[green]yes[/green]" if met else "[red]no[/red]")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
