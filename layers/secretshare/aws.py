@@ -46,6 +46,7 @@ REQUIRED_ACTIONS: dict[tuple[str, str], str] = {
     ("ssm", "PutParameter"): "ssm:PutParameter",
     ("ssm", "DeleteParameter"): "ssm:DeleteParameter",
     ("ssm", "AddTagsToResource"): "ssm:AddTagsToResource",
+    ("sqs", "SendMessageBatch"): "sqs:SendMessage",
 }
 
 _organization_cache: dict[str, tuple[float, frozenset[str]]] = {}
@@ -57,33 +58,53 @@ def error_code(err: ClientError) -> str:
 
 
 @dataclass
-class Aws:
-    """AWS clients for account A and, through the publisher role, for each consumer account.
+class Clients:
+    """boto3 clients, made on first use and reused: for account A, and for consumer accounts.
 
-    One instance serves one invocation: clients and assumed-role credentials are created on first use
-    and reused. Consumer clients come from the same boto3 session, so event hooks registered on it (call
-    counters, fault injectors) see every call.
+    One instance serves one Lambda invocation (a batch of reconciliations, or a sweep) or one CLI run,
+    so each consumer account's publisher role is assumed once per invocation. All clients come from one
+    boto3 session, so event hooks registered on it (call counters, fault injectors) see every call.
     """
 
-    settings: Settings
     session: boto3.Session = field(default_factory=boto3.Session)
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
-    # Key reads are cached for the life of this instance (one reconciliation, or one sweep reading each
-    # key once for all its secrets); our own key-policy writes update the cache.
-    _key_metadata: dict[tuple[str, str], dict | None] = field(default_factory=dict)
-    _key_policies: dict[str, dict] = field(default_factory=dict)
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        """A client in account A."""
-        return self._client(service, region or self.session.region_name, "")
-
-    def _client(self, service: str, region: str | None, account: str, **credentials: str) -> Any:
-        cache_key = (service, region or "", account)
+    def get(self, service: str, region: str | None, identity: str = "", **credentials: str) -> Any:
+        """The client for a service and region, as account A (`identity` "") or as an assumed role."""
+        cache_key = (service, region or "", identity)
         if cache_key not in self._clients:
             self._clients[cache_key] = self.session.client(
                 service, region_name=region, config=CLIENT_CONFIG, **credentials
             )
         return self._clients[cache_key]
+
+    def has(self, service: str, region: str | None, identity: str) -> bool:
+        """True when that client was already made."""
+        return (service, region or "", identity) in self._clients
+
+
+@dataclass
+class Aws:
+    """Every AWS call secretshare makes, for one reconciliation or one sweep.
+
+    Key reads are cached for the life of this instance (a sweep reads each key once for all its secrets;
+    a reconciliation never reads one twice), and our own key-policy writes update that cache. A new
+    instance per reconciliation means a key policy is never written from a read made for another secret.
+    """
+
+    settings: Settings
+    clients: Clients = field(default_factory=Clients)
+    _key_metadata: dict[tuple[str, str], dict | None] = field(default_factory=dict)
+    _key_policies: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def session(self) -> boto3.Session:
+        """The boto3 session of account A."""
+        return self.clients.session
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A client in account A."""
+        return self.clients.get(service, region or self.session.region_name)
 
     # --- reads in account A ---------------------------------------------------------------
 
@@ -210,20 +231,19 @@ class Aws:
 
     def consumer_ssm(self, account: str, partition: str, region: str) -> Any:
         """An SSM client in a consumer account, through its publisher role (assumed once per account)."""
-        cache_key = ("ssm", region, account)
-        if cache_key in self._clients:
-            return self._clients[cache_key]
         role_arn = self.settings.consumer_role_arn(partition, account)
+        if self.clients.has("ssm", region, role_arn):
+            return self.clients.get("ssm", region, role_arn)
         try:
             credentials = self.client("sts", region).assume_role(RoleArn=role_arn, RoleSessionName="secretshare")[
                 "Credentials"
             ]
         except ClientError as err:
             raise ConsumerAccountError(account, role_arn, f"cannot assume the publisher role: {err}") from err
-        return self._client(
+        return self.clients.get(
             "ssm",
             region,
-            account,
+            role_arn,
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],

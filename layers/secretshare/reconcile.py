@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import boto3
 
 from .arns import is_complete_secret_arn, parse_arn, secret_name_from_arn
-from .aws import Aws, key_account
+from .aws import Aws, Clients, key_account
 from .errors import ConsumerAccountError, KeyNotUsable, ReconcileFailed
 from .names import GRANTS_TAG, MANAGED_BY_TAG, key_alias, parameter_name
 from .plan import KeyState, Plan, SecretState, plan_reconciliation
@@ -63,15 +63,17 @@ def reconcile_secret(
     dry_run: bool = False,
     settings: Settings | None = None,
     session: boto3.Session | None = None,
+    clients: Clients | None = None,
 ) -> ReconcileResult:
     """Bring a secret's KMS key policy, resource policy and consumer parameters in line with its tags.
 
-    `secret_id` is a name, full ARN or partial ARN. A dry run reads but never writes. Raises
+    `secret_id` is a name, full ARN or partial ARN. A dry run reads but never writes. Pass the same
+    `clients` to every reconciliation of one invocation to reuse clients and assumed roles. Raises
     ReconcileFailed (carrying the partial result) when a consumer account could not be written; errors
     in account A propagate as they are, so the caller retries.
     """
     settings = settings or Settings.from_env()
-    aws = Aws(settings, session or boto3.Session())
+    aws = Aws(settings, clients or Clients(session or boto3.Session()))
     state, share = read_state(aws, secret_id)
     plan = plan_reconciliation(state, share, settings)
     for entry in plan.rejected:

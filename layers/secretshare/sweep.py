@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import boto3
 from botocore.exceptions import ClientError
 
-from .aws import Aws
+from .aws import Aws, Clients
 from .errors import SecretShareError
 from .keypolicy import granted_secret_arns
 from .names import GRANTS_TAG, is_ours
@@ -51,11 +51,13 @@ class SweepReport:
 
 def secrets_to_reconcile(*, settings: Settings | None = None, session: boto3.Session | None = None) -> list[str]:
     """ARNs of every secret that is tagged, or that a key of ours still grants on (untagged or deleted)."""
-    aws = Aws(settings or Settings.from_env(), session or boto3.Session())
+    aws = Aws(settings or Settings.from_env(), Clients(session or boto3.Session()))
     return sorted(_tagged_secrets(aws).keys() | _secrets_granted_on_our_keys(aws))
 
 
-def sweep(*, settings: Settings | None = None, session: boto3.Session | None = None) -> SweepReport:
+def sweep(
+    *, settings: Settings | None = None, session: boto3.Session | None = None, clients: Clients | None = None
+) -> SweepReport:
     """Check every secret that needs a look, read-only, and report which ones are out of sync.
 
     One AWS context serves the whole sweep, so each key's policy is read once and each consumer
@@ -63,7 +65,7 @@ def sweep(*, settings: Settings | None = None, session: boto3.Session | None = N
     resource policy, its key metadata when not yet read, and one parameter read per consumer account.
     """
     settings = settings or Settings.from_env()
-    aws = Aws(settings, session or boto3.Session())
+    aws = Aws(settings, clients or Clients(session or boto3.Session()))
     tagged = _tagged_secrets(aws)
     candidates = sorted(tagged.keys() | _secrets_granted_on_our_keys(aws))
     drifted: list[str] = []

@@ -1,0 +1,105 @@
+"""Reconcile function: bring each secret named by an SQS batch of EventBridge events in line with its tags.
+
+Also accepts one EventBridge event on its own (`sam local invoke -e events/tag-change.json`, manual runs);
+then a failure raises to the caller instead of being reported per record.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from secretshare.aws import Clients
+from secretshare.errors import ReconcileFailed
+from secretshare.events import UnrecognizedEvent, secret_id_from_event
+from secretshare.observability import count_reconciliation, logger, metrics, tracer
+from secretshare.reconcile import ReconcileResult, reconcile_secret
+from secretshare.settings import Settings
+
+# The FIFO queue (one message group) is there so that no two reconciliations run at once, not for order: each
+# reconciliation reads the secret's current state. So a failed record fails alone (BatchProcessor) instead of
+# failing every record after it (SqsFifoPartialProcessor). When every record fails the response lists them all
+# rather than raising: the function's Errors alarm is kept for the function itself breaking.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """SQS batch: reconcile each record, report the failed ones. One EventBridge event: reconcile it."""
+    # One set of clients per invocation: each consumer account's role is assumed once for the whole batch.
+    clients = Clients(_session())
+    if "Records" not in event:
+        return reconcile_event(event, clients)
+    record_handler = partial(reconcile_record, clients=clients)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+def reconcile_record(record: SQSRecord, clients: Clients) -> dict[str, Any]:
+    """One SQS record, whose body is an EventBridge event (or the sweep's message of the same shape)."""
+    with logger.append_context_keys(message_id=record.message_id):
+        try:
+            event = json.loads(record.body)
+        except json.JSONDecodeError:
+            count_reconciliation(None, succeeded=False)
+            logger.exception("record body is not JSON")
+            raise
+        return reconcile_event(event, clients)
+
+
+@tracer.capture_method
+def reconcile_event(event: dict[str, Any], clients: Clients) -> dict[str, Any]:
+    """Reconcile the secret an event names; count and log the outcome, and raise on failure."""
+    try:
+        secret_id = secret_id_from_event(event)
+    except UnrecognizedEvent:
+        count_reconciliation(None, succeeded=False)
+        logger.exception("event names no secret")
+        raise
+    # Every line of this reconciliation, the library's included, carries the secret: as the event names it
+    # (the ARN for tag events, the sweep and most CloudTrail calls) and, once known, by its full ARN.
+    with logger.append_context_keys(secret_arn=secret_id):
+        tracer.put_annotation(key="secret", value=secret_id)
+        result = _reconcile(secret_id, clients)
+        logger.append_keys(secret_arn=result.secret_arn)
+        summary = {
+            "secret_arn": result.secret_arn,
+            "changes": result.changes,
+            "consumers": list(result.consumers),
+            "rejected": [{"entry": entry.entry, "reason": entry.reason} for entry in result.rejected],
+            "key_arn": result.key_arn,
+        }
+        logger.info("reconciled" if result.changes else "in sync", extra={"result": summary})
+    return summary
+
+
+def _reconcile(secret_id: str, clients: Clients) -> ReconcileResult:
+    try:
+        result = reconcile_secret(secret_id, settings=Settings.from_env(), clients=clients)
+    except ReconcileFailed as err:
+        partial = err.result if isinstance(err.result, ReconcileResult) else None
+        count_reconciliation(partial, succeeded=False)
+        logger.error("reconciliation failed", extra={"failures": list(err.failures)})
+        raise
+    except Exception:
+        count_reconciliation(None, succeeded=False)
+        logger.exception("reconciliation failed")
+        raise
+    # Rejected tag entries are not failures (retrying cannot fix them): the library logs each, and they are counted.
+    count_reconciliation(result, succeeded=True)
+    return result
+
+
+def _session() -> boto3.Session:
+    """boto3's default session, made on first use (not at import) and reused while the function stays warm."""
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    return boto3.DEFAULT_SESSION

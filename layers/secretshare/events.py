@@ -1,0 +1,85 @@
+"""Which secret an event is about, in every event shape the reconcile queue receives. Pure: no boto3.
+
+The event only says *which* secret to look at; reconciliation reads the secret's current tags itself.
+Shapes:
+- `aws.tag` "Tag Change on Resource" and the sweep's own message (`sweep.sweep_message`): the secret ARN is
+  `resources[0]`.
+- "AWS API Call via CloudTrail" from Secrets Manager: `responseElements.arn` (older events spell it `aRN`),
+  else `requestParameters.secretId` (a name, full ARN or partial ARN, as the caller wrote it), else
+  `requestParameters.name` (CreateSecret).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .arns import parse_arn
+from .errors import SecretShareError
+
+CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+# CloudTrail has spelled the response's ARN field both ways over the years.
+_RESPONSE_ARN_FIELDS = ("arn", "aRN")
+_REQUEST_SECRET_FIELDS = ("secretId", "name")
+
+
+class UnrecognizedEvent(SecretShareError, ValueError):
+    """An event that names no secret: retrying cannot fix it, so it belongs in the dead-letter queue."""
+
+
+def secret_id_from_event(event: Mapping[str, Any]) -> str:
+    """The secret an EventBridge event is about: a full ARN where the event carries one, else a name or partial ARN.
+
+    Raises UnrecognizedEvent, naming the event, when no shape matches.
+    """
+    if not isinstance(event, Mapping):
+        raise UnrecognizedEvent(f"expected an EventBridge event (a JSON object), got {type(event).__name__}")
+    detail = event.get("detail")
+    if event.get("detail-type") == CLOUDTRAIL_DETAIL_TYPE and isinstance(detail, Mapping):
+        found = _from_cloudtrail(detail)
+    else:
+        found = _from_resources(event.get("resources"))
+    if found is None:
+        raise UnrecognizedEvent(
+            f"no secret found in event {_describe(event)}: expected a Secrets Manager secret ARN in resources[0] "
+            "(aws.tag, secretshare.sweep) or, for CloudTrail, responseElements.arn/aRN, requestParameters.secretId "
+            "or requestParameters.name"
+        )
+    return found
+
+
+def _from_cloudtrail(detail: Mapping[str, Any]) -> str | None:
+    response = detail.get("responseElements")
+    if isinstance(response, Mapping):
+        for field in _RESPONSE_ARN_FIELDS:
+            value = response.get(field)
+            if isinstance(value, str) and _is_secret_arn(value):
+                return value
+    request = detail.get("requestParameters")
+    if isinstance(request, Mapping):
+        for field in _REQUEST_SECRET_FIELDS:
+            value = request.get(field)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    return None
+
+
+def _from_resources(resources: object) -> str | None:
+    if isinstance(resources, list) and resources and isinstance(resources[0], str) and _is_secret_arn(resources[0]):
+        return resources[0]
+    return None
+
+
+def _is_secret_arn(text: str) -> bool:
+    arn = parse_arn(text)
+    return arn is not None and arn.service == "secretsmanager" and arn.resource.startswith("secret:")
+
+
+def _describe(event: Mapping[str, Any]) -> str:
+    """Enough of an event to find it in the logs: id, source, detail-type and, for CloudTrail, the API call."""
+    parts = [f"id={event.get('id', '?')}", f"source={event.get('source', '?')}"]
+    parts.append(f"detail-type={event.get('detail-type', '?')!r}")
+    detail = event.get("detail")
+    if isinstance(detail, Mapping) and "eventName" in detail:
+        parts.append(f"eventName={detail['eventName']}")
+    return " ".join(parts)

@@ -1,0 +1,284 @@
+"""The functions' roles allow what the code calls and nothing more, held against `secretshare.aws.REQUIRED_ACTIONS`.
+
+Two halves:
+- static: each role in template.yaml (and the consumer role in consumer/template.yaml) allows exactly the IAM
+  actions of the operations its code performs, plus a short allowance list that says why each extra is there;
+- dynamic: running the handlers on moto through a share, edit, untag and delete, and a sweep, every AWS call
+  made is recorded and must be an operation that REQUIRED_ACTIONS lists and the role's list below includes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from sam_support import (
+    CONSUMER_TEMPLATE,
+    REGION,
+    LambdaContext,
+    as_list,
+    load_sample,
+    load_template,
+    resources_of_type,
+    sqs_batch,
+)
+
+from secretshare.aws import REQUIRED_ACTIONS
+from secretshare.names import GRANTS_TAG, MANAGED_BY_TAG
+from secretshare.sweep import sweep_message
+
+Operation = tuple[str, str]
+
+# Which operations each principal performs. Calls in consumer accounts run as the consumer role (assumed by
+# the reconcile role), so the reconcile role itself never needs SSM.
+RECONCILE_OPERATIONS: set[Operation] = {
+    ("secretsmanager", "DescribeSecret"),
+    ("secretsmanager", "GetResourcePolicy"),
+    ("secretsmanager", "PutResourcePolicy"),
+    ("secretsmanager", "DeleteResourcePolicy"),
+    ("secretsmanager", "UpdateSecret"),
+    ("kms", "DescribeKey"),
+    ("kms", "GetKeyPolicy"),
+    ("kms", "PutKeyPolicy"),
+    ("kms", "CreateKey"),
+    ("kms", "CreateAlias"),
+    ("kms", "TagResource"),
+    ("resourcegroupstaggingapi", "GetResources"),
+    ("organizations", "ListAccounts"),
+    ("sts", "AssumeRole"),
+    ("sts", "GetCallerIdentity"),
+}
+# The sweep's read-only check reads what a reconciliation reads, then queues the secrets that drifted.
+SWEEP_OPERATIONS: set[Operation] = {
+    ("secretsmanager", "ListSecrets"),
+    ("secretsmanager", "DescribeSecret"),
+    ("secretsmanager", "GetResourcePolicy"),
+    ("kms", "DescribeKey"),
+    ("kms", "GetKeyPolicy"),
+    ("resourcegroupstaggingapi", "GetResources"),
+    ("organizations", "ListAccounts"),
+    ("sts", "AssumeRole"),
+    ("sts", "GetCallerIdentity"),
+    ("sqs", "SendMessageBatch"),
+}
+# Both functions run as ReconcileRole: consumer accounts trust that one role ARN.
+ROLE_OPERATIONS = RECONCILE_OPERATIONS | SWEEP_OPERATIONS
+CONSUMER_OPERATIONS: set[Operation] = {
+    ("ssm", "GetParameter"),
+    ("ssm", "PutParameter"),
+    ("ssm", "DeleteParameter"),
+    ("ssm", "AddTagsToResource"),
+}
+# Actions a role needs that are not calls of the library, each with its reason.
+LAMBDA_RUNTIME = {
+    "logs:CreateLogStream": "the function's log group",
+    "logs:PutLogEvents": "the function's log group",
+    "xray:PutTraceSegments": "Tracing: Active",
+    "xray:PutTelemetryRecords": "Tracing: Active",
+}
+RECONCILE_ALLOWANCE = {
+    **LAMBDA_RUNTIME,
+    "sqs:ReceiveMessage": "SQS event source",
+    "sqs:DeleteMessage": "SQS event source",
+    "sqs:GetQueueAttributes": "SQS event source",
+    # UpdateSecret(KmsKeyId=...) re-encrypts the secret under the new key with the caller's permissions.
+    "kms:Decrypt": "UpdateSecret moving a secret to a new key",
+    "kms:Encrypt": "UpdateSecret moving a secret to a new key",
+    "kms:GenerateDataKey": "UpdateSecret moving a secret to a new key",
+}
+# Actions that take no resource (or, for CreateKey, whose resource does not exist yet).
+RESOURCE_STAR_ALLOWED = {
+    "secretsmanager:ListSecrets",
+    "tag:GetResources",
+    "organizations:ListAccounts",
+    "sts:GetCallerIdentity",
+    "kms:CreateKey",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
+
+
+def action(operation: Operation) -> str:
+    return REQUIRED_ACTIONS[operation]
+
+
+def role_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    properties = template["Resources"][role]["Properties"]
+    return [
+        statement
+        for policy in properties.get("Policies", [])
+        for statement in as_list(policy["PolicyDocument"]["Statement"])
+    ]
+
+
+def allowed_actions(statements: list[dict[str, Any]]) -> set[str]:
+    return {a for s in statements if s["Effect"] == "Allow" for a in as_list(s["Action"])}
+
+
+def statements_with(statements: list[dict[str, Any]], wanted: str) -> list[dict[str, Any]]:
+    return [s for s in statements if wanted in as_list(s["Action"])]
+
+
+# --- static: the templates ---------------------------------------------------------------------------------------
+
+
+def test_every_required_action_belongs_to_a_principal():
+    assert set(REQUIRED_ACTIONS) <= ROLE_OPERATIONS | CONSUMER_OPERATIONS
+
+
+def test_function_role_allows_exactly_its_operations_and_the_allowance():
+    statements = role_statements(load_template(), "ReconcileRole")
+    granted = allowed_actions(statements)
+    wanted = {action(op) for op in ROLE_OPERATIONS}
+    assert wanted - granted == set(), "missing"
+    assert granted - wanted - set(RECONCILE_ALLOWANCE) == set(), "extra"
+    assert set(RECONCILE_ALLOWANCE) - granted == set(), "allowance no longer needed"
+
+
+def test_function_role_has_no_wildcard_actions_and_star_resources_only_where_aws_allows_nothing_else():
+    for statement in role_statements(load_template(), "ReconcileRole"):
+        assert statement["Effect"] == "Allow"
+        assert not any("*" in a for a in as_list(statement["Action"])), statement
+        if "*" in as_list(statement["Resource"]):
+            assert set(as_list(statement["Action"])) <= RESOURCE_STAR_ALLOWED, statement
+
+
+def test_functions_use_the_template_roles_so_sam_adds_no_managed_policies():
+    template = load_template()
+    functions = resources_of_type(template, "AWS::Serverless::Function")
+    roles = {name: f["Properties"]["Role"] for name, f in functions.items()}
+    assert roles == {
+        "ReconcileFunction": {"Fn::GetAtt": ["ReconcileRole", "Arn"]},
+        "SweepFunction": {"Fn::GetAtt": ["ReconcileRole", "Arn"]},
+    }
+    assert not any("Policies" in f["Properties"] for f in functions.values())
+    assert "Policies" not in template["Globals"]["Function"]
+
+
+def test_reconcile_role_assumes_only_the_consumer_role_by_name():
+    (statement,) = statements_with(role_statements(load_template(), "ReconcileRole"), "sts:AssumeRole")
+    assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${ConsumerRoleName}"}
+
+
+def test_key_creation_and_tagging_are_limited_to_secretshares_tags():
+    statements = role_statements(load_template(), "ReconcileRole")
+    tag_keys = sorted([MANAGED_BY_TAG[0], GRANTS_TAG[0]])
+    (create,) = statements_with(statements, "kms:CreateKey")
+    assert create["Condition"]["StringEquals"] == {
+        f"aws:RequestTag/{MANAGED_BY_TAG[0]}": MANAGED_BY_TAG[1],
+        f"aws:RequestTag/{GRANTS_TAG[0]}": GRANTS_TAG[1],
+    }
+    assert sorted(create["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"]) == tag_keys
+    (tag,) = statements_with(statements, "kms:TagResource")
+    assert tag["Condition"]["StringEquals"] == {f"aws:RequestTag/{GRANTS_TAG[0]}": GRANTS_TAG[1]}
+    assert tag["Condition"]["StringEqualsIfExists"] == {f"aws:RequestTag/{MANAGED_BY_TAG[0]}": MANAGED_BY_TAG[1]}
+    assert sorted(tag["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"]) == tag_keys
+
+
+def test_decrypt_and_encrypt_only_through_secrets_manager():
+    statements = role_statements(load_template(), "ReconcileRole")
+    (reencrypt,) = statements_with(statements, "kms:Decrypt")
+    assert set(as_list(reencrypt["Action"])) == {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
+    assert reencrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}
+    }
+
+
+def test_account_a_resources_are_scoped_to_the_stacks_account_and_region():
+    for statement in role_statements(load_template(), "ReconcileRole"):
+        for resource in as_list(statement["Resource"]):
+            if isinstance(resource, dict) and "Fn::Sub" in resource and ":kms:" in resource["Fn::Sub"]:
+                assert ":kms:${AWS::Region}:${AWS::AccountId}:" in resource["Fn::Sub"]
+            if isinstance(resource, dict) and "Fn::Sub" in resource and ":secretsmanager:" in resource["Fn::Sub"]:
+                assert ":secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" in resource["Fn::Sub"]
+
+
+def test_consumer_role_allows_exactly_the_consumer_operations_under_the_producers_prefix():
+    consumer = load_template(CONSUMER_TEMPLATE)
+    (role,) = resources_of_type(consumer, "AWS::IAM::Role").values()
+    statements = [s for p in role["Properties"]["Policies"] for s in as_list(p["PolicyDocument"]["Statement"])]
+    assert allowed_actions(statements) == {action(op) for op in CONSUMER_OPERATIONS}
+    assert {str(r) for s in statements for r in as_list(s["Resource"])} == {
+        str({"Fn::Sub": "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/secretshare/${ProducerAccountId}/*"})
+    }
+
+
+def test_consumer_role_trusts_only_the_producers_reconcile_role():
+    consumer = load_template(CONSUMER_TEMPLATE)
+    (role,) = resources_of_type(consumer, "AWS::IAM::Role").values()
+    (trust,) = as_list(role["Properties"]["AssumeRolePolicyDocument"]["Statement"])
+    assert trust["Effect"] == "Allow" and trust["Action"] == "sts:AssumeRole"
+    assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${ProducerAccountId}:root"}}
+    assert trust["Condition"] == {"ArnEquals": {"aws:PrincipalArn": {"Ref": "ProducerRoleArn"}}}
+    assert role["Properties"]["RoleName"] == {"Ref": "RoleName"}
+    assert consumer["Parameters"]["RoleName"]["Default"] == "secretshare-publisher"
+
+
+# --- dynamic: the calls the handlers make ------------------------------------------------------------------------
+
+
+class Recorder:
+    """Every (service, operation) called through boto3's default session, as the handlers use it."""
+
+    def __init__(self, session: boto3.Session) -> None:
+        self.operations: set[Operation] = set()
+        session.events.register("before-call", self._record)
+
+    def _record(self, model: Any, **_: Any) -> None:
+        self.operations.add((model.service_model.service_name, model.name))
+
+
+def test_the_reconcile_handler_calls_only_listed_operations(accounts, default_session, reconcile_app, monkeypatch):
+    # The organization allow-list, so ListAccounts is called too: A manages an organization with one member.
+    organizations = accounts.session.client("organizations")
+    organizations.create_organization(FeatureSet="ALL")
+    member = organizations.create_account(AccountName="b", Email="b@example.com")["CreateAccountStatus"]["AccountId"]
+    monkeypatch.setenv("ALLOWED_CONSUMERS", "organization")
+    recorder = Recorder(default_session)
+
+    arn = accounts.create_secret("payments/db-password", share_with=member)
+    shared_key = accounts.session.client("kms").create_key()["KeyMetadata"]["Arn"]
+    other = accounts.create_secret("billing/api-key", share_with=f"{member} 12345")
+    accounts.secretsmanager.update_secret(SecretId=other, KmsKeyId=shared_key)
+
+    def reconcile(secret_arn: str) -> None:
+        response = reconcile_app.handler(sqs_batch(sweep_message(secret_arn)), LambdaContext())
+        assert response == {"batchItemFailures": []}
+
+    reconcile(arn)  # share: new key, alias, policies, parameter
+    reconcile(other)  # share on an existing customer key: tag it, grant on it
+    accounts.secretsmanager.untag_resource(SecretId=arn, TagKeys=["share-with"])
+    reconcile(arn)  # revoke: key policy, resource policy, parameter deleted
+    accounts.secretsmanager.delete_secret(SecretId=other, ForceDeleteWithoutRecovery=True)
+    event = load_sample("cloudtrail-put-resource-policy.json")  # names the secret by name only
+    event["detail"]["requestParameters"]["secretId"] = "billing/api-key"
+    event["detail"]["responseElements"] = None
+    response = reconcile_app.handler(sqs_batch(event), LambdaContext())  # a deleted secret known by name
+    assert response == {"batchItemFailures": []}
+
+    producer_side = {op for op in recorder.operations if op[0] != "ssm"}
+    assert producer_side - RECONCILE_OPERATIONS == set()
+    assert recorder.operations - producer_side - CONSUMER_OPERATIONS == set()
+    assert recorder.operations - set(REQUIRED_ACTIONS) == set(), "REQUIRED_ACTIONS misses an operation"
+    # The scenario exercised the interesting paths, not just reads.
+    assert {("kms", "CreateKey"), ("organizations", "ListAccounts"), ("sts", "GetCallerIdentity")} <= producer_side
+
+
+def test_the_sweep_handler_calls_only_listed_operations(accounts, default_session, sweep_app, monkeypatch):
+    queue = accounts.sqs.create_queue(
+        QueueName="reconcile.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    monkeypatch.setenv("QUEUE_URL", queue)
+    monkeypatch.setenv(
+        "SHARED_KEY_ARN", accounts.session.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+    )
+    accounts.create_secret("payments/db-password", share_with="222222222222")
+    recorder = Recorder(default_session)
+
+    assert sweep_app.handler({}, LambdaContext()) == {"checked": 1, "queued": 1}
+
+    producer_side = {op for op in recorder.operations if op[0] != "ssm"}
+    assert producer_side - SWEEP_OPERATIONS == set()
+    assert recorder.operations - producer_side - CONSUMER_OPERATIONS == set()
+    assert {("resourcegroupstaggingapi", "GetResources"), ("sqs", "SendMessageBatch")} <= recorder.operations
+    assert recorder.operations - set(REQUIRED_ACTIONS) == set()

@@ -1,0 +1,169 @@
+"""What template.yaml and samconfig.toml promise: runtime and layer, queue, alarms, parameters and outputs."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+from sam_support import REPO, load_template, parameter_defaults, resources_of_type
+from samcli.cli.types import CfnParameterOverridesType
+
+from secretshare.settings import Settings
+
+PARAMETERS = {
+    "ShareTagKey",
+    "ConsumerRoleName",
+    "AllowedConsumers",
+    "SharedKeyArn",
+    "SweepSchedule",
+    "AlarmEmail",
+    "CreateTrail",
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return load_template()
+
+
+def test_sam_transform_globals_and_an_arm64_python_runtime(template):
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    function = template["Globals"]["Function"]
+    assert function["Runtime"].startswith("python3.")
+    assert function["Architectures"] == ["arm64"]
+    assert function["Tracing"] == "Active"
+    assert function["Layers"] == [{"Ref": "SecretShareLayer"}]
+
+
+def test_the_layer_is_built_from_layers_for_the_same_runtime_and_architecture(template):
+    layer = template["Resources"]["SecretShareLayer"]
+    runtime = template["Globals"]["Function"]["Runtime"]
+    assert layer["Properties"]["ContentUri"] == "layers/"
+    assert layer["Properties"]["CompatibleRuntimes"] == [runtime]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Metadata"] == {"BuildMethod": runtime, "BuildArchitecture": "arm64"}
+    requirements = (REPO / "layers" / "requirements.txt").read_text()
+    assert "aws-lambda-powertools[tracer]>=3" in requirements
+
+
+def test_function_settings_come_from_the_parameters_with_the_librarys_names(template):
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert {key: value for key, value in variables.items() if isinstance(value, dict)} == {
+        "SHARE_TAG_KEY": {"Ref": "ShareTagKey"},
+        "CONSUMER_ROLE_NAME": {"Ref": "ConsumerRoleName"},
+        "ALLOWED_CONSUMERS": {"Ref": "AllowedConsumers"},
+        "SHARED_KEY_ARN": {"Ref": "SharedKeyArn"},
+    }
+    defaults = parameter_defaults(template)
+    settings = Settings.from_env({name: defaults[ref["Ref"]] for name, ref in variables.items() if "Ref" in ref})
+    assert settings == Settings()  # the template's defaults are the library's defaults
+
+
+def test_reconcile_function_reads_the_fifo_queue_reporting_partial_failures(template):
+    function = template["Resources"]["ReconcileFunction"]["Properties"]
+    (source,) = function["Events"].values()
+    assert source["Type"] == "SQS"
+    assert source["Properties"]["Queue"] == {"Fn::GetAtt": ["ReconcileQueue", "Arn"]}
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert (function["CodeUri"], function["Handler"]) == ("functions/reconcile/", "app.handler")
+    assert template["Resources"]["SweepFunction"]["Properties"]["CodeUri"] == "functions/sweep/"
+
+
+def test_queue_is_fifo_with_content_deduplication_and_a_fifo_dead_letter_queue(template):
+    queue = template["Resources"]["ReconcileQueue"]["Properties"]
+    assert queue["FifoQueue"] is True and queue["ContentBasedDeduplication"] is True
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ReconcileDeadLetterQueue", "Arn"]}
+    assert 2 <= queue["RedrivePolicy"]["maxReceiveCount"] <= 5
+    assert template["Resources"]["ReconcileDeadLetterQueue"]["Properties"]["FifoQueue"] is True
+    # AWS's advice for SQS event sources: visibility timeout at least six times the function timeout.
+    assert queue["VisibilityTimeout"] >= 6 * template["Globals"]["Function"]["Timeout"]
+
+
+def test_only_the_two_rules_may_send_to_the_queue(template):
+    (policy,) = resources_of_type(template, "AWS::SQS::QueuePolicy").values()
+    allow = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert allow == [
+        {
+            "Sid": "SecretShareRulesSend",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": ["ReconcileQueue", "Arn"]},
+            "Condition": {
+                "ArnEquals": {
+                    "aws:SourceArn": [
+                        {"Fn::GetAtt": ["ShareTagChangeRule", "Arn"]},
+                        {"Fn::GetAtt": ["SecretApiCallRule", "Arn"]},
+                    ]
+                }
+            },
+        }
+    ]
+
+
+def test_the_cloudtrail_rule_listens_to_the_calls_the_issue_lists(template):
+    pattern = template["Resources"]["SecretApiCallRule"]["Properties"]["EventPattern"]
+    assert pattern["detail"]["eventSource"] == ["secretsmanager.amazonaws.com"]
+    assert set(pattern["detail"]["eventName"]) == {
+        "CreateSecret",
+        "TagResource",
+        "UntagResource",
+        "UpdateSecret",
+        "DeleteSecret",
+        "RestoreSecret",
+        "PutResourcePolicy",
+        "DeleteResourcePolicy",
+        "ReplicateSecretToRegions",
+        "RemoveRegionsFromReplication",
+    }
+
+
+@pytest.mark.parametrize(
+    ("alarm", "namespace", "metric"),
+    [
+        ("ReconcileFailedAlarm", "SecretShare", "ReconcileFailed"),
+        ("ReconcileErrorsAlarm", "AWS/Lambda", "Errors"),
+        ("DeadLetterQueueAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    ],
+)
+def test_alarms_fire_at_one_and_treat_missing_data_as_fine(template, alarm, namespace, metric):
+    properties = template["Resources"][alarm]["Properties"]
+    assert (properties["Namespace"], properties["MetricName"]) == (namespace, metric)
+    assert properties["Threshold"] == 1
+    assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert properties["TreatMissingData"] == "notBreaching"
+    assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_alarm_email_and_trail_are_optional(template):
+    assert template["Resources"]["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
+    trail_parts = {"TrailBucket", "TrailBucketPolicy", "Trail"}
+    assert {name for name, r in template["Resources"].items() if r.get("Condition") == "CreateTrail"} == trail_parts
+    assert template["Parameters"]["CreateTrail"]["Default"] == "false"
+    trail = template["Resources"]["Trail"]["Properties"]
+    assert trail["IsLogging"] is True
+    assert trail["EventSelectors"] == [{"IncludeManagementEvents": True, "ReadWriteType": "WriteOnly"}]
+
+
+def test_parameters_and_outputs(template):
+    assert set(template["Parameters"]) == PARAMETERS
+    assert template["Parameters"]["SweepSchedule"]["Default"] == "rate(1 hour)"
+    assert {"ReconcileRoleArn", "ReconcileQueueUrl", "ReconcileQueueArn", "AlarmTopicArn"} <= set(template["Outputs"])
+    assert template["Outputs"]["ReconcileRoleArn"]["Value"] == {"Fn::GetAtt": ["ReconcileRole", "Arn"]}
+    # A fixed name, so the ARN consumers trust can be known before the stack exists.
+    assert "RoleName" in template["Resources"]["ReconcileRole"]["Properties"]
+
+
+@pytest.mark.parametrize("environment", ["default", "prod"])
+def test_samconfig_environments_deploy_with_iam_capabilities_and_valid_overrides(template, environment):
+    config = tomllib.loads((REPO / "samconfig.toml").read_text())
+    assert config["version"] == 0.1
+    deploy = config[environment]["deploy"]["parameters"]
+    assert set(deploy["capabilities"].split()) == {"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"}
+    assert deploy["resolve_s3"] is True
+    # Parsed as `sam deploy` parses them: values with spaces must survive (SAM splits unquoted ones).
+    overrides = CfnParameterOverridesType().convert(deploy["parameter_overrides"], None, None)
+    assert set(overrides) <= set(template["Parameters"])
+    assert overrides["SweepSchedule"] == "rate(1 hour)"
+    if environment == "prod":
+        assert overrides["AllowedConsumers"] == "222222222222 333333333333"
