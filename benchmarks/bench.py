@@ -14,6 +14,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from secretshare import reconcile_secret
+from secretshare.aws import Clients
 from secretshare.keypolicy import KeyGrant, for_secret, merge_key_policy
 from secretshare.policy import KEY_POLICY_MAX_BYTES
 from secretshare.settings import AllowList, Settings
@@ -130,17 +132,25 @@ def single_secret_costs(settings: Settings) -> dict[str, Any]:
 def build_estate(total: int, shared: int, accounts: list[str], settings: Settings) -> list[str]:
     """`total` secrets, `shared` of them tagged with two consumer accounts each and reconciled."""
     rng = random.Random(7)
-    session = boto3.Session(region_name=REGION)
-    secrets = session.client("secretsmanager")
+    secrets = boto3.Session(region_name=REGION).client("secretsmanager")  # clients are thread-safe
+    tags = [
+        [{"Key": "share-with", "Value": " ".join(rng.sample(accounts, 2))}] if i < shared else [] for i in range(total)
+    ]
 
     def create(i: int) -> str:
-        tags = [{"Key": "share-with", "Value": " ".join(rng.sample(accounts, 2))}] if i < shared else []
-        return secrets.create_secret(Name=f"estate/app-{i:05d}", SecretString="v", Tags=tags)["ARN"]
+        return secrets.create_secret(Name=f"estate/app-{i:05d}", SecretString="v", Tags=tags[i])["ARN"]
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         arns = list(pool.map(create, range(total)))
+    local = threading.local()
+
+    def reconcile(arn: str) -> None:
+        if not hasattr(local, "clients"):  # sessions are not thread-safe: one per worker
+            local.clients = Clients(boto3.Session(region_name=REGION))
+        reconcile_secret(arn, settings=settings, clients=local.clients)
+
     with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(lambda arn: reconcile_secret(arn, settings=settings), arns[:shared]))
+        list(pool.map(reconcile, arns[:shared]))
     return arns[:shared]
 
 
