@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from secretshare.aws import Clients
 from secretshare.errors import ReconcileFailed
 from secretshare.events import UnrecognizedEvent, secret_id_from_event
-from secretshare.observability import count_reconciliation, logger, metrics, tracer
+from secretshare.observability import count_reconciliation, logger, metrics
 from secretshare.reconcile import ReconcileResult, reconcile_secret
 from secretshare.settings import Settings
 
@@ -30,7 +30,6 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """SQS batch: reconcile each record, report the failed ones. One EventBridge event: reconcile it."""
@@ -54,7 +53,6 @@ def reconcile_record(record: SQSRecord, clients: Clients) -> dict[str, Any]:
         return reconcile_event(event, clients)
 
 
-@tracer.capture_method
 def reconcile_event(event: dict[str, Any], clients: Clients) -> dict[str, Any]:
     """Reconcile the secret an event names; count and log the outcome, and raise on failure."""
     try:
@@ -66,7 +64,6 @@ def reconcile_event(event: dict[str, Any], clients: Clients) -> dict[str, Any]:
     # Every line of this reconciliation, the library's included, carries the secret: as the event names it
     # (the ARN for tag events, the sweep and most CloudTrail calls) and, once known, by its full ARN.
     with logger.append_context_keys(secret_arn=secret_id):
-        tracer.put_annotation(key="secret", value=secret_id)
         result = _reconcile(secret_id, clients)
         logger.append_keys(secret_arn=result.secret_arn)
         summary = {

@@ -13,13 +13,12 @@ import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secretshare.errors import ConfigurationError
-from secretshare.observability import logger, tracer
+from secretshare.observability import logger
 from secretshare.settings import Settings
 from secretshare.sweep import enqueue_reconciliations, sweep
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Check the candidate secrets and queue the out-of-sync ones on QUEUE_URL; the event carries nothing."""
     settings = Settings.from_env()

@@ -43,7 +43,7 @@ def test_the_layer_is_built_from_layers_for_the_same_runtime_and_architecture(te
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
     assert layer["Metadata"] == {"BuildMethod": runtime, "BuildArchitecture": "arm64"}
     requirements = (REPO / "layers" / "requirements.txt").read_text()
-    assert "aws-lambda-powertools[tracer]>=3" in requirements
+    assert "aws-lambda-powertools>=3" in requirements
 
 
 def test_function_settings_come_from_the_parameters_with_the_librarys_names(template):
