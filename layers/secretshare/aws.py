@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from .arns import parse_arn
 from .errors import AllowListUnavailable, ConsumerAccountError, KeyNotUsable
 from .names import GRANTS_TAG, MANAGED_BY_TAG
+from .policy import SECRET_READ_ACTIONS
 from .settings import ALLOW_ANY, ALLOW_ORGANIZATION, Settings
 
 # Standard retry mode backs off on throttling and 5xx; a record that still fails is retried by SQS.
@@ -47,6 +48,8 @@ REQUIRED_ACTIONS: dict[tuple[str, str], str] = {
     ("ssm", "DeleteParameter"): "ssm:DeleteParameter",
     ("ssm", "AddTagsToResource"): "ssm:AddTagsToResource",
     ("sqs", "SendMessageBatch"): "sqs:SendMessage",
+    ("secretsmanager", "ValidateResourcePolicy"): "secretsmanager:ValidateResourcePolicy",
+    ("accessanalyzer", "CheckNoPublicAccess"): "access-analyzer:CheckNoPublicAccess",
 }
 
 _organization_cache: dict[str, tuple[float, frozenset[str]]] = {}
@@ -223,6 +226,36 @@ class Aws:
             SecretId=secret_arn, ResourcePolicy=policy, BlockPublicPolicy=True
         )
 
+    def principal_refused(self, secret_arn: str, principal: str, region: str) -> str | None:
+        """Why AWS refuses `principal` in the secret's resource policy, or None when it accepts it.
+
+        Asks ValidateResourcePolicy (which writes nothing) about a policy granting that principal alone.
+        """
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": SECRET_READ_ACTIONS, "Resource": "*"}
+            ],
+        }
+        try:
+            found = self.client("secretsmanager", region).validate_resource_policy(
+                SecretId=secret_arn, ResourcePolicy=json.dumps(policy)
+            )
+        except ClientError as err:
+            if error_code(err) == "MalformedPolicyDocumentException":
+                return err.response.get("Error", {}).get("Message", "malformed policy")
+            raise
+        if found.get("PolicyValidationPassed", True):
+            return None
+        return "; ".join(e.get("ErrorMessage", "") for e in found.get("ValidationErrors", [])) or "validation failed"
+
+    def public_access_verdict(self, policy: str, region: str) -> str:
+        """IAM Access Analyzer's CheckNoPublicAccess result for a secret resource policy: PASS or FAIL."""
+        found = self.client("accessanalyzer", region).check_no_public_access(
+            policyDocument=policy, resourceType="AWS::SecretsManager::Secret"
+        )
+        return found["result"]
+
     def delete_resource_policy(self, secret_arn: str, region: str) -> None:
         """Remove the secret's resource policy."""
         self.client("secretsmanager", region).delete_resource_policy(SecretId=secret_arn)
@@ -275,7 +308,14 @@ class Aws:
         `exists` None means not read: try to create, and overwrite if it is there after all.
         """
         ssm = self.consumer_ssm(account, partition, region)
-        arguments: dict[str, Any] = {"Name": name, "Value": value, "Type": "String", "Description": description}
+        # Intelligent-Tiering: AWS picks the Advanced tier when a value outgrows the Standard tier's 4 KB.
+        arguments: dict[str, Any] = {
+            "Name": name,
+            "Value": value,
+            "Type": "String",
+            "Description": description,
+            "Tier": "Intelligent-Tiering",
+        }
         try:
             if exists:
                 ssm.put_parameter(**arguments, Overwrite=True)

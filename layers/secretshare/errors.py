@@ -21,6 +21,14 @@ class PolicyTooLarge(SecretShareError):
     """A policy we would write exceeds its AWS size limit."""
 
 
+class PolicyRejected(SecretShareError):
+    """AWS refused a policy we wrote and the principal it objected to could not be singled out."""
+
+
+class PublicPolicyRefused(SecretShareError):
+    """IAM Access Analyzer found that a resource policy would make the secret public."""
+
+
 class ConsumerAccountError(SecretShareError):
     """A consumer account could not be reached or written through its publisher role."""
 

@@ -76,6 +76,16 @@ def consumer_policy(secret_arn: str, key_arn: str, region: str, partition: str) 
     }
 
 
+def published_key_arn(parameter_value: str | None) -> str | None:
+    """The key ARN a published consumer policy names (None when the value is not ours or not JSON)."""
+    try:
+        document = json.loads(parameter_value or "")
+    except ValueError:
+        return None
+    found = [s.get("Resource") for s in statements(document) if s.get("Sid") == CONSUMER_DECRYPT_SID]
+    return found[0] if found and isinstance(found[0], str) else None
+
+
 def statements(document: Document | None) -> list[Statement]:
     """The statements of a policy document, as a list even when the document holds a single one."""
     if not document:

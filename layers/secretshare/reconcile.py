@@ -6,17 +6,20 @@ import logging
 from dataclasses import dataclass, replace
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .arns import is_complete_secret_arn, parse_arn, secret_name_from_arn
-from .aws import Aws, Clients, key_account
-from .errors import ConsumerAccountError, KeyNotUsable, ReconcileFailed
-from .names import GRANTS_TAG, MANAGED_BY_TAG, key_alias, parameter_name
+from .aws import Aws, Clients, error_code, key_account
+from .errors import ConsumerAccountError, KeyNotUsable, PolicyRejected, PublicPolicyRefused, ReconcileFailed
+from .names import GRANTS_TAG, MANAGED_BY_TAG, is_ours, key_alias, parameter_name
 from .plan import KeyState, Plan, SecretState, plan_reconciliation
 from .policy import (
     KEY_POLICY_MAX_BYTES,
     RESOURCE_POLICY_MAX_CHARS,
     check_size,
     principal_accounts,
+    published_key_arn,
+    statements,
 )
 from .settings import Settings
 from .sharetag import RejectedEntry, ShareTag, has_share_tag, parse_share_tag
@@ -73,20 +76,56 @@ def reconcile_secret(
     in account A propagate as they are, so the caller retries.
     """
     settings = settings or Settings.from_env()
-    aws = Aws(settings, clients or Clients(session or boto3.Session()))
-    state, share = read_state(aws, secret_id)
-    plan = plan_reconciliation(state, share, settings)
-    for entry in plan.rejected:
-        logger.warning("secret %s: rejected share entry %r: %s", plan.secret_arn, entry.entry, entry.reason)
-    if dry_run:
-        return ReconcileResult(plan, applied=False, key_arn=plan.key_arn, failures=tuple(plan.unreachable.values()))
-    # Parameters of revoked consumers go first: if one cannot be deleted, the key policy written next keeps
-    # a cleanup marker naming its account, so the retry still knows where to clean up.
+    clients = clients or Clients(session or boto3.Session())
+    refused: dict[str, str] = {}
+    while True:  # ends: each round refuses at least one more of the finitely many consumers, or raises
+        aws = Aws(settings, clients)
+        state, share = read_state(aws, secret_id)
+        share = share.refusing(refused)
+        plan = plan_reconciliation(state, share, settings)
+        for entry in plan.rejected:
+            logger.warning("secret %s: rejected share entry %r: %s", plan.secret_arn, entry.entry, entry.reason)
+        if dry_run:
+            failures = tuple(plan.unreachable.values())
+            return ReconcileResult(plan, applied=False, key_arn=plan.key_arn, failures=failures)
+        try:
+            return _apply(aws, state, share, plan)
+        except ClientError as err:
+            if error_code(err) != "MalformedPolicyDocumentException":
+                raise
+            newly = _refused_principals(aws, plan, err)
+            refused.update(newly)
+
+
+def _apply(aws: Aws, state: SecretState, share: ShareTag, plan: Plan) -> ReconcileResult:
+    """Apply a plan. Parameters of revoked consumers go first: if one cannot be deleted, the key policy written
+    next keeps a cleanup marker naming its account, so the retry still knows where to clean up.
+    """
     _serialize(plan)
     undeletable, failures = _delete_revoked_parameters(aws, plan)
     if undeletable:
         plan = plan_reconciliation(state, share, aws.settings, undeletable=frozenset(undeletable))
     return _apply_grants(aws, plan, failures)
+
+
+def _refused_principals(aws: Aws, plan: Plan, err: ClientError) -> dict[str, str]:
+    """The role/user consumers AWS refuses (a role that does not exist makes KMS and Secrets Manager reject
+    the whole policy). Account roots always exist. Raises PolicyRejected when none can be singled out.
+    """
+    refused: dict[str, str] = {}
+    reason = "no consumer was refused on its own"
+    for principal in (p for p in plan.consumers if not p.endswith(":root")):
+        try:
+            found = aws.principal_refused(plan.secret_arn, principal, plan.region)
+        except ClientError as probe_error:
+            reason = f"ValidateResourcePolicy failed: {probe_error}"
+            break
+        if found:
+            refused[principal] = found
+            logger.error("secret %s: AWS rejected principal %s: %s", plan.secret_arn, principal, found)
+    if not refused:
+        raise PolicyRejected(f"AWS rejected a policy for secret {plan.secret_arn}: {err} ({reason})") from err
+    return refused
 
 
 def read_state(aws: Aws, secret_id: str, description: dict | None = None) -> tuple[SecretState, ShareTag]:
@@ -131,7 +170,16 @@ def read_state(aws: Aws, secret_id: str, description: dict | None = None) -> tup
         # A new key means a new parameter value everywhere: publishing does not need to read first.
         return state, share
     parameters, unreachable = _read_parameters(aws, state, principal_accounts(share.consumers))
-    return replace(state, parameters=parameters, unreachable=unreachable), share
+    # A key the published policies name but the secret no longer uses: someone moved the secret. Our grants
+    # there still decrypt the versions left under it, so they are revoked on that key too.
+    location = state.location
+    previous_keys = {published_key_arn(value) for value in parameters.values()} - {None, key.arn if key else None}
+    other_keys = tuple(
+        KeyState(arn, aws.key_policy(arn, location.region))
+        for arn in sorted(filter(None, previous_keys))
+        if _is_key_arn_in(arn, location.account)
+    )
+    return replace(state, parameters=parameters, unreachable=unreachable, other_keys=other_keys), share
 
 
 def _region_of(secret_id: str) -> str | None:
@@ -348,8 +396,30 @@ def _apply_resource_policy(aws: Aws, plan: Plan, document: str | None) -> None:
         aws.delete_resource_policy(plan.secret_arn, plan.region)
         _log(plan, "deleted resource policy")
     else:
+        _check_not_public(aws, plan, document)
         aws.put_resource_policy(plan.secret_arn, document, plan.region)
         _log(plan, "updated resource policy")
+
+
+def _check_not_public(aws: Aws, plan: Plan, document: str) -> None:
+    """Ask IAM Access Analyzer whether a resource policy holding statements we did not write is public.
+
+    Ours cannot be (the tag grammar admits no wildcard), so a policy of only ours is not checked. Where
+    Access Analyzer is unreachable the check is skipped with a log line; BlockPublicPolicy still applies.
+    """
+    change = plan.resource_policy_change
+    if change is None or all(is_ours(s) for s in statements(change.after)):
+        return
+    try:
+        verdict = aws.public_access_verdict(document, plan.region)
+    except (ClientError, BotoCoreError) as err:
+        logger.warning("secret %s: public-access check skipped, Access Analyzer unreachable: %s", plan.secret_arn, err)
+        return
+    if verdict != "PASS":
+        raise PublicPolicyRefused(
+            f"secret {plan.secret_arn}: IAM Access Analyzer finds its resource policy public ({verdict}); "
+            "a statement secretshare did not write grants broad access: fix it, then reconcile again"
+        )
 
 
 def _log(plan: Plan, message: str) -> None:

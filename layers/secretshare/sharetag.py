@@ -36,6 +36,16 @@ class ShareTag:
     consumers: tuple[str, ...] = ()
     rejected: tuple[RejectedEntry, ...] = ()
 
+    def refusing(self, refused: Mapping[str, str]) -> ShareTag:
+        """This share without the principals AWS refused, each rejected with AWS's reason."""
+        kept = tuple(p for p in self.consumers if p not in refused)
+        newly = tuple(
+            RejectedEntry(p, f"{p!r}: AWS rejected this principal ({reason})")
+            for p, reason in refused.items()
+            if p in self.consumers
+        )
+        return ShareTag(kept, self.rejected + newly)
+
     @property
     def consumer_accounts(self) -> tuple[str, ...]:
         """Distinct accounts of the accepted consumers, sorted."""

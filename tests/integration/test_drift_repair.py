@@ -91,3 +91,18 @@ def test_a_run_interrupted_after_creating_the_key_is_finished_with_that_key(worl
     sharing = world.sharing(arn)
     assert sharing.key_grantees == {ROOT_B, ROLE_C}
     assert sharing.parameter_accounts == {B, C}
+
+
+def test_a_human_moving_the_secret_to_another_key_moves_the_grants_and_revokes_them_on_the_old_key(world):
+    arn = world.create_secret("app/moved", f"{B}")
+    world.reconcile(arn)
+    old_key = world.kms_key_id(arn)
+    new_key = world.create_key()["Arn"]
+    world.secretsmanager.update_secret(SecretId=arn, KmsKeyId=new_key)
+
+    world.reconcile(arn)
+
+    assert world.sharing(arn).key_grantees == {f"arn:aws:iam::{B}:root"}
+    assert [s for s in world.ours(world.key_policy(old_key)) if s["Effect"] == "Allow"] == []
+    assert new_key in world.parameter(B, "/secretshare/123456789012/eu-west-1/app/moved")["Value"]
+    assert world.reconcile(arn).plan.is_noop

@@ -37,6 +37,8 @@ RECONCILE_OPERATIONS: set[Operation] = {
     ("secretsmanager", "PutResourcePolicy"),
     ("secretsmanager", "DeleteResourcePolicy"),
     ("secretsmanager", "UpdateSecret"),
+    ("secretsmanager", "ValidateResourcePolicy"),
+    ("accessanalyzer", "CheckNoPublicAccess"),
     ("kms", "DescribeKey"),
     ("kms", "GetKeyPolicy"),
     ("kms", "PutKeyPolicy"),
@@ -89,6 +91,7 @@ RECONCILE_ALLOWANCE = {
 # Actions that take no resource (or, for CreateKey, whose resource does not exist yet).
 RESOURCE_STAR_ALLOWED = {
     "secretsmanager:ListSecrets",
+    "access-analyzer:CheckNoPublicAccess",
     "tag:GetResources",
     "organizations:ListAccounts",
     "sts:GetCallerIdentity",
