@@ -6,6 +6,7 @@ Reads gather a `SecretState`; writes apply one plan step. Nothing here decides a
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +21,9 @@ from .names import GRANTS_TAG, MANAGED_BY_TAG
 from .policy import SECRET_READ_ACTIONS
 from .settings import ALLOW_ANY, ALLOW_ORGANIZATION, Settings
 
-# Standard retry mode backs off on throttling and 5xx; a record that still fails is retried by SQS.
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, user_agent_extra="secretshare")
+# Adaptive retry mode backs off on throttling and 5xx and, once throttled, paces further calls on the client
+# (the sweep's parallel reads stay near the per-account quotas). A record that still fails is retried by SQS.
+CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 6}, user_agent_extra="secretshare")
 # Organization membership changes rarely; a warm Lambda reuses it for this long.
 ORGANIZATION_CACHE_SECONDS = 300
 
@@ -71,15 +73,18 @@ class Clients:
 
     session: boto3.Session = field(default_factory=boto3.Session)
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    # Clients are thread-safe once made; making them from one session is not (the sweep reads in parallel).
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, service: str, region: str | None, identity: str = "", **credentials: str) -> Any:
         """The client for a service and region, as account A (`identity` "") or as an assumed role."""
         cache_key = (service, region or "", identity)
-        if cache_key not in self._clients:
-            self._clients[cache_key] = self.session.client(
-                service, region_name=region, config=CLIENT_CONFIG, **credentials
-            )
-        return self._clients[cache_key]
+        with self._lock:
+            if cache_key not in self._clients:
+                self._clients[cache_key] = self.session.client(
+                    service, region_name=region, config=CLIENT_CONFIG, **credentials
+                )
+            return self._clients[cache_key]
 
     def has(self, service: str, region: str | None, identity: str) -> bool:
         """True when that client was already made."""
@@ -99,6 +104,7 @@ class Aws:
     clients: Clients = field(default_factory=Clients)
     _key_metadata: dict[tuple[str, str], dict | None] = field(default_factory=dict)
     _key_policies: dict[str, dict] = field(default_factory=dict)
+    _assuming: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def session(self) -> boto3.Session:
@@ -265,6 +271,10 @@ class Aws:
     def consumer_ssm(self, account: str, partition: str, region: str) -> Any:
         """An SSM client in a consumer account, through its publisher role (assumed once per account)."""
         role_arn = self.settings.consumer_role_arn(partition, account)
+        with self._assuming:  # one AssumeRole per account, even when the sweep's threads ask at once
+            return self._consumer_ssm(account, role_arn, region)
+
+    def _consumer_ssm(self, account: str, role_arn: str, region: str) -> Any:
         if self.clients.has("ssm", region, role_arn):
             return self.clients.get("ssm", region, role_arn)
         try:
