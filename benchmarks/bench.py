@@ -35,6 +35,7 @@ from secretshare.sweep import sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-1"
+SINGLE_REGION = "eu-central-1"
 PRODUCER = "123456789012"
 READ_PREFIXES = ("Get", "Describe", "List")
 console = Console()
@@ -101,8 +102,8 @@ def settings_for(accounts: list[str]) -> Settings:
 
 
 def single_secret_costs(settings: Settings) -> dict[str, Any]:
-    """No-op, new share and revoke: calls per reconciliation."""
-    session = boto3.Session(region_name=REGION)
+    """No-op, new share and revoke: calls per reconciliation (in a region of its own, apart from the estate)."""
+    session = boto3.Session(region_name=SINGLE_REGION)
     counter = CallCounter(session)
     secrets = session.client("secretsmanager")
     consumer = next(iter(settings.allowed_consumers.accounts))
