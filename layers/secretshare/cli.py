@@ -22,6 +22,7 @@ from .policy import render
 from .reconcile import ReconcileResult, reconcile_secret
 from .settings import Settings
 from .sweep import enqueue_reconciliations, secrets_to_reconcile
+from .sweep import sweep as sweep_secrets
 
 # emoji=False: ARNs contain ":secret:", which rich would otherwise turn into an emoji.
 console = Console(highlight=False, emoji=False)
@@ -129,9 +130,11 @@ def status(ctx: click.Context) -> None:
 @click.option("--queue-url", envvar="QUEUE_URL", help="Queue the reconciliations here instead of running them.")
 @click.pass_context
 def sweep(ctx: click.Context, queue_url: str | None) -> None:
-    """Reconcile every tagged secret and every secret our keys still grant on."""
+    """Check every tagged secret and every secret our keys still grant on; reconcile (or queue) those out of sync."""
     settings, session = _settings(), _session(ctx)
-    arns = secrets_to_reconcile(settings=settings, session=session)
+    report = sweep_secrets(settings=settings, session=session)
+    arns = list(report.to_reconcile)
+    console.print(f"checked {len(report.checked)} secrets: {len(arns)} to reconcile")
     if queue_url:
         console.print(f"queued {enqueue_reconciliations(arns, queue_url, session=session)} reconciliations")
         return
@@ -142,7 +145,7 @@ def sweep(ctx: click.Context, queue_url: str | None) -> None:
         except SecretShareError as err:
             failed += 1
             console.print(f"[red]{arn}: {err}[/red]")
-    console.print(f"swept {len(arns)} secrets, {failed} failed")
+    console.print(f"reconciled {len(arns)} secrets, {failed} failed")
     if failed:
         sys.exit(1)
 

@@ -71,3 +71,13 @@ def test_a_bad_setting_is_a_clear_error_not_a_traceback(aws, monkeypatch):
     outcome = CliRunner().invoke(main, ["reconcile", "x"])
     assert outcome.exit_code == 1
     assert "ALLOWED_CONSUMERS='everyone'" in outcome.output
+
+
+def test_sweep_reconciles_only_the_secrets_out_of_sync(aws):
+    arn = shared_secret(aws, "222222222222")
+    first = CliRunner().invoke(main, ["sweep"])
+    assert first.exit_code == 0, first.output
+    assert "checked 1 secrets: 1 to reconcile" in first.output
+    assert "SecretShareConsumers" in aws.client("secretsmanager").get_resource_policy(SecretId=arn)["ResourcePolicy"]
+    second = CliRunner().invoke(main, ["sweep"])
+    assert "checked 1 secrets: 0 to reconcile" in second.output
