@@ -93,15 +93,14 @@ def reconcile_secret(
         except ClientError as err:
             if error_code(err) != "MalformedPolicyDocumentException":
                 raise
-            newly = _refused_principals(aws, plan, err)
-            refused.update(newly)
+            refused.update(_refused_principals(aws, plan, err))
 
 
 def _apply(aws: Aws, state: SecretState, share: ShareTag, plan: Plan) -> ReconcileResult:
     """Apply a plan. Parameters of revoked consumers go first: if one cannot be deleted, the key policy written
     next keeps a cleanup marker naming its account, so the retry still knows where to clean up.
     """
-    _serialize(plan)
+    _serialize(plan)  # a policy over its size limit stops us here, before the first write
     undeletable, failures = _delete_revoked_parameters(aws, plan)
     if undeletable:
         plan = plan_reconciliation(state, share, aws.settings, undeletable=frozenset(undeletable))
