@@ -33,12 +33,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-venv: $(STAMP)
+# checkov (the `scan` extra) lives in a virtual environment of its own: see pyproject.toml.
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_STAMP): pyproject.toml
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet '.[scan]'
+	touch $(CHECKOV_STAMP)
+
+venv: $(STAMP) $(CHECKOV_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/secretshare demo
 
-test: lint
+test: lint $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 unit: $(STAMP)
