@@ -8,7 +8,6 @@ Faults are injected only at the AWS boundary (faults.py): never by replacing bot
 from __future__ import annotations
 
 import importlib.util
-import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,25 +116,3 @@ def default_session(world: World) -> boto3.Session:
 def handler_faults(default_session: boto3.Session, clock: VirtualClock) -> AwsFaults:
     """Faults on the handlers' session."""
     return AwsFaults(default_session, PRODUCER)
-
-
-class _CurrentStdout:
-    """A stream that writes to whatever sys.stdout is now (capsys swaps it per test)."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-@pytest.fixture
-def handler_output(capsys: pytest.CaptureFixture[str]) -> pytest.CaptureFixture[str]:
-    """capsys, with the Powertools log handler writing to it too (it keeps the stdout of import time otherwise)."""
-    from secretshare.observability import logger
-
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    if not isinstance(handler.stream, _CurrentStdout):
-        handler.setStream(_CurrentStdout())  # type: ignore[arg-type]
-    return capsys

@@ -8,8 +8,6 @@ and nothing leaks into the next test.
 from __future__ import annotations
 
 import json
-import logging
-import sys
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -107,25 +105,3 @@ def default_session() -> boto3.Session:
     boto3.setup_default_session()
     assert boto3.DEFAULT_SESSION is not None
     return boto3.DEFAULT_SESSION
-
-
-class _CurrentStdout:
-    """A stream that writes to whatever sys.stdout is now (capsys swaps it per test)."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-@pytest.fixture
-def handler_output(capsys: pytest.CaptureFixture[str]) -> pytest.CaptureFixture[str]:
-    """capsys, with the Powertools log handler writing to it too (it keeps the stdout of import time otherwise)."""
-    from secretshare.observability import logger
-
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    if not isinstance(handler.stream, _CurrentStdout):
-        handler.setStream(_CurrentStdout())  # type: ignore[arg-type]
-    return capsys
