@@ -31,6 +31,14 @@ def parse_arn(text: str) -> Arn | None:
     return Arn(*parts[1:])
 
 
+def in_region(arn: str, region: str) -> str:
+    """The same ARN in another region: a replica secret's ARN differs from its primary's only there."""
+    parts = parse_arn(arn)
+    if parts is None:
+        raise ValueError(f"{arn!r} is not an ARN")
+    return str(Arn(parts.partition, parts.service, region, parts.account, parts.resource))
+
+
 def secret_name_from_arn(secret_arn: str) -> str:
     """The secret's name: the ARN's resource after `secret:`, without the random suffix."""
     arn = parse_arn(secret_arn)

@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -17,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from .arns import parse_arn
 from .errors import AllowListUnavailable, ConsumerAccountError, KeyNotUsable
+from .events import MESSAGE_GROUP_ID
 from .names import GRANTS_TAG, MANAGED_BY_TAG
 from .policy import SECRET_READ_ACTIONS
 from .settings import ALLOW_ANY, ALLOW_ORGANIZATION, Settings
@@ -52,7 +54,15 @@ REQUIRED_ACTIONS: dict[tuple[str, str], str] = {
     ("sqs", "SendMessageBatch"): "sqs:SendMessage",
     ("secretsmanager", "ValidateResourcePolicy"): "secretsmanager:ValidateResourcePolicy",
     ("accessanalyzer", "CheckNoPublicAccess"): "access-analyzer:CheckNoPublicAccess",
+    ("secretsmanager", "TagResource"): "secretsmanager:TagResource",
+    ("secretsmanager", "UntagResource"): "secretsmanager:UntagResource",
+    ("scheduler", "GetSchedule"): "scheduler:GetSchedule",
+    ("scheduler", "CreateSchedule"): "scheduler:CreateSchedule",
+    ("scheduler", "UpdateSchedule"): "scheduler:UpdateSchedule",
+    ("scheduler", "DeleteSchedule"): "scheduler:DeleteSchedule",
 }
+# EventBridge Scheduler's one-off expression: at(yyyy-mm-ddThh:mm:ss), read in ScheduleExpressionTimezone.
+_AT_FORMAT = "at(%Y-%m-%dT%H:%M:%S)"
 
 _organization_cache: dict[str, tuple[float, frozenset[str]]] = {}
 
@@ -265,6 +275,69 @@ class Aws:
     def delete_resource_policy(self, secret_arn: str, region: str) -> None:
         """Remove the secret's resource policy."""
         self.client("secretsmanager", region).delete_resource_policy(SecretId=secret_arn)
+
+    def set_secret_tag(self, secret_arn: str, key: str, value: str | None, region: str) -> None:
+        """Write one tag on the secret, or remove it when `value` is None."""
+        secretsmanager = self.client("secretsmanager", region)
+        if value is None:
+            secretsmanager.untag_resource(SecretId=secret_arn, TagKeys=[key])
+        else:
+            secretsmanager.tag_resource(SecretId=secret_arn, Tags=[{"Key": key, "Value": value}])
+
+    # --- expiry schedules (EventBridge Scheduler) -------------------------------------------
+
+    def expiry_schedule(self, name: str, region: str) -> datetime | None:
+        """When the one-off schedule `name` fires (UTC), or None when there is no such schedule."""
+        try:
+            found = self.client("scheduler", region).get_schedule(
+                Name=name, GroupName=self.settings.expiry_schedule_group
+            )
+        except ClientError as err:
+            if error_code(err) == "ResourceNotFoundException":
+                return None
+            raise
+        try:
+            return datetime.strptime(found["ScheduleExpression"], _AT_FORMAT).replace(tzinfo=UTC)
+        except ValueError:
+            return None  # not a one-off schedule of ours: rewriting it puts it right
+
+    def put_expiry_schedule(self, name: str, at: datetime, message: str, region: str) -> None:
+        """Create or move the one-off schedule that sends `message` to the reconcile queue at `at` (UTC).
+
+        Scheduler deletes it once it has fired; a message sent a little late only delays the revocation
+        until it arrives, and the sweep enforces the expiry as well.
+        """
+        settings = self.settings
+        arguments = {
+            "Name": name,
+            "GroupName": settings.expiry_schedule_group,
+            "ScheduleExpression": at.astimezone(UTC).strftime(_AT_FORMAT),
+            "ScheduleExpressionTimezone": "UTC",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "ActionAfterCompletion": "DELETE",
+            "Description": "secretshare: revoke a time-boxed share when it expires",
+            "Target": {
+                "Arn": settings.queue_arn,
+                "RoleArn": settings.expiry_schedule_role_arn,
+                "Input": message,
+                "SqsParameters": {"MessageGroupId": MESSAGE_GROUP_ID},
+            },
+        }
+        scheduler = self.client("scheduler", region)
+        try:
+            scheduler.create_schedule(**arguments)
+        except ClientError as err:
+            if error_code(err) != "ConflictException":
+                raise
+            scheduler.update_schedule(**arguments)
+
+    def delete_expiry_schedule(self, name: str, region: str) -> None:
+        """Delete the one-off schedule; one already gone (it fired) is fine."""
+        try:
+            self.client("scheduler", region).delete_schedule(Name=name, GroupName=self.settings.expiry_schedule_group)
+        except ClientError as err:
+            if error_code(err) != "ResourceNotFoundException":
+                raise
 
     # --- consumer accounts -----------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 The event only says *which* secret to look at; reconciliation reads the secret's current tags itself.
 Shapes:
-- `aws.tag` "Tag Change on Resource" and the sweep's own message (`sweep.sweep_message`): the secret ARN is
-  `resources[0]`.
+- `aws.tag` "Tag Change on Resource", and secretshare's own requests (`reconcile_request`: the sweep's, and the
+  expiry schedule's): the secret ARN is `resources[0]`.
 - "AWS API Call via CloudTrail" from Secrets Manager: `responseElements.arn` (older events spell it `aRN`),
   else `requestParameters.secretId` (a name, full ARN or partial ARN, as the caller wrote it), else
   `requestParameters.name` (CreateSecret).
@@ -21,6 +21,17 @@ CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 # CloudTrail has spelled the response's ARN field both ways over the years.
 _RESPONSE_ARN_FIELDS = ("arn", "aRN")
 _REQUEST_SECRET_FIELDS = ("secretId", "name")
+
+
+# One message group: reconciliations never run concurrently, so edits of a shared key policy never race.
+MESSAGE_GROUP_ID = "secretshare"
+EXPIRY_SOURCE = "secretshare.expiry"
+EXPIRY_DETAIL_TYPE = "Share Expired"
+
+
+def reconcile_request(secret_arn: str, source: str, detail_type: str) -> dict[str, Any]:
+    """An EventBridge-shaped event asking for one secret's reconciliation (the sweep's, the expiry schedule's)."""
+    return {"version": "0", "source": source, "detail-type": detail_type, "resources": [secret_arn], "detail": {}}
 
 
 class UnrecognizedEvent(SecretShareError, ValueError):

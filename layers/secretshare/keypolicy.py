@@ -9,9 +9,9 @@ one grant, and that grant's principals are exactly the secret's consumers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .arns import account_root, secret_name_from_arn
+from .arns import account_root, parse_arn, secret_name_from_arn
 from .names import cleanup_statement_sid, is_ours, key_grant_sid
 from .policy import Document, Statement, canonical, principals_of, statements, via_service
 
@@ -23,6 +23,17 @@ SecretSelector = Callable[[str], bool]
 def for_secret(secret_arn: str) -> SecretSelector:
     """Selects exactly this secret ARN."""
     return lambda arn: arn == secret_arn
+
+
+def for_secret_family(secret_arn: str) -> SecretSelector:
+    """Selects the secret's ARN in every region: the primary and each replica, present or removed."""
+    wanted = parse_arn(secret_arn)
+
+    def selects(arn: str) -> bool:
+        found = parse_arn(arn)
+        return found is not None and wanted is not None and replace(found, region="") == replace(wanted, region="")
+
+    return selects
 
 
 def for_secret_name(name: str) -> SecretSelector:

@@ -82,6 +82,11 @@ def cleanup_statement_sid(secret_arn: str) -> str:
     return f"{SID_PREFIX}Cleanup{_hash(secret_arn)}"
 
 
+def expiry_schedule_name(secret_arn: str) -> str:
+    """Name of the one-off EventBridge Scheduler schedule that ends a time-boxed share (at most 64 characters)."""
+    return f"secretshare-expiry-{_hash(secret_arn)}"
+
+
 def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from .arns import Arn, parse_arn
 from .errors import KeyNotUsable
@@ -14,7 +15,7 @@ from .keypolicy import (
     KeyGrant,
     SecretSelector,
     cleanup_marker_statement,
-    for_secret,
+    for_secret_family,
     for_secret_name,
     key_grant_statement,
     merge_key_policy,
@@ -35,7 +36,8 @@ from .policy import (
     statements,
 )
 from .settings import Settings
-from .sharetag import RejectedEntry, ShareTag
+from .sharetag import RejectedEntry, ShareTag, format_time, has_share_tag
+from .status import Outcome, status_value
 
 AWS_MANAGED_KEY = "aws/secretsmanager"
 
@@ -49,15 +51,31 @@ class KeyState:
 
 
 @dataclass(frozen=True)
+class ReplicaState:
+    """A replica of the secret in another region, with the key that encrypts it there.
+
+    `key` is None on the AWS managed key; `target_key` is the existing key it would move to (None:
+    a dedicated key must be created in that region).
+    """
+
+    region: str
+    arn: str
+    kms_key_id: str | None = None
+    key: KeyState | None = None
+    target_key: KeyState | None = None
+
+
+@dataclass(frozen=True)
 class SecretState:
     """Everything reconciliation reads, gathered before anything is decided.
 
     `key` is the customer-managed key encrypting the secret (None on the AWS managed key). For a secret
     that no longer exists, `exists` is False and `key`/`other_keys` are the keys that may still hold
     our grants for it. `target_key` is the existing key a secret on the AWS managed key would move to
-    (None: a dedicated key must be created). `parameters` maps each consumer account read to its
-    parameter's current value (None when absent); `unreachable` maps accounts that could not be read
-    to the reason.
+    (None: a dedicated key must be created). `replicas` are its copies in other regions. `parameters`
+    maps each consumer account read to its parameter's current value (None when absent); `unreachable`
+    maps accounts that could not be read to the reason. `expiry_schedule` is when the exact-time expiry
+    schedule fires (None: no schedule), read only where the tags say one may exist.
     """
 
     arn: str
@@ -70,8 +88,10 @@ class SecretState:
     other_keys: tuple[KeyState, ...] = ()
     resource_policy: Document | None = None
     target_key: KeyState | None = None
+    replicas: tuple[ReplicaState, ...] = ()
     parameters: Mapping[str, str | None] = field(default_factory=dict)
     unreachable: Mapping[str, str] = field(default_factory=dict)
+    expiry_schedule: datetime | None = None
 
     @property
     def location(self) -> Arn:
@@ -86,14 +106,39 @@ class SecretState:
         """False once the secret is deleted or scheduled for deletion: then it is shared with nobody."""
         return self.exists and not self.pending_deletion
 
+    @property
+    def copies(self) -> tuple[ReplicaState, ...]:
+        """The secret in every region, the primary first."""
+        primary = ReplicaState(self.location.region, self.arn, self.kms_key_id, self.key, self.target_key)
+        return (primary, *self.replicas)
+
+    def tag(self, key: str) -> str | None:
+        """The value of one of the secret's tags, None when it is absent."""
+        return next((tag.get("Value", "") for tag in self.tags if tag["Key"] == key), None)
+
 
 @dataclass(frozen=True)
 class NewKey:
-    """A dedicated customer-managed key to create for the secret."""
+    """A dedicated customer-managed key to create for the secret in one region."""
 
     alias: str
     policy: Document
     description: str
+
+
+@dataclass(frozen=True)
+class CopyPlan:
+    """The key one copy of the secret (primary or replica) ends up on, and whether it must move there.
+
+    `key_arn` is None while the key is still to be created (`new_key`).
+    """
+
+    region: str
+    secret_arn: str
+    key_arn: str | None
+    new_key: NewKey | None = None
+    repoint: bool = False
+    previous_key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +150,13 @@ class KeyPolicyChange:
     after: Document
     granted_before: frozenset[str] = frozenset()
     granted_after: frozenset[str] = frozenset()
+
+    @property
+    def region(self) -> str:
+        """The key's region, from its ARN."""
+        arn = parse_arn(self.key_arn)
+        assert arn is not None
+        return arn.region
 
     @property
     def adds_first_statement(self) -> bool:
@@ -132,6 +184,13 @@ class ParameterWrite:
 
 
 @dataclass(frozen=True)
+class ScheduleChange:
+    """Create or move the exact-time expiry schedule (`at` a moment), or delete it (`at` None)."""
+
+    at: datetime | None
+
+
+@dataclass(frozen=True)
 class Plan:
     """What one reconciliation will do, in the order it does it."""
 
@@ -143,10 +202,7 @@ class Plan:
     consumers: tuple[str, ...]
     previous_consumers: tuple[str, ...]
     rejected: tuple[RejectedEntry, ...]
-    key_arn: str | None
-    new_key: NewKey | None = None
-    repoint_secret: bool = False
-    previous_key_id: str | None = None
+    copies: tuple[CopyPlan, ...]
     key_policy_changes: tuple[KeyPolicyChange, ...] = ()
     resource_policy_change: ResourcePolicyChange | None = None
     parameter_name: str = ""
@@ -154,6 +210,32 @@ class Plan:
     parameter_deletes: tuple[str, ...] = ()
     unreachable: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    until: datetime | None = None
+    expired: bool = False
+    schedule_change: ScheduleChange | None = None
+    status_before: str | None = None
+    status_after: str | None = None
+    readable: bool = True
+
+    @property
+    def key_arn(self) -> str | None:
+        """The key that encrypts the primary secret once the plan is applied (None: still to be created)."""
+        return self.copies[0].key_arn
+
+    @property
+    def new_key(self) -> NewKey | None:
+        """The dedicated key to create for the primary secret, if any."""
+        return self.copies[0].new_key
+
+    @property
+    def repoint_secret(self) -> bool:
+        """True when the primary secret moves to another key (or to the same key named by its full ARN)."""
+        return self.copies[0].repoint
+
+    @property
+    def status_changes(self) -> bool:
+        """True when the status tag is written (or removed)."""
+        return self.status_after != self.status_before
 
     @property
     def grants_added(self) -> tuple[str, ...]:
@@ -169,30 +251,36 @@ class Plan:
     def is_noop(self) -> bool:
         """True when applying the plan would make no write call."""
         return not (
-            self.new_key
-            or self.repoint_secret
+            any(copy.new_key or copy.repoint for copy in self.copies)
             or self.key_policy_changes
             or self.resource_policy_change
             or self.parameter_writes
             or self.parameter_deletes
+            or self.schedule_change
+            or self.status_changes
         )
 
-    def consumer_document(self, key_arn: str) -> str:
-        """The consumer IAM policy JSON, as published in each consumer account."""
-        return render(consumer_policy(self.secret_arn, key_arn, self.region, self.partition))
+    def consumer_document(self, key_arns: Mapping[str, str]) -> str:
+        """The consumer IAM policy JSON, as published in each consumer account; `key_arns` maps region to key."""
+        return _consumer_document(self.copies, key_arns, self.partition)
 
     def describe(self) -> list[str]:
         """One line per change, in the order they are applied."""
-        key = self.key_arn or (self.new_key.alias if self.new_key else "")
-        lines = []
-        if self.new_key:
-            lines.append(f"create KMS key {self.new_key.alias} (key policy grants {_names(self.consumers)})")
+        lines = [
+            f"create KMS key {copy.new_key.alias} in {copy.region} (key policy grants {_names(self.consumers)})"
+            for copy in self.copies
+            if copy.new_key
+        ]
         lines += [
             f"update key policy of {c.key_arn}: {_grant_diff(c.granted_before, c.granted_after)}"
             for c in self.key_policy_changes
         ]
-        if self.repoint_secret:
-            lines.append(f"move secret from key {self.previous_key_id or AWS_MANAGED_KEY} to {key}")
+        lines += [
+            f"move {_copy_name(copy, self.region)} from key {copy.previous_key_id or AWS_MANAGED_KEY} to "
+            f"{copy.key_arn or (copy.new_key.alias if copy.new_key else '')}"
+            for copy in self.copies
+            if copy.repoint
+        ]
         lines += [f"delete parameter {self.parameter_name} in {a}" for a in self.parameter_deletes]
         if self.resource_policy_change:
             change = self.resource_policy_change
@@ -202,21 +290,34 @@ class Plan:
                 diff = _grant_diff(granted_principals(change.before), granted_principals(change.after))
                 lines.append(f"update resource policy: {diff}")
         lines += [f"publish parameter {self.parameter_name} in {w.account}" for w in self.parameter_writes]
+        if self.schedule_change:
+            at = self.schedule_change.at
+            lines.append(f"schedule expiry at {format_time(at)}" if at else "delete the expiry schedule")
+        if self.status_changes:
+            lines.append(f"set tag status to {self.status_after!r}" if self.status_after else "remove status tag")
         return lines
 
 
 def plan_reconciliation(
-    state: SecretState, share: ShareTag, settings: Settings, *, undeletable: frozenset[str] = frozenset()
+    state: SecretState,
+    share: ShareTag,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    undeletable: frozenset[str] = frozenset(),
 ) -> Plan:
-    """Decide every change that brings the secret's grants to exactly what `share` asks for.
+    """Decide every change that brings the secret's grants to exactly what `share` asks for at `now`.
 
     `undeletable` names consumer accounts whose parameter could not be deleted in this run: the key
     policy then keeps a cleanup marker for them, so a later run or the sweep still finds them.
     """
+    now = now or datetime.now(UTC)
     location = state.location
-    consumers = share.consumers if state.readable else ()
-    selects = for_secret(state.arn) if state.exists else for_secret_name(state.name)
-    current_keys = [k for k in (state.key, *state.other_keys) if k is not None]
+    expired = share.expired(now)
+    consumers = share.consumers_at(now) if state.readable else ()
+    selects = for_secret_family(state.arn) if state.exists else for_secret_name(state.name)
+    copies = state.copies
+    current_keys = [k for k in (*(copy.key for copy in copies), *state.other_keys) if k is not None]
     previous = granted_principals(state.resource_policy).union(
         *(secret_grantees(key.policy, selects) for key in current_keys)
     )
@@ -225,21 +326,19 @@ def plan_reconciliation(
     deletes = (principal_accounts(previous) | pending) - wanted_accounts
     undeleted = sorted(deletes & undeletable)
     marker = cleanup_marker_statement(state.arn, location.partition, undeleted) if undeleted else None
-    grant = KeyGrant(state.arn, consumers) if consumers else None
-    target, new_key, repoint = _key_target(state, grant, marker)
-    # The key that carries this secret's statements; every other key only loses ours.
-    holder = None if new_key else (target or (current_keys[0] if current_keys else None))
-    keys = {k.arn: k for k in (*current_keys, target) if k is not None}
-    key_changes = tuple(
-        change
-        for key in keys.values()
-        if (
-            change := _key_policy_change(
-                key, selects, state, grant if key is holder else None, marker if key is holder else None
-            )
-        )
+    copy_plans, holders = zip(
+        *(_copy_plan(state, copy, consumers, marker if copy is copies[0] else None) for copy in copies), strict=True
     )
-    key_arn = target.arn if target else None
+    targets = [copy.target_key for copy in copies if copy.target_key and consumers]
+    keys = {k.arn: k for k in (*current_keys, *targets)}
+    # Each key carries the grant of the copy in its region that it holds; every other key only loses ours.
+    held = {holder.key.arn: holder for holder in holders if holder is not None}
+    if marker and current_keys and not any(holder.marker for holder in held.values()):
+        held.setdefault(current_keys[0].arn, _Holder(current_keys[0], None, marker))  # a gone secret's old key
+    key_changes = tuple(
+        change for key in keys.values() if (change := _key_policy_change(key, selects, state, held.get(key.arn)))
+    )
+    unreachable = {a: r for a, r in state.unreachable.items() if a in wanted_accounts}
     return Plan(
         secret_arn=state.arn,
         secret_name=state.name,
@@ -249,32 +348,47 @@ def plan_reconciliation(
         consumers=tuple(consumers),
         previous_consumers=tuple(sorted(previous)),
         rejected=share.rejected if state.readable else (),
-        key_arn=key_arn,
-        new_key=new_key,
-        repoint_secret=repoint,
-        previous_key_id=state.kms_key_id,
+        copies=copy_plans,
         key_policy_changes=key_changes,
         resource_policy_change=_resource_policy_change(state, consumers),
         parameter_name=parameter_name(settings.parameter_prefix, location.account, location.region, state.name),
-        parameter_writes=_parameter_writes(state, wanted_accounts, key_arn),
+        parameter_writes=_parameter_writes(state, wanted_accounts, copy_plans),
         parameter_deletes=tuple(sorted(deletes)),
-        unreachable={a: r for a, r in state.unreachable.items() if a in wanted_accounts},
-        notes=_notes(state),
+        unreachable=unreachable,
+        notes=_notes(state, share, now),
+        until=share.until,
+        expired=expired,
+        schedule_change=_schedule_change(state, share, consumers, settings),
+        status_before=state.tag(settings.status_tag_key),
+        status_after=_status(state, share, consumers, tuple(unreachable), settings, expired=expired),
+        readable=state.readable,
     )
 
 
-def _key_target(
-    state: SecretState, grant: KeyGrant | None, marker: Statement | None
-) -> tuple[KeyState | None, NewKey | None, bool]:
-    """The key that should carry the grants, a key to create if none exists, and whether to repoint."""
+@dataclass(frozen=True)
+class _Holder:
+    """The key that carries one copy's grant (and, on the primary's key, the cleanup marker)."""
+
+    key: KeyState
+    grant: KeyGrant | None
+    marker: Statement | None
+
+
+def _copy_plan(
+    state: SecretState, copy: ReplicaState, consumers: tuple[str, ...], marker: Statement | None
+) -> tuple[CopyPlan, _Holder | None]:
+    """Which key one copy ends up on, and the existing key (if any) that carries its grant."""
+    grant = KeyGrant(copy.arn, consumers) if consumers else None
     if grant is None:
-        return state.key, None, False
-    if state.key is not None:
-        return state.key, None, state.kms_key_id != state.key.arn
-    if state.target_key is not None:
-        return state.target_key, None, True
+        plan = CopyPlan(copy.region, copy.arn, copy.key.arn if copy.key else None, previous_key_id=copy.kms_key_id)
+        return plan, _Holder(copy.key, None, marker) if copy.key and marker else None
+    target = copy.key or copy.target_key
+    if target is not None:
+        repoint = copy.kms_key_id != target.arn
+        plan = CopyPlan(copy.region, copy.arn, target.arn, repoint=repoint, previous_key_id=copy.kms_key_id)
+        return plan, _Holder(target, grant, marker)
     location = state.location
-    ours = [key_grant_statement(grant.consumers, [grant.secret_arn], location.region, location.partition)]
+    ours = [key_grant_statement(grant.consumers, [grant.secret_arn], copy.region, location.partition)]
     new_key = NewKey(
         alias=key_alias(state.name),
         policy={
@@ -283,15 +397,21 @@ def _key_target(
         },
         description=f"secretshare: encrypts secret {state.name} so it can be shared across accounts",
     )
-    return None, new_key, True
+    return CopyPlan(copy.region, copy.arn, None, new_key, repoint=True, previous_key_id=copy.kms_key_id), None
 
 
 def _key_policy_change(
-    key: KeyState, selects: SecretSelector, state: SecretState, grant: KeyGrant | None, marker: Statement | None
+    key: KeyState, selects: SecretSelector, state: SecretState, holder: _Holder | None
 ) -> KeyPolicyChange | None:
     location = state.location
+    key_location = parse_arn(key.arn)
     after = merge_key_policy(
-        key.policy, selects, region=location.region, partition=location.partition, grant=grant, marker=marker
+        key.policy,
+        selects,
+        region=key_location.region if key_location else location.region,
+        partition=location.partition,
+        grant=holder.grant if holder else None,
+        marker=holder.marker if holder else None,
     )
     if after is None:
         raise KeyNotUsable(f"removing secretshare's grants would leave key {key.arn} with an empty key policy")
@@ -303,6 +423,7 @@ def _key_policy_change(
 
 def _resource_policy_change(state: SecretState, consumers: tuple[str, ...]) -> ResourcePolicyChange | None:
     # AWS refuses resource-policy changes on a secret scheduled for deletion; its key grant is revoked instead.
+    # Replicas get the primary's resource policy from Secrets Manager itself.
     if not state.readable:
         return None
     desired = [resource_grant_statement(consumers)] if consumers else []
@@ -310,11 +431,13 @@ def _resource_policy_change(state: SecretState, consumers: tuple[str, ...]) -> R
     return None if after == state.resource_policy else ResourcePolicyChange(state.resource_policy, after)
 
 
-def _parameter_writes(state: SecretState, accounts: set[str], key_arn: str | None) -> tuple[ParameterWrite, ...]:
+def _parameter_writes(
+    state: SecretState, accounts: set[str], copies: tuple[CopyPlan, ...]
+) -> tuple[ParameterWrite, ...]:
     if not accounts:
         return ()
-    location = state.location
-    wanted = render(consumer_policy(state.arn, key_arn, location.region, location.partition)) if key_arn else None
+    key_arns = {copy.region: copy.key_arn for copy in copies if copy.key_arn}
+    wanted = _consumer_document(copies, key_arns, state.location.partition) if len(key_arns) == len(copies) else None
     return tuple(
         ParameterWrite(account, exists=state.parameters[account] is not None if account in state.parameters else None)
         for account in sorted(accounts)
@@ -322,7 +445,50 @@ def _parameter_writes(state: SecretState, accounts: set[str], key_arn: str | Non
     )
 
 
-def _notes(state: SecretState) -> tuple[str, ...]:
+def _consumer_document(copies: tuple[CopyPlan, ...], key_arns: Mapping[str, str], partition: str) -> str:
+    primary, *replicas = copies
+    return render(
+        consumer_policy(
+            primary.secret_arn,
+            key_arns[primary.region],
+            primary.region,
+            partition,
+            [(copy.secret_arn, key_arns[copy.region], copy.region) for copy in replicas],
+        )
+    )
+
+
+def _schedule_change(
+    state: SecretState, share: ShareTag, consumers: tuple[str, ...], settings: Settings
+) -> ScheduleChange | None:
+    """The exact-time expiry schedule exists while a time-boxed share grants someone, and only then."""
+    if not settings.schedules_expiry:
+        return None
+    wanted = share.until if consumers else None
+    return None if wanted == state.expiry_schedule else ScheduleChange(wanted)
+
+
+def _status(
+    state: SecretState,
+    share: ShareTag,
+    consumers: tuple[str, ...],
+    unreachable: tuple[str, ...],
+    settings: Settings,
+    *,
+    expired: bool,
+) -> str | None:
+    """The status tag's value after this run (None: no status tag, the secret is not shared any more).
+
+    A secret scheduled for deletion keeps its tag as it is: AWS refuses to tag it.
+    """
+    if not state.readable:
+        return state.tag(settings.status_tag_key)
+    if not has_share_tag(state.tags, settings.share_tag_key) and state.tag(settings.share_until_tag_key) is None:
+        return None
+    return status_value(Outcome(len(consumers), share.rejected, unreachable, share.until, expired))
+
+
+def _notes(state: SecretState, share: ShareTag, now: datetime) -> tuple[str, ...]:
     if not state.exists:
         return ("secret no longer exists: revoking every grant secretshare made for it",)
     if state.pending_deletion:
@@ -330,6 +496,9 @@ def _notes(state: SecretState) -> tuple[str, ...]:
             "secret is scheduled for deletion: key grants and parameters revoked; AWS refuses resource-policy "
             "changes until it is restored",
         )
+    if share.expired(now):
+        when = format_time(share.until) if share.until else "now (its share-until cannot be read)"
+        return (f"share expired {when}: every grant revoked; the share-with entries stay for the record",)
     return ()
 
 
@@ -341,3 +510,7 @@ def _grant_diff(old: Iterable[str], new: Iterable[str]) -> str:
 
 def _names(principals: Iterable[str]) -> str:
     return ", ".join(sorted(principals)) or "nobody"
+
+
+def _copy_name(copy: CopyPlan, primary_region: str) -> str:
+    return "secret" if copy.region == primary_region else f"replica in {copy.region}"

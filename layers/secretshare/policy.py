@@ -8,7 +8,7 @@ string, reordered principals) never causes a write.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .arns import principal_account
@@ -54,8 +54,16 @@ def key_admin_statement(partition: str, account: str) -> Statement:
     }
 
 
-def consumer_policy(secret_arn: str, key_arn: str, region: str, partition: str) -> Document:
-    """The IAM policy a consumer attaches to read the secret: exact secret ARN, exact key ARN."""
+def consumer_policy(
+    secret_arn: str, key_arn: str, region: str, partition: str, replicas: Sequence[tuple[str, str, str]] = ()
+) -> Document:
+    """The IAM policy a consumer attaches to read the secret: exact secret ARNs, exact key ARNs.
+
+    `replicas` holds (secret ARN, key ARN, region) of each replica: one policy then reads the secret in
+    every region, each key only through Secrets Manager in a region of the secret.
+    """
+    secrets, keys, regions = zip((secret_arn, key_arn, region), *replicas, strict=True)
+    services = sorted({via_service(r, partition) for r in regions})
     return {
         "Version": POLICY_VERSION,
         "Statement": [
@@ -63,27 +71,35 @@ def consumer_policy(secret_arn: str, key_arn: str, region: str, partition: str) 
                 "Sid": CONSUMER_READ_SID,
                 "Effect": "Allow",
                 "Action": list(SECRET_READ_ACTIONS),
-                "Resource": secret_arn,
+                "Resource": _one_or_list(secrets),
             },
             {
                 "Sid": CONSUMER_DECRYPT_SID,
                 "Effect": "Allow",
                 "Action": "kms:Decrypt",
-                "Resource": key_arn,
-                "Condition": {"StringEquals": {"kms:ViaService": via_service(region, partition)}},
+                "Resource": _one_or_list(keys),
+                "Condition": {"StringEquals": {"kms:ViaService": _one_or_list(services)}},
             },
         ],
     }
 
 
-def published_key_arn(parameter_value: str | None) -> str | None:
-    """The key ARN a published consumer policy names (None when the value is not ours or not JSON)."""
+def _one_or_list(values: Sequence[str]) -> str | list[str]:
+    unique = list(dict.fromkeys(values))
+    return unique[0] if len(unique) == 1 else unique
+
+
+def published_key_arns(parameter_value: str | None) -> set[str]:
+    """The key ARNs a published consumer policy names (none when the value is not ours or not JSON)."""
     try:
         document = json.loads(parameter_value or "")
     except ValueError:
-        return None
-    found = [s.get("Resource") for s in statements(document) if s.get("Sid") == CONSUMER_DECRYPT_SID]
-    return found[0] if found and isinstance(found[0], str) else None
+        return set()
+    found: set[str] = set()
+    for statement in statements(document):
+        resource = statement.get("Resource") if statement.get("Sid") == CONSUMER_DECRYPT_SID else None
+        found |= {resource} if isinstance(resource, str) else {r for r in resource or [] if isinstance(r, str)}
+    return found
 
 
 def statements(document: Document | None) -> list[Statement]:

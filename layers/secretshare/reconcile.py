@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .arns import is_complete_secret_arn, parse_arn, secret_name_from_arn
+from .arns import in_region, is_complete_secret_arn, parse_arn, secret_name_from_arn
 from .aws import Aws, Clients, error_code, key_account
-from .errors import ConsumerAccountError, KeyNotUsable, PolicyRejected, PublicPolicyRefused, ReconcileFailed
-from .names import GRANTS_TAG, MANAGED_BY_TAG, is_ours, key_alias, parameter_name
-from .plan import KeyState, Plan, SecretState, plan_reconciliation
+from .errors import (
+    ConsumerAccountError,
+    KeyNotUsable,
+    PolicyRejected,
+    PublicPolicyRefused,
+    ReconcileFailed,
+    SecretShareError,
+)
+from .events import EXPIRY_DETAIL_TYPE, EXPIRY_SOURCE, reconcile_request
+from .names import GRANTS_TAG, MANAGED_BY_TAG, expiry_schedule_name, is_ours, key_alias, parameter_name
+from .plan import KeyState, Plan, ReplicaState, SecretState, plan_reconciliation
 from .policy import (
     KEY_POLICY_MAX_BYTES,
     RESOURCE_POLICY_MAX_CHARS,
     check_size,
     principal_accounts,
-    published_key_arn,
+    published_key_arns,
     statements,
 )
 from .settings import Settings
-from .sharetag import RejectedEntry, ShareTag, has_share_tag, parse_share_tag
+from .sharetag import RejectedEntry, ShareTag, format_time, has_share_tag, parse_share_tag
+from .status import Outcome, error_value, promises_expiry, status_value
 
 logger = logging.getLogger("secretshare")
 
@@ -67,44 +78,76 @@ def reconcile_secret(
     settings: Settings | None = None,
     session: boto3.Session | None = None,
     clients: Clients | None = None,
+    now: datetime | None = None,
 ) -> ReconcileResult:
-    """Bring a secret's KMS key policy, resource policy and consumer parameters in line with its tags.
+    """Bring a secret's KMS key policies, resource policy and consumer parameters in line with its tags.
 
     `secret_id` is a name, full ARN or partial ARN. A dry run reads but never writes. Pass the same
-    `clients` to every reconciliation of one invocation to reuse clients and assumed roles. Raises
-    ReconcileFailed (carrying the partial result) when a consumer account could not be written; errors
-    in account A propagate as they are, so the caller retries.
+    `clients` to every reconciliation of one invocation to reuse clients and assumed roles. `now` is the
+    moment a `share-until` is compared with (default: the clock). Raises ReconcileFailed (carrying the
+    partial result) when a consumer account could not be written; errors in account A propagate as they
+    are, so the caller retries. Either way the secret's status tag says how it went.
     """
     settings = settings or Settings.from_env()
     clients = clients or Clients(session or boto3.Session())
+    now = now or datetime.now(UTC)
+    try:
+        return _reconcile(secret_id, dry_run=dry_run, settings=settings, clients=clients, now=now)
+    except SecretShareError as err:
+        if not dry_run and not isinstance(err, ReconcileFailed):
+            _report_failure(Aws(settings, clients), secret_id, err)
+        raise
+
+
+def _reconcile(
+    secret_id: str, *, dry_run: bool, settings: Settings, clients: Clients, now: datetime
+) -> ReconcileResult:
     refused: dict[str, str] = {}
     while True:  # ends: each round refuses at least one more of the finitely many consumers, or raises
         aws = Aws(settings, clients)
         state, share = read_state(aws, secret_id)
         share = share.refusing(refused)
-        plan = plan_reconciliation(state, share, settings)
+        plan = plan_reconciliation(state, share, settings, now=now)
         for entry in plan.rejected:
             logger.warning("secret %s: rejected share entry %r: %s", plan.secret_arn, entry.entry, entry.reason)
         if dry_run:
             failures = tuple(plan.unreachable.values())
             return ReconcileResult(plan, applied=False, key_arn=plan.key_arn, failures=failures)
         try:
-            return _apply(aws, state, share, plan)
+            return _apply(aws, state, share, plan, now)
         except ClientError as err:
             if error_code(err) != "MalformedPolicyDocumentException":
                 raise
             refused.update(_refused_principals(aws, plan, err))
 
 
-def _apply(aws: Aws, state: SecretState, share: ShareTag, plan: Plan) -> ReconcileResult:
+def _report_failure(aws: Aws, secret_id: str, err: SecretShareError) -> None:
+    """Put `error <what failed>` in the status tag of a secret whose reconciliation failed as a whole.
+
+    Best effort: the failure itself is what the caller reports (log line, metric, alarm).
+    """
+    try:
+        description = aws.describe_secret(secret_id, _region_of(secret_id) or aws.session.region_name)
+        if description is None or "DeletedDate" in description:
+            return
+        key = aws.settings.status_tag_key
+        value = error_value(err.status_code)
+        if any(tag["Key"] == key and tag.get("Value") == value for tag in description.get("Tags", [])):
+            return
+        aws.set_secret_tag(description["ARN"], key, value, parse_arn(description["ARN"]).region)  # type: ignore[union-attr]
+    except (ClientError, BotoCoreError) as tag_error:
+        logger.warning("secret %s: could not write the status tag: %s", secret_id, tag_error)
+
+
+def _apply(aws: Aws, state: SecretState, share: ShareTag, plan: Plan, now: datetime) -> ReconcileResult:
     """Apply a plan. Parameters of revoked consumers go first: if one cannot be deleted, the key policy written
     next keeps a cleanup marker naming its account, so the retry still knows where to clean up.
     """
     _serialize(plan)  # a policy over its size limit stops us here, before the first write
-    undeletable, failures = _delete_revoked_parameters(aws, plan)
-    if undeletable:
-        plan = plan_reconciliation(state, share, aws.settings, undeletable=frozenset(undeletable))
-    return _apply_grants(aws, plan, failures)
+    failures = _delete_revoked_parameters(aws, plan)
+    if failures:
+        plan = plan_reconciliation(state, share, aws.settings, now=now, undeletable=frozenset(failures))
+    return _apply_grants(aws, plan, share, failures)
 
 
 def _refused_principals(aws: Aws, plan: Plan, err: ClientError) -> dict[str, str]:
@@ -128,26 +171,30 @@ def _refused_principals(aws: Aws, plan: Plan, err: ClientError) -> dict[str, str
 
 
 def read_state(aws: Aws, secret_id: str, description: dict | None = None) -> tuple[SecretState, ShareTag]:
-    """Read the secret, its tags, key, policies and consumer parameters: everything the plan needs.
+    """Read the secret, its tags, replicas, keys, policies and consumer parameters: everything the plan needs.
 
-    `description` is the secret as ListSecrets already returned it (the sweep), saving DescribeSecret.
+    `description` is the secret as ListSecrets already returned it (the sweep), saving DescribeSecret. A
+    replica is reconciled through its primary, which owns the tags and the resource policy.
     """
     region = _region_of(secret_id) or aws.session.region_name
     description = description or aws.describe_secret(secret_id, region)
     if description is None:
         return _gone_secret_state(aws, secret_id, region), ShareTag()
+    description = _primary_description(aws, description)
     arn = description["ARN"]
     location = parse_arn(arn)
     assert location is not None  # describe_secret always returns a secret ARN
     tags = tuple(description.get("Tags", []))
-    allowed = aws.allowed_accounts() if has_share_tag(tags, aws.settings.share_tag_key) else frozenset()
+    settings = aws.settings
+    allowed = aws.allowed_accounts() if has_share_tag(tags, settings.share_tag_key) else frozenset()
     share = parse_share_tag(
         tags,
-        tag_key=aws.settings.share_tag_key,
+        tag_key=settings.share_tag_key,
         partition=location.partition,
         producer_account=location.account,
         allowed_accounts=allowed,
-        allow_list_name=f"ALLOWED_CONSUMERS={aws.settings.allowed_consumers}",
+        allow_list_name=f"ALLOWED_CONSUMERS={settings.allowed_consumers}",
+        until_key=settings.share_until_tag_key,
     )
     pending_deletion = "DeletedDate" in description
     wanted = share.consumers and not pending_deletion
@@ -162,23 +209,73 @@ def read_state(aws: Aws, secret_id: str, description: dict | None = None) -> tup
         key=key,
         resource_policy=None if pending_deletion else aws.resource_policy(arn, location.region),
         target_key=_move_target(aws, arn, description["Name"]) if wanted and key is None else None,
+        replicas=_replicas(aws, description, required=bool(wanted)),
+        expiry_schedule=_expiry_schedule(aws, arn, tags),
     )
     if not wanted:
         return state, share
-    if key is None and state.target_key is None:
+    if any(copy.key is None and copy.target_key is None for copy in state.copies):
         # A new key means a new parameter value everywhere: publishing does not need to read first.
         return state, share
     parameters, unreachable = _read_parameters(aws, state, principal_accounts(share.consumers))
-    # A key the published policies name but the secret no longer uses: someone moved the secret. Our grants
-    # there still decrypt the versions left under it, so they are revoked on that key too.
-    location = state.location
-    previous_keys = {published_key_arn(value) for value in parameters.values()} - {None, key.arn if key else None}
+    # A key the published policies name but no copy of the secret uses: someone moved the secret, or removed a
+    # replica. Our grants there still decrypt what is left under it, so they are revoked on that key too.
+    in_use = {copy.key.arn for copy in state.copies if copy.key}
+    previous_keys = set().union(*map(published_key_arns, parameters.values())) - in_use
     other_keys = tuple(
-        KeyState(arn, aws.key_policy(arn, location.region))
-        for arn in sorted(filter(None, previous_keys))
-        if _is_key_arn_in(arn, location.account)
+        KeyState(key_arn, aws.key_policy(key_arn, _key_region(key_arn)))
+        for key_arn in sorted(previous_keys)
+        if _is_key_arn_in(key_arn, location.account)
     )
     return replace(state, parameters=parameters, unreachable=unreachable, other_keys=other_keys), share
+
+
+def _primary_description(aws: Aws, description: dict) -> dict:
+    """The primary secret's description when `description` is a replica's (its PrimaryRegion is elsewhere)."""
+    location = parse_arn(description["ARN"])
+    primary_region = description.get("PrimaryRegion")
+    if location is None or not primary_region or primary_region == location.region:
+        return description
+    primary = aws.describe_secret(in_region(description["ARN"], primary_region), primary_region)
+    return primary or description
+
+
+def _replicas(aws: Aws, description: dict, *, required: bool) -> tuple[ReplicaState, ...]:
+    """The secret's replicas, each with the key that encrypts it in its region.
+
+    A replica whose replication failed does not exist yet: it is left out until it does (the sweep retries).
+    """
+    arn, name = description["ARN"], description["Name"]
+    found = []
+    for replica in description.get("ReplicationStatus", []):
+        if replica.get("Status") == "Failed":
+            logger.warning("secret %s: replica in %s failed to replicate and is not shared", arn, replica["Region"])
+            continue
+        region = replica["Region"]
+        replica_arn = in_region(arn, region)
+        kms_key_id = replica.get("KmsKeyId")
+        key = _current_key(aws, replica_arn, kms_key_id, required=required)
+        target = _move_target(aws, replica_arn, name, replica=True) if required and key is None else None
+        found.append(ReplicaState(region, replica_arn, kms_key_id, key, target))
+    return tuple(found)
+
+
+def _expiry_schedule(aws: Aws, secret_arn: str, tags: tuple[dict, ...]) -> datetime | None:
+    """When the expiry schedule fires; read only where one may exist (a `share-until` tag, or a status that
+    promised one), so a secret without expiry costs no Scheduler call.
+    """
+    settings = aws.settings
+    status = next((tag.get("Value", "") for tag in tags if tag["Key"] == settings.status_tag_key), "")
+    has_until = any(tag["Key"] == settings.share_until_tag_key for tag in tags)
+    if not settings.schedules_expiry or not (has_until or promises_expiry(status)):
+        return None
+    return aws.expiry_schedule(expiry_schedule_name(secret_arn), _region_of(secret_arn) or "")
+
+
+def _key_region(key_arn: str) -> str:
+    arn = parse_arn(key_arn)
+    assert arn is not None
+    return arn.region
 
 
 def _region_of(secret_id: str) -> str | None:
@@ -229,14 +326,17 @@ def _customer_key(aws: Aws, key_id: str, account: str, region: str, owner: str) 
     return KeyState(metadata["Arn"], aws.key_policy(metadata["Arn"], region))
 
 
-def _move_target(aws: Aws, secret_arn: str, name: str) -> KeyState | None:
-    """The existing key a secret leaving the AWS managed key moves to; None means create a dedicated key."""
+def _move_target(aws: Aws, secret_arn: str, name: str, *, replica: bool = False) -> KeyState | None:
+    """The existing key a secret leaving the AWS managed key moves to; None means create a dedicated key.
+
+    A replica in a region other than SHARED_KEY_ARN's gets a dedicated key in its own region.
+    """
     location = parse_arn(secret_arn)
     assert location is not None
     shared = aws.settings.shared_key_arn
-    if shared:
-        key_location = parse_arn(shared)
-        if key_location is None or key_location.region != location.region:
+    shared_location = parse_arn(shared) if shared else None
+    if shared_location and (shared_location.region == location.region or not replica):
+        if shared_location.region != location.region:
             raise KeyNotUsable(f"SHARED_KEY_ARN {shared} is not in the region of secret {secret_arn}")
         key = _customer_key(aws, shared, location.account, location.region, "SHARED_KEY_ARN")
         if key is None:
@@ -300,58 +400,90 @@ def _partial_name(partial_arn: str) -> str:
     return location.resource.removeprefix("secret:")
 
 
-def _delete_revoked_parameters(aws: Aws, plan: Plan) -> tuple[list[str], list[str]]:
+def _delete_revoked_parameters(aws: Aws, plan: Plan) -> dict[str, str]:
     """Delete the parameter in every revoked consumer account; return the accounts that failed and why."""
-    undeletable: list[str] = []
-    failures: list[str] = []
+    failures: dict[str, str] = {}
     for account in plan.parameter_deletes:
         try:
             aws.delete_parameter(account, plan.parameter_name, plan.partition, plan.region)
         except ConsumerAccountError as err:
             logger.error("secret %s: %s", plan.secret_arn, err)
-            undeletable.append(account)
-            failures.append(str(err))
+            failures[account] = str(err)
         else:
             _log(plan, f"deleted parameter {plan.parameter_name} in {account}")
-    return undeletable, failures
+    return failures
 
 
-def _apply_grants(aws: Aws, plan: Plan, failures: list[str]) -> ReconcileResult:
-    """Apply A's side, key first (a revoked consumer loses kms:Decrypt at once), then publish to consumers.
+def _apply_grants(aws: Aws, plan: Plan, share: ShareTag, failures: dict[str, str]) -> ReconcileResult:
+    """Apply A's side, keys first (a revoked consumer loses kms:Decrypt at once), then publish to consumers.
 
     Every document is serialized and size-checked before the first write, so a too-large policy changes
     nothing. A consumer account that fails does not stop the others; all failures are raised together
-    at the end as ReconcileFailed.
+    at the end as ReconcileFailed, after the status tag has recorded them.
     """
-    region = plan.region
     documents = _serialize(plan)
-    key_arn = plan.key_arn
-    if plan.new_key:
-        key_arn = aws.create_key(plan.new_key.alias, documents["new-key"], plan.new_key.description, region)
-        _log(plan, f"created key {key_arn} ({plan.new_key.alias})")
+    key_arns = {copy.region: copy.key_arn for copy in plan.copies}
+    for copy in plan.copies:
+        if copy.new_key:
+            new_key = copy.new_key
+            key_arns[copy.region] = aws.create_key(
+                new_key.alias, documents[f"new-key {copy.region}"], new_key.description, copy.region
+            )
+            _log(plan, f"created key {key_arns[copy.region]} ({new_key.alias}) in {copy.region}")
     for change in plan.key_policy_changes:
-        aws.put_key_policy(change.key_arn, documents[change.key_arn], region)
+        aws.put_key_policy(change.key_arn, documents[change.key_arn], change.region)
         if change.adds_first_statement:
-            aws.tag_key(change.key_arn, GRANTS_TAG, region)
+            aws.tag_key(change.key_arn, GRANTS_TAG, change.region)
         _log(plan, f"updated key policy of {change.key_arn}")
-    if plan.repoint_secret and key_arn:
-        aws.set_secret_key(plan.secret_arn, key_arn, region)
-        _log(plan, f"secret now encrypted with {key_arn}")
+    for copy in plan.copies:
+        if copy.repoint and key_arns[copy.region]:
+            aws.set_secret_key(copy.secret_arn, key_arns[copy.region], copy.region)
+            _log(plan, f"{copy.secret_arn} now encrypted with {key_arns[copy.region]}")
     _apply_resource_policy(aws, plan, documents.get("resource-policy"))
-    failures = failures + list(plan.unreachable.values())
-    if plan.parameter_writes and key_arn:
-        failures += _publish(aws, plan, key_arn)
-    result = ReconcileResult(plan, applied=True, key_arn=key_arn, failures=tuple(failures))
+    failures = {**failures, **plan.unreachable}
+    if plan.parameter_writes:
+        failures |= _publish(aws, plan, {region: arn for region, arn in key_arns.items() if arn})
+    _apply_schedule(aws, plan)
+    _write_status(aws, plan, share, tuple(sorted(failures)))
+    result = ReconcileResult(plan, applied=True, key_arn=key_arns[plan.region], failures=tuple(failures.values()))
     if failures:
-        raise ReconcileFailed(plan.secret_arn, failures, result)
+        raise ReconcileFailed(plan.secret_arn, list(result.failures), result)
     return result
 
 
-def _publish(aws: Aws, plan: Plan, key_arn: str) -> list[str]:
-    """Write the consumer policy parameter in each consumer account; return the failures."""
-    value = plan.consumer_document(key_arn)
-    description = f"secretshare: IAM policy to read {plan.secret_arn} (KMS key {key_arn})"[:1024]
-    failures = []
+def _apply_schedule(aws: Aws, plan: Plan) -> None:
+    if plan.schedule_change is None:
+        return
+    name = expiry_schedule_name(plan.secret_arn)
+    at = plan.schedule_change.at
+    if at is None:
+        aws.delete_expiry_schedule(name, plan.region)
+        _log(plan, f"deleted expiry schedule {name}")
+    else:
+        message = json.dumps(reconcile_request(plan.secret_arn, EXPIRY_SOURCE, EXPIRY_DETAIL_TYPE))
+        aws.put_expiry_schedule(name, at, message, plan.region)
+        _log(plan, f"expiry schedule {name} fires at {format_time(at)}")
+
+
+def _write_status(aws: Aws, plan: Plan, share: ShareTag, failed_accounts: tuple[str, ...]) -> None:
+    """Record the outcome in the status tag, only when it changed: an unchanged outcome writes nothing, so the
+    tag write cannot set off another reconciliation that writes again.
+    """
+    value = plan.status_after
+    if plan.readable and value is not None and failed_accounts:
+        value = status_value(Outcome(len(plan.consumers), share.rejected, failed_accounts, plan.until, plan.expired))
+    if value == plan.status_before:
+        return
+    aws.set_secret_tag(plan.secret_arn, aws.settings.status_tag_key, value, plan.region)
+    _log(plan, f"status: {value}" if value else "removed the status tag")
+
+
+def _publish(aws: Aws, plan: Plan, key_arns: dict[str, str]) -> dict[str, str]:
+    """Write the consumer policy parameter in each consumer account; return the failed accounts and why."""
+    value = plan.consumer_document(key_arns)
+    keys = " ".join(key_arns[copy.region] for copy in plan.copies)
+    description = f"secretshare: IAM policy to read {plan.secret_arn} (KMS key {keys})"[:1024]
+    failures = {}
     for write in plan.parameter_writes:
         try:
             aws.write_parameter(
@@ -365,7 +497,7 @@ def _publish(aws: Aws, plan: Plan, key_arn: str) -> list[str]:
             )
         except ConsumerAccountError as err:
             logger.error("secret %s: %s", plan.secret_arn, err)
-            failures.append(str(err))
+            failures[write.account] = str(err)
         else:
             _log(plan, f"published parameter {plan.parameter_name} in {write.account}")
     return failures
@@ -378,8 +510,9 @@ def _serialize(plan: Plan) -> dict[str, str]:
         )
 
     documents = {change.key_arn: key_policy(change.after) for change in plan.key_policy_changes}
-    if plan.new_key:
-        documents["new-key"] = key_policy(plan.new_key.policy)
+    for copy in plan.copies:
+        if copy.new_key:
+            documents[f"new-key {copy.region}"] = key_policy(copy.new_key.policy)
     change = plan.resource_policy_change
     if change and change.after is not None:
         documents["resource-policy"] = check_size(

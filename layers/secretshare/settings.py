@@ -50,10 +50,27 @@ class Settings:
     allowed_consumers: AllowList = AllowList(ALLOW_ORGANIZATION)
     shared_key_arn: str = ""
     queue_url: str = ""
+    share_until_tag_key: str = "share-until"
+    # The exact-time expiry schedules (EventBridge Scheduler): their group, the role Scheduler sends with,
+    # and the reconcile queue they send to. Without a role and a queue, only the sweep enforces expiry.
+    expiry_schedule_group: str = "default"
+    expiry_schedule_role_arn: str = ""
+    queue_arn: str = ""
+
+    @property
+    def status_tag_key(self) -> str:
+        """The tag reconciliation writes its outcome to: `share-with-status` for the default share tag."""
+        return f"{self.share_tag_key}-status"
+
+    @property
+    def schedules_expiry(self) -> bool:
+        """True when expiry gets an exact-time schedule (the sweep enforces it in any case)."""
+        return bool(self.expiry_schedule_role_arn and self.queue_arn)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read SHARE_TAG_KEY, CONSUMER_ROLE_NAME, PARAMETER_PREFIX, ALLOWED_CONSUMERS, SHARED_KEY_ARN, QUEUE_URL."""
+        """Read SHARE_TAG_KEY, CONSUMER_ROLE_NAME, PARAMETER_PREFIX, ALLOWED_CONSUMERS, SHARED_KEY_ARN, QUEUE_URL,
+        SHARE_UNTIL_TAG_KEY, EXPIRY_SCHEDULE_GROUP, EXPIRY_SCHEDULE_ROLE_ARN and QUEUE_ARN."""
         env = os.environ if environ is None else environ
         default = cls()
         shared_key_arn = env.get("SHARED_KEY_ARN", "").strip()
@@ -69,6 +86,10 @@ class Settings:
             allowed_consumers=AllowList.parse(env.get("ALLOWED_CONSUMERS", ALLOW_ORGANIZATION)),
             shared_key_arn=shared_key_arn,
             queue_url=env.get("QUEUE_URL", "").strip(),
+            share_until_tag_key=env.get("SHARE_UNTIL_TAG_KEY", "").strip() or default.share_until_tag_key,
+            expiry_schedule_group=env.get("EXPIRY_SCHEDULE_GROUP", "").strip() or default.expiry_schedule_group,
+            expiry_schedule_role_arn=env.get("EXPIRY_SCHEDULE_ROLE_ARN", "").strip(),
+            queue_arn=env.get("QUEUE_ARN", "").strip(),
         )
 
     def consumer_role_arn(self, partition: str, account: str) -> str:

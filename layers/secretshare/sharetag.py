@@ -1,10 +1,11 @@
-"""The `share-with` tag grammar: which principals a secret's tags ask to share with. Pure: no boto3."""
+"""The share tags' grammar: which principals a secret's tags ask to share with, and until when. Pure: no boto3."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from .arns import account_root, parse_arn, principal_account
 
@@ -12,6 +13,8 @@ _ACCOUNT_ID = re.compile(r"\d{12}")
 # IAM path segments and names: alphanumerics and +=,.@_- (names at most 64 characters).
 _IAM_NAME = r"[\w+=,.@-]"
 _ROLE_OR_USER = re.compile(rf"(role|user)(/{_IAM_NAME}+)*/{_IAM_NAME}{{1,64}}", re.ASCII)
+# `share-until`: an ISO 8601 date, or a date-time with minutes or seconds and an optional UTC offset.
+_UNTIL = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -20,31 +23,51 @@ class RejectedEntry:
 
     entry: str
     reason: str
+    # A short, tag-safe word for the `share-with-status` tag (a tag value allows few characters).
+    code: str = "rejected"
 
     def __str__(self) -> str:
         return self.reason
 
 
 class InvalidShareEntry(ValueError):
-    """One tag entry is not a consumer secretshare can grant."""
+    """One tag entry is not a consumer secretshare can grant; `code` is the short word the status tag shows."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
 class ShareTag:
-    """What the share tags ask for: accepted consumer principals (sorted) and rejected entries."""
+    """What the share tags ask for: accepted consumer principals (sorted), rejected entries, and the expiry.
+
+    `until` is when the share ends (None: no end). A `share-until` that cannot be read is rejected and
+    ends the share at once (`until_valid` False): an unreadable end date must never extend a share.
+    """
 
     consumers: tuple[str, ...] = ()
     rejected: tuple[RejectedEntry, ...] = ()
+    until: datetime | None = None
+    until_valid: bool = True
+
+    def expired(self, now: datetime) -> bool:
+        """True once the share has ended (or its end date cannot be read): then it grants nobody."""
+        return not self.until_valid or (self.until is not None and now >= self.until)
+
+    def consumers_at(self, now: datetime) -> tuple[str, ...]:
+        """The consumers granted at `now`: none once the share has expired."""
+        return () if self.expired(now) else self.consumers
 
     def refusing(self, refused: Mapping[str, str]) -> ShareTag:
         """This share without the principals AWS refused, each rejected with AWS's reason."""
         kept = tuple(p for p in self.consumers if p not in refused)
         newly = tuple(
-            RejectedEntry(p, f"{p!r}: AWS rejected this principal ({reason})")
+            RejectedEntry(p, f"{p!r}: AWS rejected this principal ({reason})", "refused-by-aws")
             for p, reason in refused.items()
             if p in self.consumers
         )
-        return ShareTag(kept, self.rejected + newly)
+        return replace(self, consumers=kept, rejected=self.rejected + newly)
 
     @property
     def consumer_accounts(self) -> tuple[str, ...]:
@@ -70,32 +93,44 @@ def has_share_tag(tags: Iterable[Mapping[str, str]], tag_key: str) -> bool:
 def entry_principal(entry: str, partition: str) -> str:
     """The IAM principal ARN an entry grants, or InvalidShareEntry saying why it cannot be granted."""
     if "*" in entry or "?" in entry:
-        raise InvalidShareEntry(f"{entry!r} contains a wildcard; name an account id or an IAM role/user ARN")
+        raise InvalidShareEntry(
+            f"{entry!r} contains a wildcard; name an account id or an IAM role/user ARN", "wildcard"
+        )
     if _ACCOUNT_ID.fullmatch(entry):
         return account_root(partition, entry)
     if entry.startswith("arn:"):
         return _arn_principal(entry, partition)
     if entry.endswith(".amazonaws.com") or entry.endswith(".amazonaws.com.cn"):
-        raise InvalidShareEntry(f"{entry!r} is a service principal; only accounts and IAM roles/users can be consumers")
-    raise InvalidShareEntry(f"{entry!r} is not a 12-digit account id or an IAM role/user ARN")
+        raise InvalidShareEntry(
+            f"{entry!r} is a service principal; only accounts and IAM roles/users can be consumers", "service-principal"
+        )
+    raise InvalidShareEntry(f"{entry!r} is not a 12-digit account id or an IAM role/user ARN", "not-an-account")
 
 
 def _arn_principal(entry: str, partition: str) -> str:
     arn = parse_arn(entry)
     if arn is None or not _ACCOUNT_ID.fullmatch(arn.account):
-        raise InvalidShareEntry(f"{entry!r} is not a well-formed ARN (arn:{partition}:iam::<account>:role/<name>)")
+        raise InvalidShareEntry(
+            f"{entry!r} is not a well-formed ARN (arn:{partition}:iam::<account>:role/<name>)", "malformed-arn"
+        )
     if arn.partition != partition:
-        raise InvalidShareEntry(f"{entry!r} is in partition {arn.partition!r}; the secret is in {partition!r}")
+        raise InvalidShareEntry(
+            f"{entry!r} is in partition {arn.partition!r}; the secret is in {partition!r}", "other-partition"
+        )
     if arn.service == "sts":
-        raise InvalidShareEntry(f"{entry!r} is a session principal; name the IAM role ARN instead")
+        raise InvalidShareEntry(f"{entry!r} is a session principal; name the IAM role ARN instead", "session-principal")
     if arn.service != "iam" or arn.region:
-        raise InvalidShareEntry(f"{entry!r} is not an IAM ARN; only accounts and IAM roles/users can be consumers")
+        raise InvalidShareEntry(
+            f"{entry!r} is not an IAM ARN; only accounts and IAM roles/users can be consumers", "not-iam"
+        )
     if arn.resource == "root":
         return account_root(partition, arn.account)
     if arn.resource.startswith("group/"):
-        raise InvalidShareEntry(f"{entry!r} is an IAM group, which cannot be a principal; name a role or user")
+        raise InvalidShareEntry(
+            f"{entry!r} is an IAM group, which cannot be a principal; name a role or user", "iam-group"
+        )
     if not _ROLE_OR_USER.fullmatch(arn.resource):
-        raise InvalidShareEntry(f"{entry!r} is not an IAM role or user ARN")
+        raise InvalidShareEntry(f"{entry!r} is not an IAM role or user ARN", "not-role-or-user")
     return entry
 
 
@@ -107,8 +142,9 @@ def parse_share_tag(
     producer_account: str,
     allowed_accounts: frozenset[str] | None,
     allow_list_name: str = "ALLOWED_CONSUMERS",
+    until_key: str = "share-until",
 ) -> ShareTag:
-    """Parse the share tags into consumers and rejected entries.
+    """Parse the share tags into consumers, rejected entries and the `until_key` expiry.
 
     `allowed_accounts` is None when any account may be a consumer. Rejections are returned, never
     raised: a bad entry must not stop the valid ones from converging.
@@ -120,10 +156,37 @@ def parse_share_tag(
             principal = entry_principal(entry, partition)
             _check_account(entry, principal, producer_account, allowed_accounts, allow_list_name)
         except InvalidShareEntry as err:
-            rejected.setdefault(entry, RejectedEntry(entry, str(err)))
+            rejected.setdefault(entry, RejectedEntry(entry, str(err), err.code))
         else:
             consumers.add(principal)
-    return ShareTag(tuple(sorted(consumers)), tuple(rejected.values()))
+    until_value = next((tag.get("Value", "") for tag in tags if tag["Key"] == until_key), None)
+    share = ShareTag(tuple(sorted(consumers)), tuple(rejected.values()))
+    if until_value is None:
+        return share
+    try:
+        return replace(share, until=parse_until(until_value))
+    except InvalidShareEntry as err:
+        bad = RejectedEntry(f"{until_key}={until_value}", f"{until_key}: {err}", err.code)
+        return replace(share, rejected=(*share.rejected, bad), until_valid=False)
+
+
+def parse_until(value: str) -> datetime:
+    """A `share-until` value as an aware UTC datetime. A date alone means 00:00 UTC that day."""
+    text = value.strip()
+    if not _UNTIL.fullmatch(text):
+        raise InvalidShareEntry(
+            f"{value!r} is not an ISO 8601 date or date-time (2026-12-31 or 2026-12-31T18:00:00Z)", "malformed-date"
+        )
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise InvalidShareEntry(f"{value!r} is not a valid date: {err}", "malformed-date") from err
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def format_time(moment: datetime) -> str:
+    """A UTC moment as secretshare writes it: 2026-12-31T00:00:00Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_account(
@@ -135,6 +198,6 @@ def _check_account(
 ) -> None:
     account = principal_account(principal)
     if account == producer_account:
-        raise InvalidShareEntry(f"{entry!r} is in the producer account {producer_account} itself")
+        raise InvalidShareEntry(f"{entry!r} is in the producer account {producer_account} itself", "producer-account")
     if allowed_accounts is not None and account not in allowed_accounts:
-        raise InvalidShareEntry(f"{entry!r}: account {account} is not allowed by {allow_list_name}")
+        raise InvalidShareEntry(f"{entry!r}: account {account} is not allowed by {allow_list_name}", "not-allowed")

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from .aws import Aws, Clients
 from .errors import SecretShareError
+from .events import MESSAGE_GROUP_ID, reconcile_request
 from .keypolicy import granted_secret_arns
 from .names import GRANTS_TAG, is_ours
 from .plan import plan_reconciliation
@@ -31,8 +32,6 @@ logger = logging.getLogger("secretshare")
 
 SWEEP_SOURCE = "secretshare.sweep"
 SWEEP_DETAIL_TYPE = "Scheduled Reconciliation"
-# One message group: reconciliations never run concurrently, so edits of a shared key policy never race.
-MESSAGE_GROUP_ID = "secretshare"
 _SQS_BATCH = 10
 # Parallel checks: 10,000 shared secrets then fit a Lambda's 15 minutes, and adaptive retries pace the reads
 # at the per-account quotas (GetResourcePolicy, 50 per second, is the tightest).
@@ -128,13 +127,7 @@ def _secrets_granted_on_our_keys(aws: Aws) -> set[str]:
 
 def sweep_message(secret_arn: str) -> dict:
     """The EventBridge-shaped event the sweep queues for one secret."""
-    return {
-        "version": "0",
-        "source": SWEEP_SOURCE,
-        "detail-type": SWEEP_DETAIL_TYPE,
-        "resources": [secret_arn],
-        "detail": {},
-    }
+    return reconcile_request(secret_arn, SWEEP_SOURCE, SWEEP_DETAIL_TYPE)
 
 
 def enqueue_reconciliations(secret_arns: list[str], queue_url: str, *, session: boto3.Session | None = None) -> int:

@@ -170,6 +170,11 @@ class World:
     def untag(self, secret_id: str, key: str = "share-with") -> None:
         self.secretsmanager.untag_resource(SecretId=secret_id, TagKeys=[key])
 
+    def status(self, secret_id: str) -> str | None:
+        """The secret's `share-with-status` tag, as the person who tagged it sees it."""
+        tags = self.secretsmanager.describe_secret(SecretId=secret_id).get("Tags", [])
+        return next((tag["Value"] for tag in tags if tag["Key"] == "share-with-status"), None)
+
     def create_key(self, policy: dict | None = None) -> dict:
         """A customer-managed key in A; its KeyMetadata."""
         arguments = {"Policy": json.dumps(policy)} if policy else {}

@@ -104,16 +104,16 @@ def test_dry_run_of_an_untag_lists_the_revocations_without_writing(world, calls)
     assert world.sharing(arn) == before
 
 
-def test_a_new_share_with_one_consumer_costs_at_most_nine_calls_including_the_key_move(world, calls):
+def test_a_new_share_with_one_consumer_costs_at_most_ten_calls_including_the_key_move_and_status(world, calls):
     arn = world.create_secret("app/db-password", B)
 
     world.reconcile(arn)
 
-    assert len(calls.calls) <= 9, [f"{c.service}.{c.operation}" for c in calls.calls]
+    assert len(calls.calls) <= 10, [f"{c.service}.{c.operation}" for c in calls.calls]
     assert world.parameter(B, PARAMETER) is not None
 
 
-def test_revoking_a_consumer_costs_at_most_seven_calls(world, calls):
+def test_revoking_a_consumer_costs_at_most_eight_calls_including_the_status_tag(world, calls):
     arn = world.create_secret("app/db-password", B)
     world.reconcile(arn)
     world.untag(arn)
@@ -121,7 +121,7 @@ def test_revoking_a_consumer_costs_at_most_seven_calls(world, calls):
 
     world.reconcile(arn)
 
-    assert len(calls.calls) <= 7, [f"{c.service}.{c.operation}" for c in calls.calls]
+    assert len(calls.calls) <= 8, [f"{c.service}.{c.operation}" for c in calls.calls]
     assert world.parameter(B, PARAMETER) is None
     assert world.resource_policy(arn) is None
 

@@ -49,6 +49,12 @@ RECONCILE_OPERATIONS: set[Operation] = {
     ("organizations", "ListAccounts"),
     ("sts", "AssumeRole"),
     ("sts", "GetCallerIdentity"),
+    ("secretsmanager", "TagResource"),
+    ("secretsmanager", "UntagResource"),
+    ("scheduler", "GetSchedule"),
+    ("scheduler", "CreateSchedule"),
+    ("scheduler", "UpdateSchedule"),
+    ("scheduler", "DeleteSchedule"),
 }
 # The sweep's read-only check reads what a reconciliation reads, then queues the secrets that drifted.
 SWEEP_OPERATIONS: set[Operation] = {
@@ -87,6 +93,7 @@ RECONCILE_ALLOWANCE = {
     "kms:Decrypt": "UpdateSecret moving a secret to a new key",
     "kms:Encrypt": "UpdateSecret moving a secret to a new key",
     "kms:GenerateDataKey": "UpdateSecret moving a secret to a new key",
+    "iam:PassRole": "expiry schedules send to the queue as ExpiryScheduleRole",
 }
 # Actions that take no resource (or, for CreateKey, whose resource does not exist yet).
 RESOURCE_STAR_ALLOWED = {
@@ -182,18 +189,40 @@ def test_decrypt_and_encrypt_only_through_secrets_manager():
     statements = role_statements(load_template(), "ReconcileRole")
     (reencrypt,) = statements_with(statements, "kms:Decrypt")
     assert set(as_list(reencrypt["Action"])) == {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
+    # Any region: replicas move to keys in their own regions through Secrets Manager there.
     assert reencrypt["Condition"] == {
-        "StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}
+        "StringLike": {"kms:ViaService": {"Fn::Sub": "secretsmanager.*.${AWS::URLSuffix}"}}
     }
 
 
-def test_account_a_resources_are_scoped_to_the_stacks_account_and_region():
+def test_account_a_resources_are_scoped_to_the_stacks_account():
     for statement in role_statements(load_template(), "ReconcileRole"):
         for resource in as_list(statement["Resource"]):
-            if isinstance(resource, dict) and "Fn::Sub" in resource and ":kms:" in resource["Fn::Sub"]:
-                assert ":kms:${AWS::Region}:${AWS::AccountId}:" in resource["Fn::Sub"]
-            if isinstance(resource, dict) and "Fn::Sub" in resource and ":secretsmanager:" in resource["Fn::Sub"]:
-                assert ":secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" in resource["Fn::Sub"]
+            text = resource.get("Fn::Sub", "") if isinstance(resource, dict) else ""
+            # Keys and secrets in every region of the account: replicas live in other regions.
+            if ":kms:" in text:
+                assert ":kms:*:${AWS::AccountId}:" in text
+            if ":secretsmanager:" in text:
+                assert ":secretsmanager:*:${AWS::AccountId}:secret:" in text or statement["Sid"] == "StatusTag"
+
+
+def test_the_role_may_write_the_status_tag_and_no_other_tag_of_a_secret():
+    statements = role_statements(load_template(), "ReconcileRole")
+    (status,) = statements_with(statements, "secretsmanager:TagResource")
+    assert set(as_list(status["Action"])) == {"secretsmanager:TagResource", "secretsmanager:UntagResource"}
+    assert status["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*"
+    }
+    assert status["Condition"] == {"ForAllValues:StringEquals": {"aws:TagKeys": [{"Fn::Sub": "${ShareTagKey}-status"}]}}
+
+
+def test_expiry_schedules_are_limited_to_secretshares_group_and_names():
+    statements = role_statements(load_template(), "ReconcileRole")
+    (schedules,) = statements_with(statements, "scheduler:CreateSchedule")
+    assert schedules["Resource"]["Fn::Sub"].endswith(":schedule/${ExpiryScheduleGroup}/secretshare-expiry-*")
+    (pass_role,) = statements_with(statements, "iam:PassRole")
+    assert pass_role["Resource"] == {"Fn::GetAtt": ["ExpiryScheduleRole", "Arn"]}
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
 
 
 def test_consumer_role_allows_exactly_the_consumer_operations_under_the_producers_prefix():

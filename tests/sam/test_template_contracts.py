@@ -12,6 +12,7 @@ from secretshare.settings import Settings
 
 PARAMETERS = {
     "ShareTagKey",
+    "ShareUntilTagKey",
     "ConsumerRoleName",
     "AllowedConsumers",
     "SharedKeyArn",
@@ -53,9 +54,15 @@ def test_function_settings_come_from_the_parameters_with_the_librarys_names(temp
         "CONSUMER_ROLE_NAME": {"Ref": "ConsumerRoleName"},
         "ALLOWED_CONSUMERS": {"Ref": "AllowedConsumers"},
         "SHARED_KEY_ARN": {"Ref": "SharedKeyArn"},
+        "SHARE_UNTIL_TAG_KEY": {"Ref": "ShareUntilTagKey"},
+        "EXPIRY_SCHEDULE_GROUP": {"Ref": "ExpiryScheduleGroup"},
+        "EXPIRY_SCHEDULE_ROLE_ARN": {"Fn::GetAtt": ["ExpiryScheduleRole", "Arn"]},
+        "QUEUE_ARN": {"Fn::GetAtt": ["ReconcileQueue", "Arn"]},
     }
     defaults = parameter_defaults(template)
-    settings = Settings.from_env({name: defaults[ref["Ref"]] for name, ref in variables.items() if "Ref" in ref})
+    references = {name: value.get("Ref") for name, value in variables.items() if isinstance(value, dict)}
+    from_parameters = {name: defaults[ref] for name, ref in references.items() if ref in defaults}
+    settings = Settings.from_env(from_parameters)
     assert settings == Settings()  # the template's defaults are the library's defaults
 
 

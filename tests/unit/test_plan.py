@@ -137,7 +137,7 @@ def test_a_stale_parameter_value_is_rewritten_in_place():
     )
     plan = plan_reconciliation(state, ShareTag((B,)), SETTINGS)
     assert [(w.account, w.exists) for w in plan.parameter_writes] == [("222222222222", True)]
-    assert plan.consumer_document(KEY) == published()
+    assert plan.consumer_document({"eu-west-1": KEY}) == published()
 
 
 def test_a_parameter_that_could_not_be_deleted_is_remembered_by_a_deny_marker_on_the_key():

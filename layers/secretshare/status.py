@@ -1,0 +1,74 @@
+"""The `share-with-status` tag: the outcome of the last reconciliation, on the secret itself. Pure: no boto3.
+
+The person who tagged the secret sees the result where they acted, without opening CloudWatch. Values:
+`ok 2 consumers`, `ok 1 consumer until 2026-12-31T00:00:00Z`, `expired 2026-12-31T00:00:00Z`,
+`error 1 rejected: 12345 not-an-account / ok 1 consumer`, `error 1 unreachable: 444444444444 / ok 2 consumers`,
+`error key-not-usable`. Problems come first, so a truncated value still shows them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from .sharetag import RejectedEntry, format_time
+
+# AWS tag values: at most 256 characters, letters, digits, spaces and _ . : / = + - @ only.
+STATUS_MAX_CHARS = 256
+_NOT_ALLOWED_IN_TAG = re.compile(r"[^\w\s.:/=+\-@]", re.ASCII)
+_ELLIPSIS = "..."
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one reconciliation achieved, as the status tag reports it."""
+
+    consumers: int
+    rejected: tuple[RejectedEntry, ...] = ()
+    unreachable: tuple[str, ...] = ()
+    until: datetime | None = None
+    expired: bool = False
+
+
+def status_value(outcome: Outcome) -> str:
+    """The status tag value for an outcome, within AWS's tag-value limits."""
+    problems = []
+    if outcome.rejected:
+        entries = " ".join(f"{entry.entry} {entry.code}" for entry in outcome.rejected)
+        problems.append(f"{len(outcome.rejected)} rejected: {entries}")
+    if outcome.unreachable:
+        problems.append(f"{len(outcome.unreachable)} unreachable: {' '.join(sorted(outcome.unreachable))}")
+    if outcome.expired and outcome.until is not None:
+        result = f"expired {format_time(outcome.until)}"
+    elif outcome.expired:
+        result = "expired"
+    else:
+        result = f"ok {_consumers(outcome.consumers)}"
+        if outcome.until is not None:
+            result += f" until {format_time(outcome.until)}"
+    if problems:
+        return tag_safe(f"error {' / '.join(problems)} / {result}")
+    return tag_safe(result)
+
+
+def error_value(code: str) -> str:
+    """The status tag value of a reconciliation that failed as a whole."""
+    return tag_safe(f"error {code}")
+
+
+def promises_expiry(value: str | None) -> bool:
+    """True when a status value reports an active time-boxed share, for which an expiry schedule was made."""
+    return " until " in (value or "")
+
+
+def tag_safe(text: str) -> str:
+    """`text` with characters AWS refuses in tag values replaced by "-", cut to 256 characters."""
+    safe = _NOT_ALLOWED_IN_TAG.sub("-", text)
+    if len(safe) <= STATUS_MAX_CHARS:
+        return safe
+    return safe[: STATUS_MAX_CHARS - len(_ELLIPSIS)] + _ELLIPSIS
+
+
+def _consumers(count: int) -> str:
+    return f"{count} consumer" if count == 1 else f"{count} consumers"
