@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import boto3
 from botocore.exceptions import ClientError
@@ -59,9 +60,15 @@ def secrets_to_reconcile(*, settings: Settings | None = None, session: boto3.Ses
 
 
 def sweep(
-    *, settings: Settings | None = None, session: boto3.Session | None = None, clients: Clients | None = None
+    *,
+    settings: Settings | None = None,
+    session: boto3.Session | None = None,
+    clients: Clients | None = None,
+    now: datetime | None = None,
 ) -> SweepReport:
-    """Check every secret that needs a look, read-only, and report which ones are out of sync.
+    """Check every secret that needs a look, read-only, and report which ones are out of sync at `now`.
+
+    A time-boxed share past its `share-until` is out of sync, so the sweep enforces expiry on its own.
 
     One AWS context serves the whole sweep, so each key's policy is read once and each consumer
     role is assumed once; ListSecrets already describes each tagged secret. An in-sync secret costs its
@@ -69,21 +76,22 @@ def sweep(
     """
     settings = settings or Settings.from_env()
     aws = Aws(settings, clients or Clients(session or boto3.Session()))
+    moment = now or datetime.now(UTC)
     tagged = _tagged_secrets(aws)
     candidates = sorted(tagged.keys() | _secrets_granted_on_our_keys(aws))
     with ThreadPoolExecutor(max_workers=SWEEP_WORKERS) as pool:
-        checked = pool.map(lambda arn: _check(aws, arn, tagged.get(arn)), candidates)
+        checked = pool.map(lambda arn: _check(aws, arn, tagged.get(arn), moment), candidates)
         verdicts = dict(zip(candidates, checked, strict=True))
     drifted = tuple(arn for arn, verdict in verdicts.items() if verdict is True)
     errors = {arn: verdict for arn, verdict in verdicts.items() if isinstance(verdict, str)}
     return SweepReport(tuple(candidates), drifted, errors)
 
 
-def _check(aws: Aws, arn: str, description: dict | None) -> bool | str:
+def _check(aws: Aws, arn: str, description: dict | None, now: datetime) -> bool | str:
     """True when the secret is out of sync, False when in sync, or why it could not be checked."""
     try:
         state, share = read_state(aws, arn, description)
-        plan = plan_reconciliation(state, share, aws.settings)
+        plan = plan_reconciliation(state, share, aws.settings, now=now)
     except (SecretShareError, ClientError) as err:
         logger.error("sweep: secret %s could not be checked: %s", arn, err)
         return str(err)

@@ -1,0 +1,165 @@
+"""`share-until`: a time-boxed share ends at its moment, enforced by an exact-time schedule and by the sweep.
+
+The clock is frozen by passing `now` to the library, the way the Lambda passes the real clock.
+"""
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from secretshare.events import secret_id_from_event
+from secretshare.names import expiry_schedule_name
+from secretshare.sweep import sweep
+
+B = "222222222222"
+C = "333333333333"
+ROLE_C = f"arn:aws:iam::{C}:role/app"
+NAME = "app/db-password"
+PARAMETER = f"/secretshare/123456789012/eu-west-1/{NAME}"
+GROUP = "secretshare-expiry"
+UNTIL = "2026-12-31T18:00:00Z"
+BEFORE = datetime(2026, 12, 1, tzinfo=UTC)
+AFTER = datetime(2026, 12, 31, 18, 0, tzinfo=UTC)  # the very moment it ends
+
+
+@pytest.fixture
+def scheduled(world):
+    """The world with the template's expiry settings: a schedule group, Scheduler's role, the reconcile queue."""
+    world.own_session.client("scheduler").create_schedule_group(Name=GROUP)
+    world.settings = replace(
+        world.settings,
+        expiry_schedule_group=GROUP,
+        expiry_schedule_role_arn="arn:aws:iam::123456789012:role/secretshare-expiry",
+        queue_arn="arn:aws:sqs:eu-west-1:123456789012:secretshare-reconcile.fifo",
+    )
+    return world
+
+
+def schedule(world, secret_arn):
+    scheduler = world.own_session.client("scheduler")
+    found = scheduler.list_schedules(GroupName=GROUP)["Schedules"]
+    if not found:
+        return None
+    assert [s["Name"] for s in found] == [expiry_schedule_name(secret_arn)]
+    return scheduler.get_schedule(Name=found[0]["Name"], GroupName=GROUP)
+
+
+def test_a_share_until_a_future_moment_grants_and_schedules_its_end_exactly(scheduled):
+    arn = scheduled.create_secret(NAME, f"{B} {ROLE_C}", tags={"share-until": UNTIL})
+
+    scheduled.reconcile(arn, now=BEFORE)
+
+    assert scheduled.sharing(arn).parameter_accounts == {B, C}
+    assert scheduled.status(arn) == f"ok 2 consumers until {UNTIL}"
+    found = schedule(scheduled, arn)
+    assert found["ScheduleExpression"] == "at(2026-12-31T18:00:00)"
+    assert found["ScheduleExpressionTimezone"] == "UTC"
+    assert found["ActionAfterCompletion"] == "DELETE"
+    assert found["Target"]["Arn"] == scheduled.settings.queue_arn
+    assert found["Target"]["SqsParameters"] == {"MessageGroupId": "secretshare"}
+    assert secret_id_from_event(json.loads(found["Target"]["Input"])) == arn
+
+
+def test_at_the_moment_it_ends_every_grant_is_revoked_and_the_entries_stay(scheduled):
+    arn = scheduled.create_secret(NAME, f"{B} {ROLE_C}", tags={"share-until": UNTIL})
+    scheduled.reconcile(arn, now=BEFORE)
+    key_id = scheduled.kms_key_id(arn)
+
+    result = scheduled.reconcile(arn, now=AFTER)  # what the schedule's message makes happen
+
+    assert result.consumers == ()
+    assert scheduled.key_grants_for(scheduled.key_policy(key_id), arn) == []
+    assert scheduled.resource_policy(arn) is None
+    assert scheduled.parameter(B, PARAMETER) is None and scheduled.parameter(C, PARAMETER) is None
+    assert scheduled.status(arn) == f"expired {UNTIL}"
+    tags = {t["Key"]: t["Value"] for t in scheduled.secretsmanager.describe_secret(SecretId=arn)["Tags"]}
+    assert tags["share-with"] == f"{B} {ROLE_C}" and tags["share-until"] == UNTIL
+    assert schedule(scheduled, arn) is None
+    assert any("expired" in note for note in result.plan.notes)
+
+
+def test_a_share_until_a_past_date_grants_nothing(scheduled, calls):
+    arn = scheduled.create_secret(NAME, B, tags={"share-until": "2026-11-01"})
+
+    scheduled.reconcile(arn, now=BEFORE)
+
+    assert scheduled.sharing(arn).parameter_accounts == set()
+    assert scheduled.kms_key_id(arn) is None, "nothing to share: the secret stays where it was"
+    assert scheduled.status(arn) == "expired 2026-11-01T00:00:00Z"
+    assert schedule(scheduled, arn) is None
+    assert {call.operation for call in calls.writes()} == {"TagResource"}
+
+
+def test_a_malformed_date_is_rejected_and_grants_nothing(scheduled):
+    arn = scheduled.create_secret(NAME, B, tags={"share-until": "31/12/2026"})
+
+    result = scheduled.reconcile(arn, now=BEFORE)
+
+    (rejected,) = result.rejected
+    assert rejected.entry == "share-until=31/12/2026" and "31/12/2026" in rejected.reason
+    assert "ISO 8601" in rejected.reason
+    assert result.consumers == ()
+    assert scheduled.sharing(arn).parameter_accounts == set()
+    assert scheduled.status(arn) == "error 1 rejected: share-until=31/12/2026 malformed-date / expired"
+
+
+def test_fixing_or_removing_the_date_moves_or_removes_the_schedule(scheduled):
+    arn = scheduled.create_secret(NAME, B, tags={"share-until": UNTIL})
+    scheduled.reconcile(arn, now=BEFORE)
+
+    scheduled.tag(arn, "2027-01-15T09:30:00+01:00", key="share-until")
+    scheduled.reconcile(arn, now=BEFORE)
+    moved = schedule(scheduled, arn)
+    scheduled.untag(arn, key="share-until")
+    scheduled.reconcile(arn, now=BEFORE)
+
+    assert moved["ScheduleExpression"] == "at(2027-01-15T08:30:00)"
+    assert schedule(scheduled, arn) is None
+    assert scheduled.status(arn) == "ok 1 consumer"
+    assert scheduled.sharing(arn).parameter_accounts == {B}
+
+
+def test_a_time_boxed_share_in_sync_reads_its_schedule_and_writes_nothing(scheduled, calls):
+    arn = scheduled.create_secret(NAME, B, tags={"share-until": UNTIL})
+    scheduled.reconcile(arn, now=BEFORE)
+    calls.clear()
+
+    result = scheduled.reconcile(arn, now=BEFORE)
+
+    assert result.plan.is_noop, result.changes
+    assert calls.writes() == []
+    assert [c.operation for c in calls.calls if c.service == "scheduler"] == ["GetSchedule"]
+
+
+def test_a_deleted_schedule_is_made_again(scheduled):
+    arn = scheduled.create_secret(NAME, B, tags={"share-until": UNTIL})
+    scheduled.reconcile(arn, now=BEFORE)
+    scheduled.own_session.client("scheduler").delete_schedule(Name=expiry_schedule_name(arn), GroupName=GROUP)
+
+    scheduled.reconcile(arn, now=BEFORE)
+
+    assert schedule(scheduled, arn)["ScheduleExpression"] == "at(2026-12-31T18:00:00)"
+
+
+def test_the_sweep_finds_a_share_that_expired_even_without_its_schedule(scheduled):
+    arn = scheduled.create_secret(NAME, B, tags={"share-until": UNTIL})
+    scheduled.reconcile(arn, now=BEFORE)
+
+    before = sweep(settings=scheduled.settings, session=scheduled.session, now=BEFORE)
+    after = sweep(settings=scheduled.settings, session=scheduled.session, now=AFTER)
+
+    assert arn not in before.to_reconcile
+    assert arn in after.to_reconcile
+
+
+def test_without_scheduler_settings_expiry_still_revokes(world, calls):
+    arn = world.create_secret(NAME, B, tags={"share-until": UNTIL})
+    world.reconcile(arn, now=BEFORE)
+    assert world.sharing(arn).parameter_accounts == {B}
+
+    world.reconcile(arn, now=AFTER)
+
+    assert world.sharing(arn).parameter_accounts == set()
+    assert [c for c in calls.calls if c.service == "scheduler"] == []
