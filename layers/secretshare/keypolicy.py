@@ -20,11 +20,6 @@ SECRET_ARN_KEY = "kms:EncryptionContext:SecretARN"
 SecretSelector = Callable[[str], bool]
 
 
-def for_secret(secret_arn: str) -> SecretSelector:
-    """Selects exactly this secret ARN."""
-    return lambda arn: arn == secret_arn
-
-
 def for_secret_family(secret_arn: str) -> SecretSelector:
     """Selects the secret's ARN in every region: the primary and each replica, present or removed."""
     wanted = parse_arn(secret_arn)

@@ -22,7 +22,7 @@ from .errors import (
 )
 from .events import EXPIRY_DETAIL_TYPE, EXPIRY_SOURCE, reconcile_request
 from .names import GRANTS_TAG, MANAGED_BY_TAG, expiry_schedule_name, is_ours, key_alias, parameter_name
-from .plan import KeyState, Plan, ReplicaState, SecretState, plan_reconciliation
+from .plan import CopyPlan, KeyState, Plan, ReplicaState, SecretState, plan_reconciliation
 from .policy import (
     KEY_POLICY_MAX_BYTES,
     RESOURCE_POLICY_MAX_CHARS,
@@ -436,9 +436,9 @@ def _apply_grants(aws: Aws, plan: Plan, share: ShareTag, failures: dict[str, str
             aws.tag_key(change.key_arn, GRANTS_TAG, change.region)
         _log(plan, f"updated key policy of {change.key_arn}")
     for copy in plan.copies:
-        if copy.repoint and key_arns[copy.region]:
-            aws.set_secret_key(copy.secret_arn, key_arns[copy.region], copy.region)
-            _log(plan, f"{copy.secret_arn} now encrypted with {key_arns[copy.region]}")
+        key_arn = key_arns[copy.region]
+        if copy.repoint and key_arn:
+            _move_copy(aws, plan, copy, key_arn)
     _apply_resource_policy(aws, plan, documents.get("resource-policy"))
     failures = {**failures, **plan.unreachable}
     if plan.parameter_writes:
@@ -449,6 +449,22 @@ def _apply_grants(aws: Aws, plan: Plan, share: ShareTag, failures: dict[str, str
     if failures:
         raise ReconcileFailed(plan.secret_arn, list(result.failures), result)
     return result
+
+
+def _move_copy(aws: Aws, plan: Plan, copy: CopyPlan, key_arn: str) -> None:
+    """Point the secret, or one of its replicas (UpdateSecret in the replica's region), at `key_arn`."""
+    try:
+        aws.set_secret_key(copy.secret_arn, key_arn, copy.region)
+    except ClientError as err:
+        refused = error_code(err) in ("InvalidParameterException", "InvalidRequestException")
+        if copy.region == plan.region or not refused:
+            raise
+        raise KeyNotUsable(
+            f"replica {copy.secret_arn} is on {copy.previous_key_id or 'the AWS managed key'}, which other accounts "
+            f"cannot use, and AWS refused to move it to {key_arn}: {err}. Replicate it again with that key "
+            "(ReplicateSecretToRegions with KmsKeyId), or remove the replica"
+        ) from err
+    _log(plan, f"{copy.secret_arn} now encrypted with {key_arn}")
 
 
 def _apply_schedule(aws: Aws, plan: Plan) -> None:

@@ -91,6 +91,8 @@ def _check(aws: Aws, arn: str, description: dict | None, now: datetime) -> bool 
     """True when the secret is out of sync, False when in sync, or why it could not be checked."""
     try:
         state, share = read_state(aws, arn, description)
+        if state.location.region != aws.session.region_name:
+            return False  # a replica here (its key holds our grant): the stack of its primary's region sees to it
         plan = plan_reconciliation(state, share, aws.settings, now=now)
     except (SecretShareError, ClientError) as err:
         logger.error("sweep: secret %s could not be checked: %s", arn, err)
@@ -109,12 +111,14 @@ def _tagged_secrets(aws: Aws) -> dict[str, dict]:
         )
     )
     tag_key = aws.settings.share_tag_key
+    region = aws.session.region_name
     return {
         secret["ARN"]: secret
         for page in pages
         for secret in page["SecretList"]
-        # The filter matches by prefix, so `share-without` would match too: keep exact keys only.
-        if has_share_tag(secret.get("Tags", []), tag_key)
+        # The filter matches by prefix, so `share-without` would match too: keep exact keys only. A replica of
+        # a secret whose primary is in another region is reconciled there, with its primary.
+        if has_share_tag(secret.get("Tags", []), tag_key) and secret.get("PrimaryRegion", region) == region
     }
 
 

@@ -254,7 +254,7 @@ class World:
         return [
             name
             for name, value in self.parameters(account).items()
-            if secret_arn in {s.get("Resource") for s in json.loads(value)["Statement"]}
+            if any(secret_arn in as_set(s.get("Resource", [])) for s in json.loads(value)["Statement"])
         ]
 
     # --- reading policies the way a reviewer does -------------------------------------------------

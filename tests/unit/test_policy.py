@@ -10,7 +10,7 @@ from secretshare.errors import PolicyTooLarge
 from secretshare.keypolicy import (
     KeyGrant,
     cleanup_marker_statement,
-    for_secret,
+    for_secret_family,
     for_secret_name,
     granted_secret_arns,
     key_grant_statement,
@@ -83,7 +83,7 @@ grants = st.one_of(st.none(), principals.map(lambda p: KeyGrant(SECRET, tuple(p)
 
 
 def merge(document, grant):
-    return merge_key_policy(document, for_secret(SECRET), region="eu-west-1", partition="aws", grant=grant)
+    return merge_key_policy(document, for_secret_family(SECRET), region="eu-west-1", partition="aws", grant=grant)
 
 
 def foreign(document):
@@ -102,9 +102,9 @@ def test_merging_never_drops_or_changes_a_statement_it_does_not_own(document, gr
 def test_merging_never_changes_another_secrets_grant(document, grant):
     merged = merge(document, grant)
     for other in OTHERS:
-        assert secret_grantees(merged, for_secret(other)) == secret_grantees(document, for_secret(other))
-        assert pending_cleanup_principals(merged, for_secret(other)) == pending_cleanup_principals(
-            document, for_secret(other)
+        assert secret_grantees(merged, for_secret_family(other)) == secret_grantees(document, for_secret_family(other))
+        assert pending_cleanup_principals(merged, for_secret_family(other)) == pending_cleanup_principals(
+            document, for_secret_family(other)
         )
 
 
@@ -120,9 +120,9 @@ def test_after_merging_the_secret_is_granted_to_exactly_its_consumers_in_one_sta
     granting = [
         s for s in statements(merged) if is_ours(s) and s["Effect"] == "Allow" and SECRET in granted_secret_arns(s)
     ]
-    assert secret_grantees(merged, for_secret(SECRET)) == set(grant.consumers if grant else ())
+    assert secret_grantees(merged, for_secret_family(SECRET)) == set(grant.consumers if grant else ())
     assert len(granting) == (1 if grant else 0)
-    assert pending_cleanup_principals(merged, for_secret(SECRET)) == set()
+    assert pending_cleanup_principals(merged, for_secret_family(SECRET)) == set()
 
 
 def test_secrets_with_the_same_consumers_share_one_statement_and_leave_it_one_by_one():
@@ -131,8 +131,8 @@ def test_secrets_with_the_same_consumers_share_one_statement_and_leave_it_one_by
     assert len(shared["Statement"]) == 1
     assert sorted(granted_secret_arns(shared["Statement"][0])) == sorted([SECRET, OTHERS[0]])
     moved = merge(shared, KeyGrant(SECRET, (B, C)))
-    assert secret_grantees(moved, for_secret(SECRET)) == {B, C}
-    assert secret_grantees(moved, for_secret(OTHERS[0])) == {B}
+    assert secret_grantees(moved, for_secret_family(SECRET)) == {B, C}
+    assert secret_grantees(moved, for_secret_family(OTHERS[0])) == {B}
     assert merge(moved, None) == policy
 
 
@@ -141,7 +141,7 @@ def test_a_shared_key_holds_hundreds_of_secrets_with_the_same_consumers_within_3
     policy = {"Version": "2012-10-17", "Statement": []}
     for arn in arns:
         policy = merge_key_policy(
-            policy, for_secret(arn), region="eu-west-1", partition="aws", grant=KeyGrant(arn, (B, C))
+            policy, for_secret_family(arn), region="eu-west-1", partition="aws", grant=KeyGrant(arn, (B, C))
         )
     assert len(policy["Statement"]) == 1
     assert len(json.dumps(policy, separators=(",", ":"))) < 32 * 1024

@@ -1,0 +1,264 @@
+"""A shared secret with replicas: every replica is granted on its own region's key, and revoked there too.
+
+The primary is in eu-west-1 and the replica in us-east-1, each region a moto backend of its own.
+
+moto gaps, and how they are covered: moto reports every replica on `alias/aws/secretsmanager` whatever key it
+was replicated with, and refuses UpdateSecret on a replica, while AWS reports each replica's key in the
+primary's `ReplicationStatus` and lets a replica's key (the one thing about a replica that can change) be set
+with UpdateSecret in the replica's region. `ReplicaKeys` answers exactly those two things at the botocore
+boundary of the library's session, with AWS's response shapes (DescribeSecret/ListSecrets `ReplicationStatus`
+entries, UpdateSecret's `{"ARN", "Name"}`); everything else (keys, key policies, parameters) is moto.
+"""
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from secretshare.arns import parse_arn
+from secretshare.errors import KeyNotUsable
+from secretshare.sweep import sweep
+
+B = "222222222222"
+C = "333333333333"
+ROOT_B = f"arn:aws:iam::{B}:root"
+ROLE_C = f"arn:aws:iam::{C}:role/app"
+NAME = "app/db-password"
+PARAMETER = f"/secretshare/123456789012/eu-west-1/{NAME}"
+PRIMARY, REPLICA = "eu-west-1", "us-east-1"
+
+
+class ReplicaKeys:
+    """The key AWS would report for each replica region, and UpdateSecret on a replica (see the module docstring)."""
+
+    def __init__(self, session) -> None:
+        self.keys: dict[str, str] = {}
+        self.moves: list[tuple[str, str]] = []
+        session.events.register("after-call.secretsmanager.DescribeSecret", self._report)
+        session.events.register("after-call.secretsmanager.ListSecrets", self._report)
+        session.events.register("before-call.secretsmanager.UpdateSecret", self._move)
+
+    def _report(self, parsed: dict[str, Any], **_: Any) -> None:
+        for secret in parsed.get("SecretList", [parsed]):
+            for replica in secret.get("ReplicationStatus", []):
+                replica["KmsKeyId"] = self.keys.get(replica["Region"], replica["KmsKeyId"])
+
+    def _move(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        request = json.loads(params["body"])
+        arn = parse_arn(request["SecretId"])
+        if arn is None or arn.region == PRIMARY:
+            return None  # the primary: moto does it
+        self.keys[arn.region] = request["KmsKeyId"]
+        self.moves.append((request["SecretId"], request["KmsKeyId"]))
+        response = {"ARN": request["SecretId"], "Name": NAME, "ResponseMetadata": {"HTTPStatusCode": 200}}
+        return AWSResponse(arn.region, 200, {}, b""), response
+
+
+class Replicas:
+    """The second region, seen the way a user checks it, and replicas made the way a user makes them."""
+
+    def __init__(self, world, keys: ReplicaKeys):
+        self.world = world
+        self.keys = keys
+        self.secretsmanager = world.own_session.client("secretsmanager", region_name=REPLICA)
+        self.kms = world.own_session.client("kms", region_name=REPLICA)
+
+    def create_key(self, policy: dict | None = None) -> str:
+        arguments = {"Policy": json.dumps(policy)} if policy else {}
+        return self.kms.create_key(**arguments)["KeyMetadata"]["Arn"]
+
+    def key_policy(self, key_id):
+        return json.loads(self.kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+
+    def replicate(self, arn, kms_key_id=None):
+        region = {"Region": REPLICA, **({"KmsKeyId": kms_key_id} if kms_key_id else {})}
+        self.world.secretsmanager.replicate_secret_to_regions(SecretId=arn, AddReplicaRegions=[region])
+        if kms_key_id:
+            self.keys.keys[REPLICA] = kms_key_id
+        return arn.replace(f":{PRIMARY}:", f":{REPLICA}:")
+
+
+@pytest.fixture
+def replicas(world):
+    return Replicas(world, ReplicaKeys(world.session))
+
+
+def published(world, account):
+    parameter = world.parameter(account, PARAMETER)
+    return json.loads(parameter["Value"]) if parameter else None
+
+
+def grants(world, policy, secret_arn):
+    """Principals our grants on a key policy give for one secret ARN, with the ViaService they are pinned to."""
+    return {
+        (principal, s["Condition"]["StringEquals"]["kms:ViaService"])
+        for s in world.key_grants_for(policy, secret_arn)
+        for principal in ([s["Principal"]["AWS"]] if isinstance(s["Principal"]["AWS"], str) else s["Principal"]["AWS"])
+    }
+
+
+def test_each_replica_is_granted_on_its_regions_key_and_the_consumer_policy_covers_every_region(world, replicas):
+    arn = world.create_secret(NAME, f"{B} {ROLE_C}")
+    replica_key = replicas.create_key()
+    replica = replicas.replicate(arn, replica_key)
+
+    world.reconcile(arn)
+
+    primary_key = world.kms_key_id(arn)
+    assert grants(world, world.key_policy(primary_key), arn) == {
+        (ROOT_B, "secretsmanager.eu-west-1.amazonaws.com"),
+        (ROLE_C, "secretsmanager.eu-west-1.amazonaws.com"),
+    }
+    assert grants(world, replicas.key_policy(replica_key), replica) == {
+        (ROOT_B, "secretsmanager.us-east-1.amazonaws.com"),
+        (ROLE_C, "secretsmanager.us-east-1.amazonaws.com"),
+    }
+    read, decrypt = published(world, B)["Statement"]
+    assert read["Resource"] == [arn, replica]
+    assert decrypt["Resource"] == [primary_key, replica_key]
+    assert decrypt["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": ["secretsmanager.eu-west-1.amazonaws.com", "secretsmanager.us-east-1.amazonaws.com"]
+        }
+    }
+    assert published(world, C) == published(world, B)
+    assert world.status(arn) == "ok 2 consumers"
+
+
+def test_a_replica_added_later_converges_and_a_second_run_changes_nothing(world, replicas, calls):
+    arn = world.create_secret(NAME, B)
+    world.reconcile(arn)
+    replica_key = replicas.create_key()
+    replica = replicas.replicate(arn, replica_key)  # the ReplicateSecretToRegions event queues this reconciliation
+
+    world.reconcile(arn)
+    calls.clear()
+    again = world.reconcile(arn)
+
+    assert grants(world, replicas.key_policy(replica_key), replica) == {
+        (ROOT_B, "secretsmanager.us-east-1.amazonaws.com")
+    }
+    assert published(world, B)["Statement"][0]["Resource"] == [arn, replica]
+    assert again.plan.is_noop, again.changes
+    assert calls.writes() == []
+
+
+def test_removing_a_replica_region_revokes_the_grant_on_that_regions_key(world, replicas):
+    arn = world.create_secret(NAME, B)
+    replica_key = replicas.create_key()
+    replica = replicas.replicate(arn, replica_key)
+    world.reconcile(arn)
+
+    world.secretsmanager.remove_regions_from_replication(SecretId=arn, RemoveReplicaRegions=[REPLICA])
+    world.reconcile(arn)
+
+    assert world.key_grants_for(replicas.key_policy(replica_key), replica) == []
+    read, decrypt = published(world, B)["Statement"]
+    assert read["Resource"] == arn
+    assert decrypt["Resource"] == world.kms_key_id(arn)
+
+
+def test_revoking_reaches_every_region(world, replicas):
+    arn = world.create_secret(NAME, f"{B} {ROLE_C}")
+    replica_key = replicas.create_key()
+    replica = replicas.replicate(arn, replica_key)
+    world.reconcile(arn)
+
+    world.tag(arn, ROLE_C)
+    world.reconcile(arn)
+    assert grants(world, replicas.key_policy(replica_key), replica) == {
+        (ROLE_C, "secretsmanager.us-east-1.amazonaws.com")
+    }
+    assert published(world, B) is None
+
+    world.untag(arn)
+    world.reconcile(arn)
+    assert world.key_grants_for(replicas.key_policy(replica_key), replica) == []
+    assert world.key_grants_for(world.key_policy(world.kms_key_id(arn)), arn) == []
+    assert published(world, C) is None
+
+
+def test_foreign_statements_on_a_replicas_key_are_kept(world, replicas):
+    foreign = {
+        "Sid": "Auditors",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::444444444444:root"},
+        "Action": "kms:DescribeKey",
+        "Resource": "*",
+    }
+    admin = {
+        "Sid": "Enable IAM User Permissions",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    replica_key = replicas.kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [admin, foreign]}))[
+        "KeyMetadata"
+    ]["Arn"]
+    arn = world.create_secret(NAME, B)
+    replicas.replicate(arn, replica_key)
+
+    world.reconcile(arn)
+    world.untag(arn)
+    world.reconcile(arn)
+
+    assert replicas.key_policy(replica_key)["Statement"] == [admin, foreign]
+
+
+def test_reconciling_a_replica_by_its_arn_reconciles_its_primary(world, replicas):
+    arn = world.create_secret(NAME, B)
+    replica = replicas.replicate(arn, replicas.create_key())
+
+    result = world.reconcile(replica)
+
+    assert result.secret_arn == arn
+    assert published(world, B)["Statement"][0]["Resource"] == [arn, replica]
+
+
+def test_only_the_sweep_in_the_primarys_region_queues_a_drifted_replicated_secret(world, replicas):
+    arn = world.create_secret(NAME, B)
+    replica = replicas.replicate(arn, replicas.create_key())
+    world.reconcile(arn)
+    world.tag(arn, f"{B} {ROLE_C}")  # a tag change whose event was missed
+
+    in_replica_region = sweep(settings=world.settings, session=boto3.Session(region_name=REPLICA))
+    in_primary_region = sweep(settings=world.settings, session=world.session)
+
+    assert in_replica_region.to_reconcile == ()
+    assert in_primary_region.to_reconcile == (arn,)
+    assert replica not in in_primary_region.checked
+
+
+def test_a_replica_on_the_aws_managed_key_moves_to_a_dedicated_key_in_its_region(world, replicas):
+    arn = world.create_secret(NAME, B)
+    replica = replicas.replicate(arn)  # on aws/secretsmanager, which no other account can use
+
+    result = world.reconcile(arn)
+    again = world.reconcile(arn)
+
+    replica_key = replicas.kms.describe_key(KeyId=f"alias/secretshare/{NAME}")["KeyMetadata"]["Arn"]
+    assert replicas.keys.moves == [(replica, replica_key)]
+    assert grants(world, replicas.key_policy(replica_key), replica) == {
+        (ROOT_B, "secretsmanager.us-east-1.amazonaws.com")
+    }
+    assert f"move replica in {REPLICA} from key alias/aws/secretsmanager to alias/secretshare/{NAME}" in result.changes
+    assert published(world, B)["Statement"][1]["Resource"] == [world.kms_key_id(arn), replica_key]
+    assert again.plan.is_noop, again.changes
+
+
+def test_a_replica_aws_will_not_move_fails_loudly_naming_it_and_the_fix(world):
+    # Without ReplicaKeys: moto refuses UpdateSecret on the replica, as AWS would if it ever did.
+    arn = world.create_secret(NAME, B)
+    world.secretsmanager.replicate_secret_to_regions(SecretId=arn, AddReplicaRegions=[{"Region": REPLICA}])
+    replica = arn.replace(f":{PRIMARY}:", f":{REPLICA}:")
+
+    with pytest.raises(KeyNotUsable) as refused:
+        world.reconcile(arn)
+
+    message = str(refused.value)
+    assert replica in message and "ReplicateSecretToRegions" in message
+    assert world.status(arn) == "error key-not-usable"
+    assert published(world, B) is None
