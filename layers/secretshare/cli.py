@@ -109,21 +109,32 @@ def print_policy_diffs(plan: Plan) -> None:
 @main.command()
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """A table of every shared secret: consumers, key, and whether it is in sync."""
+    """A table of every shared secret: consumers, key, status (as its status tag says it), and whether it is in sync."""
     settings, session = _settings(), _session(ctx)
-    table = Table("secret", "consumers", "key", "state")
+    table = Table("secret", "consumers", "key", "status", "state")
     for arn in secrets_to_reconcile(settings=settings, session=session):
         try:
             result = reconcile_secret(arn, dry_run=True, settings=settings, session=session)
         except SecretShareError as err:
-            table.add_row(arn, "", "", f"[red]error: {err}[/red]")
+            table.add_row(arn, "", "", f"[red]error {err.status_code}[/red]", f"[red]error: {err}[/red]")
             continue
         plan = result.plan
         state = "[green]in sync[/green]" if plan.is_noop else "[yellow]" + "; ".join(plan.describe()) + "[/yellow]"
         if plan.rejected:
             state += "\n[red]rejected: " + "; ".join(e.reason for e in plan.rejected) + "[/red]"
-        table.add_row(plan.secret_name, "\n".join(plan.consumers) or "-", result.key_arn or "AWS managed", state)
+        keys = "\n".join(copy.key_arn or f"AWS managed ({copy.region})" for copy in plan.copies)
+        table.add_row(plan.secret_name, "\n".join(plan.consumers) or "-", keys, _status_cell(plan), state)
     console.print(table)
+
+
+def _status_cell(plan: Plan) -> str:
+    """The status tag's value; where the tag is behind, the value the next reconciliation writes."""
+    value = plan.status_after or "-"
+    colour = "green" if value.startswith("ok") else "red" if value.startswith("error") else "yellow"
+    cell = f"[{colour}]{value}[/{colour}]"
+    if plan.status_changes:
+        cell += f"\n(tag now: {plan.status_before or 'none'})"
+    return cell
 
 
 @main.command()

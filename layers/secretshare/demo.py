@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import boto3
 from rich.console import Console
@@ -21,6 +22,7 @@ from .names import is_ours, key_alias, parameter_name
 from .policy import granted_principals, statements
 from .reconcile import ReconcileResult, reconcile_secret
 from .settings import AllowList, Settings
+from .sharetag import format_time
 
 PRODUCER = "123456789012"  # moto's default account plays account A
 CONSUMER_B = "222222222222"
@@ -79,17 +81,27 @@ class Demo:
         """Start a numbered part of the story."""
         self.console.rule(f"[bold]{title}")
 
-    def reconcile(self) -> ReconcileResult:
-        """Reconcile the demo secret and print what changed."""
-        result = reconcile_secret(self.secret_arn, settings=self.settings, session=self.session)
+    def reconcile(self, now: datetime | None = None) -> ReconcileResult:
+        """Reconcile the demo secret (at `now`, default the clock) and print what changed."""
+        result = reconcile_secret(self.secret_arn, settings=self.settings, session=self.session, now=now)
         for line in result.changes or ["nothing to change"]:
             self.console.print(f"  • {line}")
         return result
 
-    def tag(self, value: str) -> None:
-        """Set the share tag, as a person would in the console."""
-        self.secrets.tag_resource(SecretId=self.secret_arn, Tags=[{"Key": "share-with", "Value": value}])
-        self.console.print(f"  tagged [bold]share-with = {value}[/bold]")
+    def tag(self, value: str, key: str = "share-with") -> None:
+        """Set a tag, as a person would in the console."""
+        self.secrets.tag_resource(SecretId=self.secret_arn, Tags=[{"Key": key, "Value": value}])
+        self.console.print(f"  tagged [bold]{key} = {value}[/bold]")
+
+    def status(self) -> str | None:
+        """The secret's status tag, as the person who tagged it sees it in the console."""
+        tags = self.secrets.describe_secret(SecretId=self.secret_arn).get("Tags", [])
+        return next((t["Value"] for t in tags if t["Key"] == self.settings.status_tag_key), None)
+
+    def check_status(self, wanted: str | None) -> None:
+        """Check the status tag against what the person should see."""
+        found = self.status()
+        self.check(found == wanted, f"tag {self.settings.status_tag_key} = {found!r}")
 
     def key_arn(self) -> str:
         """The secret's KmsKeyId as AWS reports it."""
@@ -135,6 +147,7 @@ class Demo:
         self.second_run_changes_nothing()
         self.drop_c()
         self.reject_bad_entry()
+        self.time_boxed_share()
         self.untag()
         self.console.rule()
         if self.failures:
@@ -172,6 +185,7 @@ class Demo:
         self.show_json(f"{name} in {CONSUMER_B} and {CONSUMER_C}", json.loads(self.parameter(CONSUMER_B) or "{}"))
         plaintext = self.secrets.get_secret_value(SecretId=self.secret_arn)["SecretString"]
         self.check(plaintext == "s3cr3t-value", "the secret still reads after the key move")
+        self.check_status("ok 2 consumers")
 
     def second_run_changes_nothing(self) -> None:
         self.step("3. Reconciling again changes nothing")
@@ -196,14 +210,35 @@ class Demo:
             self.console.print(f"  [red]rejected[/red] {reason}")
         self.check(len(reasons) == 1 and "'12345'" in reasons[0], "'12345' rejected with its reason")
         self.check(self.key_grants() == {f"arn:aws:iam::{CONSUMER_B}:root"}, f"{CONSUMER_B} still granted")
+        self.check_status("error 1 rejected: 12345 not-an-account / ok 1 consumer")
+
+    def time_boxed_share(self) -> None:
+        self.step("6. A time-boxed share ends on its own")
+        self.tag(CONSUMER_B)
+        until = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+        self.tag(format_time(until), key=self.settings.share_until_tag_key)
+        self.reconcile()
+        self.check_status(f"ok 1 consumer until {format_time(until)}")
+        self.console.print(f"  [dim]the clock reaches {format_time(until)} (the expiry schedule fires)[/dim]")
+        self.reconcile(now=until)
+        self.check(self.key_grants() == set(), "at that moment the key policy grants nobody")
+        self.check(self.parameter(CONSUMER_B) is None, f"parameter deleted in {CONSUMER_B}")
+        tags = {t["Key"]: t["Value"] for t in self.secrets.describe_secret(SecretId=self.secret_arn)["Tags"]}
+        self.check(tags.get("share-with") == CONSUMER_B, "the share-with tag stays, for the record")
+        self.check_status(f"expired {format_time(until)}")
+        self.secrets.untag_resource(SecretId=self.secret_arn, TagKeys=[self.settings.share_until_tag_key])
+        self.console.print(f"  removed [bold]{self.settings.share_until_tag_key}[/bold]: shared again")
+        self.reconcile()
+        self.check_status("ok 1 consumer")
 
     def untag(self) -> None:
-        self.step("6. Remove the tag: everything is revoked")
+        self.step("7. Remove the tag: everything is revoked")
         self.secrets.untag_resource(SecretId=self.secret_arn, TagKeys=["share-with"])
         self.reconcile()
         self.check(self.key_grants() == set(), "key policy holds no secretshare grant")
         self.check(self.resource_policy() is None, "resource policy deleted (only ours was in it)")
         self.check(self.parameter(CONSUMER_B) is None, f"parameter deleted in {CONSUMER_B}")
+        self.check_status(None)
 
 
 def run_demo(console: Console) -> bool:

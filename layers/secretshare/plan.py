@@ -294,7 +294,7 @@ class Plan:
             at = self.schedule_change.at
             lines.append(f"schedule expiry at {format_time(at)}" if at else "delete the expiry schedule")
         if self.status_changes:
-            lines.append(f"set tag status to {self.status_after!r}" if self.status_after else "remove status tag")
+            lines.append(f"set status tag to {self.status_after!r}" if self.status_after else "remove status tag")
         return lines
 
 

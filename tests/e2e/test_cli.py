@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from moto import mock_aws
 
+from secretshare import cli
 from secretshare.cli import main
 
 REGION = "eu-west-1"
@@ -64,6 +65,21 @@ def test_reconcile_applies_then_status_reports_in_sync(aws):
     status = CliRunner().invoke(main, ["status"])
     assert status.exit_code == 0, status.output
     assert "team/api-key" in status.output and "in sync" in status.output
+
+
+def test_status_shows_the_status_tag_and_where_it_is_behind(aws, monkeypatch):
+    monkeypatch.setattr(cli.console, "width", 300)  # one line per cell, as on a wide terminal
+    arn = shared_secret(aws, "222222222222 12345")
+    before = CliRunner().invoke(main, ["status"])
+    CliRunner().invoke(main, ["reconcile", arn])
+    after = CliRunner().invoke(main, ["status"])
+
+    assert "error 1 rejected: 12345 not-an-account / ok 1 consumer" in before.output
+    assert "(tag now: none)" in before.output
+    tags = aws.client("secretsmanager").describe_secret(SecretId=arn)["Tags"]
+    assert {"Key": "share-with-status", "Value": "error 1 rejected: 12345 not-an-account / ok 1 consumer"} in tags
+    assert "error 1 rejected: 12345 not-an-account / ok 1 consumer" in after.output
+    assert "tag now" not in after.output
 
 
 def test_a_bad_setting_is_a_clear_error_not_a_traceback(aws, monkeypatch):

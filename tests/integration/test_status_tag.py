@@ -96,6 +96,6 @@ def test_a_dry_run_shows_the_status_it_would_write_and_writes_nothing(world, cal
     result = world.reconcile(arn, dry_run=True)
 
     assert result.plan.status_after == "error 1 rejected: 12345 not-an-account / ok 1 consumer"
-    assert "set tag status to 'error 1 rejected: 12345 not-an-account / ok 1 consumer'" in result.changes
+    assert "set status tag to 'error 1 rejected: 12345 not-an-account / ok 1 consumer'" in result.changes
     assert calls.writes() == []
     assert world.status(arn) is None
