@@ -118,6 +118,8 @@ ROUTES = {
     "cloudtrail-get-secret-value.json": None,
     # Scheduled events are made by EventBridge for the schedule rule, not matched by pattern: see below.
     "schedule.json": None,
+    # Sent by an expiry schedule (EventBridge Scheduler) straight to the queue, never through a rule.
+    "share-expired.json": None,
 }
 
 

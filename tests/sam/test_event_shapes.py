@@ -10,7 +10,13 @@ import pytest
 from sam_support import SAMPLE_SECRET_ARN, SAMPLE_SECRET_NAME, load_sample, sample_names
 
 import secretshare.events
-from secretshare.events import UnrecognizedEvent, secret_id_from_event
+from secretshare.events import (
+    EXPIRY_DETAIL_TYPE,
+    EXPIRY_SOURCE,
+    UnrecognizedEvent,
+    reconcile_request,
+    secret_id_from_event,
+)
 from secretshare.sweep import sweep_message
 
 PARTIAL_ARN = SAMPLE_SECRET_ARN.removesuffix("-Ab12Cd")
@@ -33,6 +39,7 @@ EXPECTED_SECRET_ID = {
     "cloudtrail-remove-regions-from-replication.json": SAMPLE_SECRET_ARN,
     "cloudtrail-tag-resource-denied.json": SAMPLE_SECRET_ARN,
     "cloudtrail-get-secret-value.json": SAMPLE_SECRET_ARN,
+    "share-expired.json": SAMPLE_SECRET_ARN,
 }
 NO_SECRET = {"tag-change-other-service.json", "schedule.json"}
 
@@ -104,3 +111,8 @@ def test_only_the_observability_module_imports_powertools():
         if any(name.startswith("aws_lambda_powertools") for name in imported_modules(path))
     }
     assert importing == {"observability.py"}
+
+
+def test_the_expiry_sample_is_the_message_an_expiry_schedule_sends():
+    sent = reconcile_request(SAMPLE_SECRET_ARN, EXPIRY_SOURCE, EXPIRY_DETAIL_TYPE)
+    assert load_sample("share-expired.json") == sent

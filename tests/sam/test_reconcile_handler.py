@@ -251,3 +251,19 @@ def test_handler_module_makes_no_aws_client_at_import():
             if node.func.attr in ("client", "resource", "Session", "setup_default_session")
         ]
         assert module_level_calls == [], function
+
+
+def test_the_expiry_schedules_message_revokes_a_share_whose_time_is_up(accounts, reconcile_app):
+    arn = accounts.create_secret(SECRET, CONSUMER_B)
+    reconcile_app.handler(sqs_batch(sweep_message(arn)), LambdaContext())
+    assert accounts.parameter(CONSUMER_B, SECRET) is not None
+    # The moment passed (by the real clock the handler reads) while the schedule's message was on its way.
+    accounts.secretsmanager.tag_resource(SecretId=arn, Tags=[{"Key": "share-until", "Value": "2026-01-01"}])
+
+    response = reconcile_app.handler(sqs_batch(load_sample("share-expired.json", secret_arn=arn)), LambdaContext())
+
+    assert response == {"batchItemFailures": []}
+    assert accounts.parameter(CONSUMER_B, SECRET) is None
+    tags = {t["Key"]: t["Value"] for t in accounts.secretsmanager.describe_secret(SecretId=arn)["Tags"]}
+    assert tags["share-with-status"] == "expired 2026-01-01T00:00:00Z"
+    assert tags["share-with"] == CONSUMER_B
