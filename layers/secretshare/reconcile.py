@@ -134,7 +134,7 @@ def _report_failure(aws: Aws, secret_id: str, err: SecretShareError) -> None:
         value = error_value(err.status_code)
         if any(tag["Key"] == key and tag.get("Value") == value for tag in description.get("Tags", [])):
             return
-        aws.set_secret_tag(description["ARN"], key, value, parse_arn(description["ARN"]).region)  # type: ignore[union-attr]
+        aws.set_secret_tag(description["ARN"], key, value, _region_of(description["ARN"]) or aws.session.region_name)
     except (ClientError, BotoCoreError) as tag_error:
         logger.warning("secret %s: could not write the status tag: %s", secret_id, tag_error)
 

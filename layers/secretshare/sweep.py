@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 import boto3
 from botocore.exceptions import ClientError
 
+from .arns import parse_arn
 from .aws import Aws, Clients
 from .errors import SecretShareError
 from .events import MESSAGE_GROUP_ID, reconcile_request
 from .keypolicy import granted_secret_arns
 from .names import GRANTS_TAG, is_ours
-from .plan import plan_reconciliation
+from .plan import SecretState, plan_reconciliation
 from .policy import statements
 from .reconcile import read_state
 from .settings import Settings
@@ -91,6 +92,9 @@ def _check(aws: Aws, arn: str, description: dict | None, now: datetime) -> bool 
     """True when the secret is out of sync, False when in sync, or why it could not be checked."""
     try:
         state, share = read_state(aws, arn, description)
+        if description and _names_other_regions(state):
+            # ListSecrets does not list replicas; the published policy names some: describe the secret.
+            state, share = read_state(aws, arn)
         if state.location.region != aws.session.region_name:
             return False  # a replica here (its key holds our grant): the stack of its primary's region sees to it
         plan = plan_reconciliation(state, share, aws.settings, now=now)
@@ -98,6 +102,12 @@ def _check(aws: Aws, arn: str, description: dict | None, now: datetime) -> bool 
         logger.error("sweep: secret %s could not be checked: %s", arn, err)
         return str(err)
     return not plan.is_noop or bool(plan.unreachable)
+
+
+def _names_other_regions(state: SecretState) -> bool:
+    """True when a key found through the published consumer policy is in another region than the secret."""
+    regions = {arn.region for key in state.other_keys if (arn := parse_arn(key.arn))}
+    return bool(regions - {state.location.region})
 
 
 def _tagged_secrets(aws: Aws) -> dict[str, dict]:

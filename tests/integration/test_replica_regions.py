@@ -6,8 +6,9 @@ moto gaps, and how they are covered: moto reports every replica on `alias/aws/se
 was replicated with, and refuses UpdateSecret on a replica, while AWS reports each replica's key in the
 primary's `ReplicationStatus` and lets a replica's key (the one thing about a replica that can change) be set
 with UpdateSecret in the replica's region. `ReplicaKeys` answers exactly those two things at the botocore
-boundary of the library's session, with AWS's response shapes (DescribeSecret/ListSecrets `ReplicationStatus`
-entries, UpdateSecret's `{"ARN", "Name"}`); everything else (keys, key policies, parameters) is moto.
+boundary of the library's session, with AWS's response shapes (DescribeSecret's `ReplicationStatus` entries,
+UpdateSecret's `{"ARN", "Name"}`); and moto lists `ReplicationStatus` in ListSecrets, which AWS's SecretListEntry
+does not have, so it is taken out there. Everything else (keys, key policies, parameters) is moto.
 """
 
 import json
@@ -37,13 +38,17 @@ class ReplicaKeys:
         self.keys: dict[str, str] = {}
         self.moves: list[tuple[str, str]] = []
         session.events.register("after-call.secretsmanager.DescribeSecret", self._report)
-        session.events.register("after-call.secretsmanager.ListSecrets", self._report)
+        session.events.register("after-call.secretsmanager.ListSecrets", self._list)
         session.events.register("before-call.secretsmanager.UpdateSecret", self._move)
 
     def _report(self, parsed: dict[str, Any], **_: Any) -> None:
-        for secret in parsed.get("SecretList", [parsed]):
-            for replica in secret.get("ReplicationStatus", []):
-                replica["KmsKeyId"] = self.keys.get(replica["Region"], replica["KmsKeyId"])
+        for replica in parsed.get("ReplicationStatus", []):
+            replica["KmsKeyId"] = self.keys.get(replica["Region"], replica["KmsKeyId"])
+
+    @staticmethod
+    def _list(parsed: dict[str, Any], **_: Any) -> None:
+        for secret in parsed.get("SecretList", []):
+            secret.pop("ReplicationStatus", None)  # not a member of AWS's SecretListEntry
 
     def _move(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
         request = json.loads(params["body"])
@@ -216,6 +221,17 @@ def test_reconciling_a_replica_by_its_arn_reconciles_its_primary(world, replicas
 
     assert result.secret_arn == arn
     assert published(world, B)["Statement"][0]["Resource"] == [arn, replica]
+
+
+def test_the_sweep_finds_a_replicated_secret_in_sync_though_listsecrets_does_not_list_replicas(world, replicas):
+    arn = world.create_secret(NAME, B)
+    replicas.replicate(arn, replicas.create_key())
+    world.reconcile(arn)
+
+    report = sweep(settings=world.settings, session=world.session)
+
+    assert report.checked == (arn,)
+    assert report.to_reconcile == ()
 
 
 def test_only_the_sweep_in_the_primarys_region_queues_a_drifted_replicated_secret(world, replicas):
