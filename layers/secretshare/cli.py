@@ -82,6 +82,11 @@ def print_result(result: ReconcileResult) -> None:
         print_policy_diffs(plan)
     console.print(f"  consumers: {', '.join(plan.consumers) or 'none'}")
     console.print(f"  key: {result.key_arn or 'AWS managed key'}")
+    for copy in plan.copies[1:]:
+        key = copy.key_arn or (copy.new_key.alias if copy.new_key else "-")
+        console.print(f"  replica in {copy.region}: key {key}")
+    if plan.status_after:
+        console.print(f"  status: {plan.status_after}")
     for entry in plan.rejected:
         console.print(f"  [red]rejected[/red] {entry.entry!r}: {entry.reason}")
     for failure in result.failures:
@@ -91,8 +96,11 @@ def print_result(result: ReconcileResult) -> None:
 def print_policy_diffs(plan: Plan) -> None:
     """Unified diffs of every policy document the plan rewrites."""
     documents = [(f"key policy {c.key_arn}", c.before, c.after) for c in plan.key_policy_changes]
-    if plan.new_key:
-        documents.append((f"key policy of new key {plan.new_key.alias}", None, plan.new_key.policy))
+    documents += [
+        (f"key policy of new key {copy.new_key.alias} in {copy.region}", None, copy.new_key.policy)
+        for copy in plan.copies
+        if copy.new_key
+    ]
     if plan.resource_policy_change:
         documents.append(("resource policy", plan.resource_policy_change.before, plan.resource_policy_change.after))
     for title, before, after in documents:
