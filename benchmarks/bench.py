@@ -28,7 +28,7 @@ from rich.table import Table
 
 from secretshare import reconcile_secret
 from secretshare.aws import Clients
-from secretshare.keypolicy import KeyGrant, for_secret, merge_key_policy
+from secretshare.keypolicy import KeyGrant, for_secret_family, merge_key_policy
 from secretshare.policy import KEY_POLICY_MAX_BYTES
 from secretshare.settings import AllowList, Settings
 from secretshare.sweep import sweep
@@ -266,7 +266,7 @@ def shared_key_capacity() -> dict[str, int]:
         for i in range(100_000):
             arn = f"arn:aws:secretsmanager:{REGION}:{PRODUCER}:secret:team/service-{i:05d}/db-password-AbCdEf"
             grown = merge_key_policy(
-                policy, for_secret(arn), region=REGION, partition="aws", grant=KeyGrant(arn, consumers_of(i))
+                policy, for_secret_family(arn), region=REGION, partition="aws", grant=KeyGrant(arn, consumers_of(i))
             )
             if len(json.dumps(grown, separators=(",", ":")).encode()) > KEY_POLICY_MAX_BYTES:
                 return i
