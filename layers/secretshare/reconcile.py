@@ -486,7 +486,7 @@ def _write_status(aws: Aws, plan: Plan, share: ShareTag, failed_accounts: tuple[
     tag write cannot set off another reconciliation that writes again.
     """
     value = plan.status_after
-    if plan.readable and value is not None and failed_accounts:
+    if plan.readable and failed_accounts:  # also when the share tags are gone: a revocation still pending shows
         value = status_value(Outcome(len(plan.consumers), share.rejected, failed_accounts, plan.until, plan.expired))
     if value == plan.status_before:
         return

@@ -99,3 +99,20 @@ def test_a_dry_run_shows_the_status_it_would_write_and_writes_nothing(world, cal
     assert "set status tag to 'error 1 rejected: 12345 not-an-account / ok 1 consumer'" in result.changes
     assert calls.writes() == []
     assert world.status(arn) is None
+
+
+def test_a_revocation_still_pending_in_an_unreachable_account_keeps_a_status_until_it_is_done(world):
+    arn = world.create_secret("app/db-password", B)
+    world.reconcile(arn)
+    world.untag(arn)
+    hook = deny_assume_role_into(world.session, B)
+
+    with pytest.raises(ReconcileFailed):
+        world.reconcile(arn)
+    pending = world.status(arn)
+    world.session.events.unregister("before-call.sts.AssumeRole", hook)
+    world.reconcile(arn)
+
+    assert pending == f"error 1 unreachable: {B} / ok 0 consumers"
+    assert world.status(arn) is None
+    assert world.sharing(arn).parameter_accounts == set()
