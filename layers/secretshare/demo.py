@@ -22,7 +22,7 @@ from .names import is_ours, key_alias, parameter_name
 from .policy import granted_principals, statements
 from .reconcile import ReconcileResult, reconcile_secret
 from .settings import AllowList, Settings
-from .sharetag import format_time
+from .sharetag import format_time, tag_value
 
 PRODUCER = "123456789012"  # moto's default account plays account A
 CONSUMER_B = "222222222222"
@@ -96,7 +96,7 @@ class Demo:
     def status(self) -> str | None:
         """The secret's status tag, as the person who tagged it sees it in the console."""
         tags = self.secrets.describe_secret(SecretId=self.secret_arn).get("Tags", [])
-        return next((t["Value"] for t in tags if t["Key"] == self.settings.status_tag_key), None)
+        return tag_value(tags, self.settings.status_tag_key)
 
     def check_status(self, wanted: str | None) -> None:
         """Check the status tag against what the person should see."""

@@ -36,7 +36,7 @@ from .policy import (
     statements,
 )
 from .settings import Settings
-from .sharetag import RejectedEntry, ShareTag, format_time, has_share_tag
+from .sharetag import RejectedEntry, ShareTag, format_time, has_share_tag, tag_value
 from .status import Outcome, status_value
 
 AWS_MANAGED_KEY = "aws/secretsmanager"
@@ -51,8 +51,8 @@ class KeyState:
 
 
 @dataclass(frozen=True)
-class ReplicaState:
-    """A replica of the secret in another region, with the key that encrypts it there.
+class SecretCopy:
+    """The secret in one region (the primary, or a replica), with the key that encrypts it there.
 
     `key` is None on the AWS managed key; `target_key` is the existing key it would move to (None:
     a dedicated key must be created in that region).
@@ -88,7 +88,7 @@ class SecretState:
     other_keys: tuple[KeyState, ...] = ()
     resource_policy: Document | None = None
     target_key: KeyState | None = None
-    replicas: tuple[ReplicaState, ...] = ()
+    replicas: tuple[SecretCopy, ...] = ()
     parameters: Mapping[str, str | None] = field(default_factory=dict)
     unreachable: Mapping[str, str] = field(default_factory=dict)
     expiry_schedule: datetime | None = None
@@ -107,14 +107,10 @@ class SecretState:
         return self.exists and not self.pending_deletion
 
     @property
-    def copies(self) -> tuple[ReplicaState, ...]:
+    def copies(self) -> tuple[SecretCopy, ...]:
         """The secret in every region, the primary first."""
-        primary = ReplicaState(self.location.region, self.arn, self.kms_key_id, self.key, self.target_key)
+        primary = SecretCopy(self.location.region, self.arn, self.kms_key_id, self.key, self.target_key)
         return (primary, *self.replicas)
-
-    def tag(self, key: str) -> str | None:
-        """The value of one of the secret's tags, None when it is absent."""
-        return next((tag.get("Value", "") for tag in self.tags if tag["Key"] == key), None)
 
 
 @dataclass(frozen=True)
@@ -214,8 +210,8 @@ class Plan:
     expired: bool = False
     schedule_change: ScheduleChange | None = None
     status_before: str | None = None
-    status_after: str | None = None
     readable: bool = True
+    tagged: bool = False
 
     @property
     def key_arn(self) -> str | None:
@@ -233,9 +229,27 @@ class Plan:
         return self.copies[0].repoint
 
     @property
+    def status_after(self) -> str | None:
+        """The status tag's value once the plan is applied, the unreachable accounts failing."""
+        return self.status_with(self.unreachable)
+
+    @property
     def status_changes(self) -> bool:
         """True when the status tag is written (or removed)."""
         return self.status_after != self.status_before
+
+    def status_with(self, failed_accounts: Iterable[str]) -> str | None:
+        """The status tag's value when these consumer accounts failed; None: no status tag.
+
+        A secret scheduled for deletion keeps its tag as it is (AWS refuses to tag it). A secret no longer
+        shared has none, unless a revocation is still pending in a failed account.
+        """
+        failed = tuple(sorted(failed_accounts))
+        if not self.readable:
+            return self.status_before
+        if not (self.tagged or failed):
+            return None
+        return status_value(Outcome(len(self.consumers), self.rejected, failed, self.until, self.expired))
 
     @property
     def grants_added(self) -> tuple[str, ...]:
@@ -359,9 +373,10 @@ def plan_reconciliation(
         until=share.until,
         expired=expired,
         schedule_change=_schedule_change(state, share, consumers, settings),
-        status_before=state.tag(settings.status_tag_key),
-        status_after=_status(state, share, consumers, tuple(unreachable), settings, expired=expired),
+        status_before=tag_value(state.tags, settings.status_tag_key),
         readable=state.readable,
+        tagged=has_share_tag(state.tags, settings.share_tag_key)
+        or tag_value(state.tags, settings.share_until_tag_key) is not None,
     )
 
 
@@ -375,7 +390,7 @@ class _Holder:
 
 
 def _copy_plan(
-    state: SecretState, copy: ReplicaState, consumers: tuple[str, ...], marker: Statement | None
+    state: SecretState, copy: SecretCopy, consumers: tuple[str, ...], marker: Statement | None
 ) -> tuple[CopyPlan, _Holder | None]:
     """Which key one copy ends up on, and the existing key (if any) that carries its grant."""
     grant = KeyGrant(copy.arn, consumers) if consumers else None
@@ -466,26 +481,6 @@ def _schedule_change(
         return None
     wanted = share.until if consumers else None
     return None if wanted == state.expiry_schedule else ScheduleChange(wanted)
-
-
-def _status(
-    state: SecretState,
-    share: ShareTag,
-    consumers: tuple[str, ...],
-    unreachable: tuple[str, ...],
-    settings: Settings,
-    *,
-    expired: bool,
-) -> str | None:
-    """The status tag's value after this run (None: no status tag, the secret is not shared any more).
-
-    A secret scheduled for deletion keeps its tag as it is: AWS refuses to tag it.
-    """
-    if not state.readable:
-        return state.tag(settings.status_tag_key)
-    if not has_share_tag(state.tags, settings.share_tag_key) and state.tag(settings.share_until_tag_key) is None:
-        return None
-    return status_value(Outcome(len(consumers), share.rejected, unreachable, share.until, expired))
 
 
 def _notes(state: SecretState, share: ShareTag, now: datetime) -> tuple[str, ...]:

@@ -22,7 +22,7 @@ from .errors import (
 )
 from .events import EXPIRY_DETAIL_TYPE, EXPIRY_SOURCE, reconcile_request
 from .names import GRANTS_TAG, MANAGED_BY_TAG, expiry_schedule_name, is_ours, key_alias, parameter_name
-from .plan import CopyPlan, KeyState, Plan, ReplicaState, SecretState, plan_reconciliation
+from .plan import CopyPlan, KeyState, Plan, SecretCopy, SecretState, plan_reconciliation
 from .policy import (
     KEY_POLICY_MAX_BYTES,
     RESOURCE_POLICY_MAX_CHARS,
@@ -32,8 +32,8 @@ from .policy import (
     statements,
 )
 from .settings import Settings
-from .sharetag import RejectedEntry, ShareTag, format_time, has_share_tag, parse_share_tag
-from .status import Outcome, error_value, promises_expiry, status_value
+from .sharetag import RejectedEntry, ShareTag, format_time, has_share_tag, parse_share_tag, tag_value
+from .status import error_value, promises_expiry
 
 logger = logging.getLogger("secretshare")
 
@@ -132,7 +132,7 @@ def _report_failure(aws: Aws, secret_id: str, err: SecretShareError) -> None:
             return
         key = aws.settings.status_tag_key
         value = error_value(err.status_code)
-        if any(tag["Key"] == key and tag.get("Value") == value for tag in description.get("Tags", [])):
+        if tag_value(description.get("Tags", []), key) == value:
             return
         aws.set_secret_tag(description["ARN"], key, value, _region_of(description["ARN"]) or aws.session.region_name)
     except (ClientError, BotoCoreError) as tag_error:
@@ -147,7 +147,7 @@ def _apply(aws: Aws, state: SecretState, share: ShareTag, plan: Plan, now: datet
     failures = _delete_revoked_parameters(aws, plan)
     if failures:
         plan = plan_reconciliation(state, share, aws.settings, now=now, undeletable=frozenset(failures))
-    return _apply_grants(aws, plan, share, failures)
+    return _apply_grants(aws, plan, failures)
 
 
 def _refused_principals(aws: Aws, plan: Plan, err: ClientError) -> dict[str, str]:
@@ -223,7 +223,7 @@ def read_state(aws: Aws, secret_id: str, description: dict | None = None) -> tup
     in_use = {copy.key.arn for copy in state.copies if copy.key}
     previous_keys = set().union(*map(published_key_arns, parameters.values())) - in_use
     other_keys = tuple(
-        KeyState(key_arn, aws.key_policy(key_arn, _key_region(key_arn)))
+        KeyState(key_arn, aws.key_policy(key_arn, _region_of(key_arn) or location.region))
         for key_arn in sorted(previous_keys)
         if _is_key_arn_in(key_arn, location.account)
     )
@@ -240,7 +240,7 @@ def _primary_description(aws: Aws, description: dict) -> dict:
     return primary or description
 
 
-def _replicas(aws: Aws, description: dict, *, required: bool) -> tuple[ReplicaState, ...]:
+def _replicas(aws: Aws, description: dict, *, required: bool) -> tuple[SecretCopy, ...]:
     """The secret's replicas, each with the key that encrypts it in its region.
 
     A replica whose replication failed does not exist yet: it is left out until it does (the sweep retries).
@@ -256,7 +256,7 @@ def _replicas(aws: Aws, description: dict, *, required: bool) -> tuple[ReplicaSt
         kms_key_id = replica.get("KmsKeyId")
         key = _current_key(aws, replica_arn, kms_key_id, required=required)
         target = _move_target(aws, replica_arn, name, replica=True) if required and key is None else None
-        found.append(ReplicaState(region, replica_arn, kms_key_id, key, target))
+        found.append(SecretCopy(region, replica_arn, kms_key_id, key, target))
     return tuple(found)
 
 
@@ -265,17 +265,10 @@ def _expiry_schedule(aws: Aws, secret_arn: str, tags: tuple[dict, ...]) -> datet
     promised one), so a secret without expiry costs no Scheduler call.
     """
     settings = aws.settings
-    status = next((tag.get("Value", "") for tag in tags if tag["Key"] == settings.status_tag_key), "")
-    has_until = any(tag["Key"] == settings.share_until_tag_key for tag in tags)
-    if not settings.schedules_expiry or not (has_until or promises_expiry(status)):
+    has_until = tag_value(tags, settings.share_until_tag_key) is not None
+    if not settings.schedules_expiry or not (has_until or promises_expiry(tag_value(tags, settings.status_tag_key))):
         return None
     return aws.expiry_schedule(expiry_schedule_name(secret_arn), _region_of(secret_arn) or "")
-
-
-def _key_region(key_arn: str) -> str:
-    arn = parse_arn(key_arn)
-    assert arn is not None
-    return arn.region
 
 
 def _region_of(secret_id: str) -> str | None:
@@ -334,10 +327,10 @@ def _move_target(aws: Aws, secret_arn: str, name: str, *, replica: bool = False)
     location = parse_arn(secret_arn)
     assert location is not None
     shared = aws.settings.shared_key_arn
-    shared_location = parse_arn(shared) if shared else None
-    if shared_location and (shared_location.region == location.region or not replica):
-        if shared_location.region != location.region:
-            raise KeyNotUsable(f"SHARED_KEY_ARN {shared} is not in the region of secret {secret_arn}")
+    in_same_region = _region_of(shared) == location.region
+    if shared and not in_same_region and not replica:
+        raise KeyNotUsable(f"SHARED_KEY_ARN {shared} is not in the region of secret {secret_arn}")
+    if shared and in_same_region:
         key = _customer_key(aws, shared, location.account, location.region, "SHARED_KEY_ARN")
         if key is None:
             raise KeyNotUsable(f"SHARED_KEY_ARN {shared} is an AWS managed key; name a customer-managed key")
@@ -414,7 +407,7 @@ def _delete_revoked_parameters(aws: Aws, plan: Plan) -> dict[str, str]:
     return failures
 
 
-def _apply_grants(aws: Aws, plan: Plan, share: ShareTag, failures: dict[str, str]) -> ReconcileResult:
+def _apply_grants(aws: Aws, plan: Plan, failures: dict[str, str]) -> ReconcileResult:
     """Apply A's side, keys first (a revoked consumer loses kms:Decrypt at once), then publish to consumers.
 
     Every document is serialized and size-checked before the first write, so a too-large policy changes
@@ -444,7 +437,7 @@ def _apply_grants(aws: Aws, plan: Plan, share: ShareTag, failures: dict[str, str
     if plan.parameter_writes:
         failures |= _publish(aws, plan, {region: arn for region, arn in key_arns.items() if arn})
     _apply_schedule(aws, plan)
-    _write_status(aws, plan, share, tuple(sorted(failures)))
+    _write_status(aws, plan, plan.status_with(failures))
     result = ReconcileResult(plan, applied=True, key_arn=key_arns[plan.region], failures=tuple(failures.values()))
     if failures:
         raise ReconcileFailed(plan.secret_arn, list(result.failures), result)
@@ -481,13 +474,10 @@ def _apply_schedule(aws: Aws, plan: Plan) -> None:
         _log(plan, f"expiry schedule {name} fires at {format_time(at)}")
 
 
-def _write_status(aws: Aws, plan: Plan, share: ShareTag, failed_accounts: tuple[str, ...]) -> None:
+def _write_status(aws: Aws, plan: Plan, value: str | None) -> None:
     """Record the outcome in the status tag, only when it changed: an unchanged outcome writes nothing, so the
     tag write cannot set off another reconciliation that writes again.
     """
-    value = plan.status_after
-    if plan.readable and failed_accounts:  # also when the share tags are gone: a revocation still pending shows
-        value = status_value(Outcome(len(plan.consumers), share.rejected, failed_accounts, plan.until, plan.expired))
     if value == plan.status_before:
         return
     aws.set_secret_tag(plan.secret_arn, aws.settings.status_tag_key, value, plan.region)

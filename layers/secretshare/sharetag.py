@@ -85,6 +85,11 @@ def share_tag_entries(tags: Iterable[Mapping[str, str]], tag_key: str) -> list[s
     return [entry for _, value in selected for entry in value.split()]
 
 
+def tag_value(tags: Iterable[Mapping[str, str]], key: str) -> str | None:
+    """The value of the tag `key`, None when the secret does not carry it."""
+    return next((tag.get("Value", "") for tag in tags if tag["Key"] == key), None)
+
+
 def has_share_tag(tags: Iterable[Mapping[str, str]], tag_key: str) -> bool:
     """True when any share tag key is present, even with an empty value."""
     return any(tag["Key"] == tag_key or tag["Key"].startswith(tag_key + "/") for tag in tags)
@@ -159,7 +164,7 @@ def parse_share_tag(
             rejected.setdefault(entry, RejectedEntry(entry, str(err), err.code))
         else:
             consumers.add(principal)
-    until_value = next((tag.get("Value", "") for tag in tags if tag["Key"] == until_key), None)
+    until_value = tag_value(tags, until_key)
     share = ShareTag(tuple(sorted(consumers)), tuple(rejected.values()))
     if until_value is None:
         return share
