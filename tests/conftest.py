@@ -5,6 +5,9 @@ import sys
 
 import pytest
 
+# The moto world and its call log, for every folder.
+pytest_plugins = ["support.fixtures"]
+
 
 class _CurrentStdout:
     """A stream that writes to whatever sys.stdout is now (capsys swaps it per test)."""

@@ -10,12 +10,11 @@ import json
 from functools import partial
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from secretshare.aws import Clients
+from secretshare.aws import Clients, default_session
 from secretshare.errors import ReconcileFailed
 from secretshare.events import UnrecognizedEvent, secret_id_from_event
 from secretshare.observability import count_reconciliation, logger, metrics
@@ -33,15 +32,16 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """SQS batch: reconcile each record, report the failed ones. One EventBridge event: reconcile it."""
-    # One set of clients per invocation: each consumer account's role is assumed once for the whole batch.
-    clients = Clients(_session())
+    # One set of clients and settings per invocation: each consumer account's role is assumed once for the batch.
+    clients = Clients(default_session())
+    settings = Settings.from_env()
     if "Records" not in event:
-        return reconcile_event(event, clients)
-    record_handler = partial(reconcile_record, clients=clients)
+        return reconcile_event(event, settings, clients)
+    record_handler = partial(reconcile_record, settings=settings, clients=clients)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 
 
-def reconcile_record(record: SQSRecord, clients: Clients) -> dict[str, Any]:
+def reconcile_record(record: SQSRecord, settings: Settings, clients: Clients) -> dict[str, Any]:
     """One SQS record, whose body is an EventBridge event (or the sweep's message of the same shape)."""
     with logger.append_context_keys(message_id=record.message_id):
         try:
@@ -50,10 +50,10 @@ def reconcile_record(record: SQSRecord, clients: Clients) -> dict[str, Any]:
             count_reconciliation(None, succeeded=False)
             logger.exception("record body is not JSON")
             raise
-        return reconcile_event(event, clients)
+        return reconcile_event(event, settings, clients)
 
 
-def reconcile_event(event: dict[str, Any], clients: Clients) -> dict[str, Any]:
+def reconcile_event(event: dict[str, Any], settings: Settings, clients: Clients) -> dict[str, Any]:
     """Reconcile the secret an event names; count and log the outcome, and raise on failure."""
     try:
         secret_id = secret_id_from_event(event)
@@ -64,7 +64,7 @@ def reconcile_event(event: dict[str, Any], clients: Clients) -> dict[str, Any]:
     # Every line of this reconciliation, the library's included, carries the secret: as the event names it
     # (the ARN for tag events, the sweep and most CloudTrail calls) and, once known, by its full ARN.
     with logger.append_context_keys(secret_arn=secret_id):
-        result = _reconcile(secret_id, clients)
+        result = _reconcile(secret_id, settings, clients)
         logger.append_keys(secret_arn=result.secret_arn)
         summary = {
             "secret_arn": result.secret_arn,
@@ -77,9 +77,9 @@ def reconcile_event(event: dict[str, Any], clients: Clients) -> dict[str, Any]:
     return summary
 
 
-def _reconcile(secret_id: str, clients: Clients) -> ReconcileResult:
+def _reconcile(secret_id: str, settings: Settings, clients: Clients) -> ReconcileResult:
     try:
-        result = reconcile_secret(secret_id, settings=Settings.from_env(), clients=clients)
+        result = reconcile_secret(secret_id, settings=settings, clients=clients)
     except ReconcileFailed as err:
         partial = err.result if isinstance(err.result, ReconcileResult) else None
         count_reconciliation(partial, succeeded=False)
@@ -92,11 +92,3 @@ def _reconcile(secret_id: str, clients: Clients) -> ReconcileResult:
     # Rejected tag entries are not failures (retrying cannot fix them): the library logs each, and they are counted.
     count_reconciliation(result, succeeded=True)
     return result
-
-
-def _session() -> boto3.Session:
-    """boto3's default session, made on first use (not at import) and reused while the function stays warm."""
-    if boto3.DEFAULT_SESSION is None:
-        boto3.setup_default_session()
-    assert boto3.DEFAULT_SESSION is not None
-    return boto3.DEFAULT_SESSION

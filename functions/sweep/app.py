@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from secretshare.aws import Clients, default_session
 from secretshare.errors import ConfigurationError
 from secretshare.observability import logger
 from secretshare.settings import Settings
@@ -24,19 +24,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = Settings.from_env()
     if not settings.queue_url:
         raise ConfigurationError("QUEUE_URL is not set: the sweep queues reconciliations on the reconcile FIFO queue")
-    session = _session()
-    report = sweep(settings=settings, session=session)
-    queued = enqueue_reconciliations(list(report.to_reconcile), settings.queue_url, session=session)
+    clients = Clients(default_session())
+    report = sweep(settings=settings, clients=clients)
+    queued = enqueue_reconciliations(list(report.to_reconcile), settings.queue_url, settings=settings, clients=clients)
     logger.info(
         "swept",
         extra={"checked": len(report.checked), "drifted": list(report.drifted), "errors": dict(report.errors)},
     )
     return {"checked": len(report.checked), "queued": queued}
-
-
-def _session() -> boto3.Session:
-    """boto3's default session, made on first use (not at import) and reused while the function stays warm."""
-    if boto3.DEFAULT_SESSION is None:
-        boto3.setup_default_session()
-    assert boto3.DEFAULT_SESSION is not None
-    return boto3.DEFAULT_SESSION

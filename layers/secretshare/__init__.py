@@ -1,7 +1,7 @@
 """secretshare: share AWS Secrets Manager secrets across accounts with one tag.
 
-The pure core (`sharetag`, `policy`, `plan`, `names`, `arns`) has no AWS dependency; `aws` is the
-thin layer of AWS calls and `reconcile` ties them together.
+A reconciliation reads (`read`), plans (`plan`, pure: no AWS dependency, like `sharetag`, `policy`, `names` and
+`arns`), and applies (`apply`); `reconcile` is the loop around them and `aws` the one layer of AWS calls.
 """
 
 from .errors import (

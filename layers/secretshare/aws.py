@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -28,43 +29,49 @@ from .settings import ALLOW_ANY, ALLOW_ORGANIZATION, Settings
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 6}, user_agent_extra="secretshare")
 # Organization membership changes rarely; a warm Lambda reuses it for this long.
 ORGANIZATION_CACHE_SECONDS = 300
+# SendMessageBatch takes at most ten messages.
+_SQS_BATCH = 10
 
-# The IAM action each AWS operation needs, so the template's roles can be held against the code.
-REQUIRED_ACTIONS: dict[tuple[str, str], str] = {
-    ("secretsmanager", "DescribeSecret"): "secretsmanager:DescribeSecret",
-    ("secretsmanager", "GetResourcePolicy"): "secretsmanager:GetResourcePolicy",
-    ("secretsmanager", "PutResourcePolicy"): "secretsmanager:PutResourcePolicy",
-    ("secretsmanager", "DeleteResourcePolicy"): "secretsmanager:DeleteResourcePolicy",
-    ("secretsmanager", "UpdateSecret"): "secretsmanager:UpdateSecret",
-    ("secretsmanager", "ListSecrets"): "secretsmanager:ListSecrets",
-    ("kms", "DescribeKey"): "kms:DescribeKey",
-    ("kms", "GetKeyPolicy"): "kms:GetKeyPolicy",
-    ("kms", "PutKeyPolicy"): "kms:PutKeyPolicy",
-    ("kms", "CreateKey"): "kms:CreateKey",
-    ("kms", "CreateAlias"): "kms:CreateAlias",
-    ("kms", "TagResource"): "kms:TagResource",
-    ("resourcegroupstaggingapi", "GetResources"): "tag:GetResources",
-    ("organizations", "ListAccounts"): "organizations:ListAccounts",
-    ("sts", "AssumeRole"): "sts:AssumeRole",
-    ("sts", "GetCallerIdentity"): "sts:GetCallerIdentity",
-    ("ssm", "GetParameter"): "ssm:GetParameter",
-    ("ssm", "PutParameter"): "ssm:PutParameter",
-    ("ssm", "DeleteParameter"): "ssm:DeleteParameter",
-    ("ssm", "AddTagsToResource"): "ssm:AddTagsToResource",
-    ("sqs", "SendMessageBatch"): "sqs:SendMessage",
-    ("secretsmanager", "ValidateResourcePolicy"): "secretsmanager:ValidateResourcePolicy",
-    ("accessanalyzer", "CheckNoPublicAccess"): "access-analyzer:CheckNoPublicAccess",
-    ("secretsmanager", "TagResource"): "secretsmanager:TagResource",
-    ("secretsmanager", "UntagResource"): "secretsmanager:UntagResource",
-    ("scheduler", "GetSchedule"): "scheduler:GetSchedule",
-    ("scheduler", "CreateSchedule"): "scheduler:CreateSchedule",
-    ("scheduler", "UpdateSchedule"): "scheduler:UpdateSchedule",
-    ("scheduler", "DeleteSchedule"): "scheduler:DeleteSchedule",
-}
+# The IAM action each AWS operation needs, so the template's roles can be held against the code. Filled in by the
+# `calls` declarations on the methods below: every AWS call secretshare makes is one of those methods.
+REQUIRED_ACTIONS: dict[tuple[str, str], str] = {}
+# IAM's service prefix where it differs from botocore's service name.
+_IAM_PREFIX = {"resourcegroupstaggingapi": "tag", "accessanalyzer": "access-analyzer"}
+# Operations authorized by an IAM action of another name.
+_IAM_ACTION = {("sqs", "SendMessageBatch"): "sqs:SendMessage"}
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def calls(*operations: str) -> Callable[[_Method], _Method]:
+    """Declare the AWS operations (`"kms:PutKeyPolicy"`, botocore's service name) a method makes.
+
+    Each one lands in REQUIRED_ACTIONS with the IAM action it needs, as Cloud Custodian's actions declare
+    their permissions: the declaration sits on the code that makes the call.
+    """
+
+    def declare(method: _Method) -> _Method:
+        for operation in operations:
+            service, name = operation.split(":")
+            default = f"{_IAM_PREFIX.get(service, service)}:{name}"
+            REQUIRED_ACTIONS[(service, name)] = _IAM_ACTION.get((service, name), default)
+        return method
+
+    return declare
+
+
 # EventBridge Scheduler's one-off expression: at(yyyy-mm-ddThh:mm:ss), read in ScheduleExpressionTimezone.
 _AT_FORMAT = "at(%Y-%m-%dT%H:%M:%S)"
 
 _organization_cache: dict[str, tuple[float, frozenset[str]]] = {}
+
+
+def default_session() -> boto3.Session:
+    """boto3's default session, made on first use (not at import) and reused while a Lambda stays warm."""
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    return boto3.DEFAULT_SESSION
 
 
 def error_code(err: ClientError) -> str:
@@ -121,32 +128,35 @@ class Aws:
         """The boto3 session of account A."""
         return self.clients.session
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        """A client in account A."""
+    def _client(self, service: str, region: str | None = None) -> Any:
+        """A client in account A: only the methods below use it, each declaring the operations it calls."""
         return self.clients.get(service, region or self.session.region_name)
 
     # --- reads in account A ---------------------------------------------------------------
 
+    @calls("secretsmanager:DescribeSecret")
     def describe_secret(self, secret_id: str, region: str | None) -> dict | None:
         """The secret's description, or None when it does not exist."""
         try:
-            return self.client("secretsmanager", region).describe_secret(SecretId=secret_id)
+            return self._client("secretsmanager", region).describe_secret(SecretId=secret_id)
         except ClientError as err:
             if error_code(err) == "ResourceNotFoundException":
                 return None
             raise
 
+    @calls("secretsmanager:GetResourcePolicy")
     def resource_policy(self, secret_arn: str, region: str) -> dict | None:
         """The secret's resource policy, parsed, or None when it has none."""
-        found = self.client("secretsmanager", region).get_resource_policy(SecretId=secret_arn)
+        found = self._client("secretsmanager", region).get_resource_policy(SecretId=secret_arn)
         text = found.get("ResourcePolicy")
         return json.loads(text) if text else None
 
+    @calls("kms:DescribeKey")
     def describe_key(self, key_id: str, region: str) -> dict | None:
         """The key's metadata, or None when the key (or alias) does not exist."""
         if (key_id, region) not in self._key_metadata:
             try:
-                found = self.client("kms", region).describe_key(KeyId=key_id)["KeyMetadata"]
+                found = self._client("kms", region).describe_key(KeyId=key_id)["KeyMetadata"]
             except ClientError as err:
                 if error_code(err) != "NotFoundException":
                     raise
@@ -154,12 +164,13 @@ class Aws:
             self._key_metadata[(key_id, region)] = found
         return self._key_metadata[(key_id, region)]
 
+    @calls("kms:GetKeyPolicy")
     def key_policy(self, key_arn: str, region: str) -> dict:
         """The key policy, parsed; KeyNotUsable when account A may not read it."""
         if key_arn in self._key_policies:
             return self._key_policies[key_arn]
         try:
-            found = self.client("kms", region).get_key_policy(KeyId=key_arn, PolicyName="default")
+            found = self._client("kms", region).get_key_policy(KeyId=key_arn, PolicyName="default")
         except ClientError as err:
             if error_code(err) in ("AccessDeniedException", "AccessDenied"):
                 raise KeyNotUsable(f"account A cannot administer key {key_arn}: {err}") from err
@@ -169,9 +180,25 @@ class Aws:
         self._key_policies[key_arn] = json.loads(found["Policy"])
         return self._key_policies[key_arn]
 
-    def caller_account(self) -> str:
-        """Account A's id (used only when a secret is gone and its ARN is unknown)."""
-        return self.client("sts").get_caller_identity()["Account"]
+    @calls("sts:GetCallerIdentity")
+    def caller_arn(self, region: str | None) -> str:
+        """The ARN account A's credentials act as (its partition and account name a secret known only by name)."""
+        return self._client("sts", region).get_caller_identity()["Arn"]
+
+    @calls("secretsmanager:ListSecrets")
+    def tagged_secrets(self, tag_key: str) -> Iterator[dict]:
+        """Every secret of this region carrying a tag whose key starts with `tag_key`, as ListSecrets describes it.
+
+        Secrets scheduled for deletion are included. The `tag-key` filter matches by prefix (`share-with` also
+        matches `share-without`): the caller keeps the keys it wants.
+        """
+        pages = (
+            self._client("secretsmanager")
+            .get_paginator("list_secrets")
+            .paginate(IncludePlannedDeletion=True, Filters=[{"Key": "tag-key", "Values": [tag_key]}])
+        )
+        for page in pages:
+            yield from page["SecretList"]
 
     def allowed_accounts(self) -> frozenset[str] | None:
         """Accounts that may be consumers under ALLOWED_CONSUMERS; None when any account may."""
@@ -182,12 +209,13 @@ class Aws:
             return allow.accounts
         return self._organization_accounts()
 
+    @calls("organizations:ListAccounts")
     def _organization_accounts(self) -> frozenset[str]:
         cached = _organization_cache.get("accounts")
         if cached and time.monotonic() - cached[0] < ORGANIZATION_CACHE_SECONDS:
             return cached[1]
         try:
-            pages = self.client("organizations").get_paginator("list_accounts").paginate()
+            pages = self._client("organizations").get_paginator("list_accounts").paginate()
             accounts = frozenset(a["Id"] for page in pages for a in page["Accounts"] if a["Status"] == "ACTIVE")
         except ClientError as err:
             raise AllowListUnavailable(
@@ -199,9 +227,10 @@ class Aws:
 
     # --- writes in account A --------------------------------------------------------------
 
+    @calls("kms:CreateKey", "kms:CreateAlias")
     def create_key(self, alias: str, policy: str, description: str, region: str) -> str:
         """Create a symmetric customer-managed key with `policy` and `alias`; return its ARN."""
-        kms = self.client("kms", region)
+        kms = self._client("kms", region)
         key = kms.create_key(
             Policy=policy,
             Description=description,
@@ -210,14 +239,16 @@ class Aws:
         kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
         return key["Arn"]
 
+    @calls("kms:TagResource")
     def tag_key(self, key_arn: str, tag: tuple[str, str], region: str) -> None:
         """Tag a key (idempotent)."""
-        self.client("kms", region).tag_resource(KeyId=key_arn, Tags=[{"TagKey": tag[0], "TagValue": tag[1]}])
+        self._client("kms", region).tag_resource(KeyId=key_arn, Tags=[{"TagKey": tag[0], "TagValue": tag[1]}])
 
+    @calls("resourcegroupstaggingapi:GetResources")
     def tagged_keys(self, tag_key: str, region: str) -> dict[str, dict[str, str]]:
         """ARNs of the KMS keys carrying `tag_key`, each with all its tags."""
         pages = (
-            self.client("resourcegroupstaggingapi", region)
+            self._client("resourcegroupstaggingapi", region)
             .get_paginator("get_resources")
             .paginate(ResourceTypeFilters=["kms:key"], TagFilters=[{"Key": tag_key}])
         )
@@ -227,21 +258,25 @@ class Aws:
             for found in page["ResourceTagMappingList"]
         }
 
+    @calls("kms:PutKeyPolicy")
     def put_key_policy(self, key_arn: str, policy: str, region: str) -> None:
         """Replace the key policy (the merge already kept every statement we do not own)."""
-        self.client("kms", region).put_key_policy(KeyId=key_arn, PolicyName="default", Policy=policy)
+        self._client("kms", region).put_key_policy(KeyId=key_arn, PolicyName="default", Policy=policy)
         self._key_policies[key_arn] = json.loads(policy)
 
+    @calls("secretsmanager:UpdateSecret")
     def set_secret_key(self, secret_arn: str, key_arn: str, region: str) -> None:
         """Point the secret at `key_arn` by full ARN (a key id or alias would resolve in the reader's account)."""
-        self.client("secretsmanager", region).update_secret(SecretId=secret_arn, KmsKeyId=key_arn)
+        self._client("secretsmanager", region).update_secret(SecretId=secret_arn, KmsKeyId=key_arn)
 
+    @calls("secretsmanager:PutResourcePolicy")
     def put_resource_policy(self, secret_arn: str, policy: str, region: str) -> None:
         """Write the secret's resource policy, refusing anything AWS considers public."""
-        self.client("secretsmanager", region).put_resource_policy(
+        self._client("secretsmanager", region).put_resource_policy(
             SecretId=secret_arn, ResourcePolicy=policy, BlockPublicPolicy=True
         )
 
+    @calls("secretsmanager:ValidateResourcePolicy")
     def principal_refused(self, secret_arn: str, principal: str, region: str) -> str | None:
         """Why AWS refuses `principal` in the secret's resource policy, or None when it accepts it.
 
@@ -254,7 +289,7 @@ class Aws:
             ],
         }
         try:
-            found = self.client("secretsmanager", region).validate_resource_policy(
+            found = self._client("secretsmanager", region).validate_resource_policy(
                 SecretId=secret_arn, ResourcePolicy=json.dumps(policy)
             )
         except ClientError as err:
@@ -265,20 +300,23 @@ class Aws:
             return None
         return "; ".join(e.get("ErrorMessage", "") for e in found.get("ValidationErrors", [])) or "validation failed"
 
+    @calls("accessanalyzer:CheckNoPublicAccess")
     def public_access_verdict(self, policy: str, region: str) -> str:
         """IAM Access Analyzer's CheckNoPublicAccess result for a secret resource policy: PASS or FAIL."""
-        found = self.client("accessanalyzer", region).check_no_public_access(
+        found = self._client("accessanalyzer", region).check_no_public_access(
             policyDocument=policy, resourceType="AWS::SecretsManager::Secret"
         )
         return found["result"]
 
+    @calls("secretsmanager:DeleteResourcePolicy")
     def delete_resource_policy(self, secret_arn: str, region: str) -> None:
         """Remove the secret's resource policy."""
-        self.client("secretsmanager", region).delete_resource_policy(SecretId=secret_arn)
+        self._client("secretsmanager", region).delete_resource_policy(SecretId=secret_arn)
 
+    @calls("secretsmanager:TagResource", "secretsmanager:UntagResource")
     def set_secret_tag(self, secret_arn: str, key: str, value: str | None, region: str) -> None:
         """Write one tag on the secret, or remove it when `value` is None."""
-        secretsmanager = self.client("secretsmanager", region)
+        secretsmanager = self._client("secretsmanager", region)
         if value is None:
             secretsmanager.untag_resource(SecretId=secret_arn, TagKeys=[key])
         else:
@@ -286,10 +324,11 @@ class Aws:
 
     # --- expiry schedules (EventBridge Scheduler) -------------------------------------------
 
+    @calls("scheduler:GetSchedule")
     def expiry_schedule(self, name: str, region: str) -> datetime | None:
         """When the one-off schedule `name` fires (UTC), or None when there is no such schedule."""
         try:
-            found = self.client("scheduler", region).get_schedule(
+            found = self._client("scheduler", region).get_schedule(
                 Name=name, GroupName=self.settings.expiry_schedule_group
             )
         except ClientError as err:
@@ -301,6 +340,7 @@ class Aws:
         except ValueError:
             return None  # not a one-off schedule of ours: rewriting it puts it right
 
+    @calls("scheduler:CreateSchedule", "scheduler:UpdateSchedule")
     def put_expiry_schedule(self, name: str, at: datetime, message: str, region: str) -> None:
         """Create or move the one-off schedule that sends `message` to the reconcile queue at `at` (UTC).
 
@@ -323,7 +363,7 @@ class Aws:
                 "SqsParameters": {"MessageGroupId": MESSAGE_GROUP_ID},
             },
         }
-        scheduler = self.client("scheduler", region)
+        scheduler = self._client("scheduler", region)
         try:
             scheduler.create_schedule(**arguments)
         except ClientError as err:
@@ -331,13 +371,32 @@ class Aws:
                 raise
             scheduler.update_schedule(**arguments)
 
+    @calls("scheduler:DeleteSchedule")
     def delete_expiry_schedule(self, name: str, region: str) -> None:
         """Delete the one-off schedule; one already gone (it fired) is fine."""
         try:
-            self.client("scheduler", region).delete_schedule(Name=name, GroupName=self.settings.expiry_schedule_group)
+            self._client("scheduler", region).delete_schedule(Name=name, GroupName=self.settings.expiry_schedule_group)
         except ClientError as err:
             if error_code(err) != "ResourceNotFoundException":
                 raise
+
+    # --- the reconcile queue ----------------------------------------------------------------------
+
+    @calls("sqs:SendMessageBatch")
+    def send_messages(self, queue_url: str, bodies: list[str], group_id: str) -> None:
+        """Send messages to the FIFO queue, ten to a batch (SQS's limit); raise naming every message that failed."""
+        sqs = self._client("sqs")
+        for start in range(0, len(bodies), _SQS_BATCH):
+            batch = bodies[start : start + _SQS_BATCH]
+            response = sqs.send_message_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(i), "MessageBody": body, "MessageGroupId": group_id} for i, body in enumerate(batch)
+                ],
+            )
+            if response.get("Failed"):
+                failed = [batch[int(f["Id"])] + ": " + f.get("Message", f["Code"]) for f in response["Failed"]]
+                raise RuntimeError(f"could not queue {'; '.join(failed)}")
 
     # --- consumer accounts -----------------------------------------------------------------
 
@@ -347,11 +406,12 @@ class Aws:
         with self._assuming:  # one AssumeRole per account, even when the sweep's threads ask at once
             return self._consumer_ssm(account, role_arn, region)
 
+    @calls("sts:AssumeRole")
     def _consumer_ssm(self, account: str, role_arn: str, region: str) -> Any:
         if self.clients.has("ssm", region, role_arn):
             return self.clients.get("ssm", region, role_arn)
         try:
-            credentials = self.client("sts", region).assume_role(RoleArn=role_arn, RoleSessionName="secretshare")[
+            credentials = self._client("sts", region).assume_role(RoleArn=role_arn, RoleSessionName="secretshare")[
                 "Credentials"
             ]
         except ClientError as err:
@@ -365,6 +425,7 @@ class Aws:
             aws_session_token=credentials["SessionToken"],
         )
 
+    @calls("ssm:GetParameter")
     def read_parameter(self, account: str, name: str, partition: str, region: str) -> str | None:
         """The parameter's value in a consumer account, or None when it does not exist."""
         ssm = self.consumer_ssm(account, partition, region)
@@ -375,6 +436,7 @@ class Aws:
                 return None
             raise self._consumer_error(account, partition, "cannot read", name, err) from err
 
+    @calls("ssm:PutParameter", "ssm:AddTagsToResource")
     def write_parameter(
         self,
         account: str,
@@ -412,6 +474,7 @@ class Aws:
         except ClientError as err:
             raise self._consumer_error(account, partition, "cannot write", name, err) from err
 
+    @calls("ssm:DeleteParameter")
     def delete_parameter(self, account: str, name: str, partition: str, region: str) -> None:
         """Delete the parameter in a consumer account; one already gone is fine."""
         ssm = self.consumer_ssm(account, partition, region)

@@ -6,7 +6,7 @@ The plan is a value: printing it is the dry run, applying it is `apply.apply_pla
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from .arns import Arn, parse_arn
@@ -24,8 +24,11 @@ from .keypolicy import (
 )
 from .names import is_ours, key_alias, parameter_name
 from .policy import (
+    KEY_POLICY_MAX_BYTES,
+    RESOURCE_POLICY_MAX_CHARS,
     Document,
     Statement,
+    check_size,
     consumer_policy,
     granted_principals,
     key_admin_statement,
@@ -187,6 +190,16 @@ class ScheduleChange:
 
 
 @dataclass(frozen=True)
+class Documents:
+    """A plan's policy documents as written: key policies by key ARN, new keys' policies by region, and the
+    resource policy (None when it is deleted or unchanged)."""
+
+    key_policies: Mapping[str, str] = field(default_factory=dict)
+    new_keys: Mapping[str, str] = field(default_factory=dict)
+    resource_policy: str | None = None
+
+
+@dataclass(frozen=True)
 class Plan:
     """What one reconciliation will do, in the order it does it."""
 
@@ -212,6 +225,7 @@ class Plan:
     status_before: str | None = None
     readable: bool = True
     tagged: bool = False
+    documents: Documents = Documents()
 
     @property
     def key_arn(self) -> str | None:
@@ -353,7 +367,7 @@ def plan_reconciliation(
         change for key in keys.values() if (change := _key_policy_change(key, selects, state, held.get(key.arn)))
     )
     unreachable = {a: r for a, r in state.unreachable.items() if a in wanted_accounts}
-    return Plan(
+    plan = Plan(
         secret_arn=state.arn,
         secret_name=state.name,
         partition=location.partition,
@@ -377,6 +391,29 @@ def plan_reconciliation(
         readable=state.readable,
         tagged=has_share_tag(state.tags, settings.share_tag_key)
         or tag_value(state.tags, settings.share_until_tag_key) is not None,
+    )
+    return replace(plan, documents=_documents(plan))
+
+
+def _documents(plan: Plan) -> Documents:
+    """Every policy document the plan writes, serialized once and size-checked: PolicyTooLarge when one would
+    not fit, so a plan AWS would refuse is never applied in part (nor shown by a dry run as if it could be)."""
+
+    def key_policy(document: Document) -> str:
+        return check_size(
+            document, limit=KEY_POLICY_MAX_BYTES, what="key policy", secret=plan.secret_arn, in_bytes=True
+        )
+
+    change = plan.resource_policy_change
+    resource_policy = None
+    if change and change.after is not None:
+        resource_policy = check_size(
+            change.after, limit=RESOURCE_POLICY_MAX_CHARS, what="resource policy", secret=plan.secret_arn
+        )
+    return Documents(
+        key_policies={change.key_arn: key_policy(change.after) for change in plan.key_policy_changes},
+        new_keys={copy.region: key_policy(copy.new_key.policy) for copy in plan.copies if copy.new_key},
+        resource_policy=resource_policy,
     )
 
 

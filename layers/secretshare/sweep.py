@@ -26,7 +26,7 @@ from .keypolicy import granted_secret_arns
 from .names import GRANTS_TAG, is_ours
 from .plan import SecretState, plan_reconciliation
 from .policy import statements
-from .reconcile import read_state
+from .read import read_state
 from .settings import Settings
 from .sharetag import has_share_tag
 
@@ -34,7 +34,6 @@ logger = logging.getLogger("secretshare")
 
 SWEEP_SOURCE = "secretshare.sweep"
 SWEEP_DETAIL_TYPE = "Scheduled Reconciliation"
-_SQS_BATCH = 10
 # Parallel checks: 10,000 shared secrets then fit a Lambda's 15 minutes, and adaptive retries pace the reads
 # at the per-account quotas (GetResourcePolicy, 50 per second, is the tightest).
 SWEEP_WORKERS = 8
@@ -112,20 +111,11 @@ def _names_other_regions(state: SecretState) -> bool:
 
 def _tagged_secrets(aws: Aws) -> dict[str, dict]:
     """Secrets carrying a share tag, as ListSecrets describes them (with scheduled-for-deletion ones)."""
-    pages = (
-        aws.client("secretsmanager")
-        .get_paginator("list_secrets")
-        .paginate(
-            IncludePlannedDeletion=True,
-            Filters=[{"Key": "tag-key", "Values": [aws.settings.share_tag_key]}],
-        )
-    )
     tag_key = aws.settings.share_tag_key
     region = aws.session.region_name
     return {
         secret["ARN"]: secret
-        for page in pages
-        for secret in page["SecretList"]
+        for secret in aws.tagged_secrets(tag_key)
         # The filter matches by prefix, so `share-without` would match too: keep exact keys only. A replica of
         # a secret whose primary is in another region is reconciled there, with its primary.
         if has_share_tag(secret.get("Tags", []), tag_key) and secret.get("PrimaryRegion", region) == region
@@ -152,19 +142,15 @@ def sweep_message(secret_arn: str) -> dict:
     return reconcile_request(secret_arn, SWEEP_SOURCE, SWEEP_DETAIL_TYPE)
 
 
-def enqueue_reconciliations(secret_arns: list[str], queue_url: str, *, session: boto3.Session | None = None) -> int:
+def enqueue_reconciliations(
+    secret_arns: list[str],
+    queue_url: str,
+    *,
+    settings: Settings | None = None,
+    session: boto3.Session | None = None,
+    clients: Clients | None = None,
+) -> int:
     """Queue one reconcile message per secret on the FIFO queue; return how many were sent."""
-    sqs = (session or boto3.Session()).client("sqs")
-    for start in range(0, len(secret_arns), _SQS_BATCH):
-        batch = secret_arns[start : start + _SQS_BATCH]
-        response = sqs.send_message_batch(
-            QueueUrl=queue_url,
-            Entries=[
-                {"Id": str(i), "MessageBody": json.dumps(sweep_message(arn)), "MessageGroupId": MESSAGE_GROUP_ID}
-                for i, arn in enumerate(batch)
-            ],
-        )
-        if response.get("Failed"):
-            failed = [batch[int(f["Id"])] + ": " + f.get("Message", f["Code"]) for f in response["Failed"]]
-            raise RuntimeError(f"could not queue reconciliations for {'; '.join(failed)}")
+    aws = Aws(settings or Settings.from_env(), clients or Clients(session or boto3.Session()))
+    aws.send_messages(queue_url, [json.dumps(sweep_message(arn)) for arn in secret_arns], MESSAGE_GROUP_ID)
     return len(secret_arns)

@@ -5,6 +5,7 @@ import json
 import re
 
 import pytest
+from support.statements import ADMIN
 
 from secretshare import KeyNotUsable, PolicyTooLarge
 
@@ -12,13 +13,6 @@ B = "222222222222"
 C = "333333333333"
 ROOT_B = f"arn:aws:iam::{B}:root"
 ROLE_C = f"arn:aws:iam::{C}:role/app"
-ADMIN = {
-    "Sid": "Enable IAM User Permissions",
-    "Effect": "Allow",
-    "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-    "Action": "kms:*",
-    "Resource": "*",
-}
 FOREIGN_KEY = "arn:aws:kms:eu-west-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 

@@ -2,6 +2,8 @@
 
 import copy
 
+from support.statements import ADMIN
+
 B = "222222222222"
 C = "333333333333"
 ROOT_B = f"arn:aws:iam::{B}:root"
@@ -9,13 +11,6 @@ ROLE_C = f"arn:aws:iam::{C}:role/app"
 USER_B = f"arn:aws:iam::{B}:user/alice"
 PARAMETER = "/secretshare/123456789012/eu-west-1/app/db-password"
 
-ADMIN = {
-    "Sid": "Enable IAM User Permissions",
-    "Effect": "Allow",
-    "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-    "Action": "kms:*",
-    "Resource": "*",
-}
 # Statements someone else wrote, one of them without a Sid: secretshare must never touch them.
 FOREIGN_KEY_POLICY = {
     "Version": "2012-10-17",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sam_support import emf_blobs
+from support.sam import emf_blobs
 
 B = "222222222222"
 C = "333333333333"

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 from checks import ROLE_C, ROOT_B, ROOT_D, B, D, assert_shared_exactly
-from sam_support import LambdaContext, load_sample
+from support.sam import LambdaContext, load_sample
 
 from secretshare.keypolicy import granted_secret_arns
 from secretshare.sweep import MESSAGE_GROUP_ID

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
-from sam_support import CONSUMER_TEMPLATE, as_list, load_template, resolve, resources_of_type
+from support.sam import CONSUMER_TEMPLATE, as_list, load_template, resolve, resources_of_type
 
 PRODUCER = "111111111111"
 RECONCILE_ROLE = f"arn:aws:iam::{PRODUCER}:role/secretshare-reconcile-eu-west-1"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from checks import ROLE_C, ROOT_B, B, C, assert_shared_exactly, metric_totals
-from sam_support import LambdaContext, json_lines, sqs_record
+from support.sam import LambdaContext, json_lines, sqs_record
 
 from secretshare import ReconcileFailed
 from secretshare.observability import RECONCILE_FAILED

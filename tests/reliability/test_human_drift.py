@@ -7,32 +7,12 @@ import json
 
 import pytest
 from checks import ROLE_C, ROOT_B, B, C, assert_shared_exactly, published_keys, snapshot
+from support.statements import ADMIN, AUDITORS, BACKUPS
 
 from secretshare.sweep import sweep
 
 NAME = "app/db-password"
 PARAMETER = f"/secretshare/123456789012/eu-west-1/{NAME}"
-ADMIN = {
-    "Sid": "Enable IAM User Permissions",
-    "Effect": "Allow",
-    "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-    "Action": "kms:*",
-    "Resource": "*",
-}
-AUDITORS = {
-    "Sid": "Auditors",
-    "Effect": "Allow",
-    "Principal": {"AWS": "arn:aws:iam::555555555555:role/audit"},
-    "Action": "kms:DescribeKey",
-    "Resource": "*",
-}
-BACKUPS = {
-    "Sid": "BackupReads",
-    "Effect": "Allow",
-    "Principal": {"AWS": "arn:aws:iam::555555555555:role/backup"},
-    "Action": "secretsmanager:GetSecretValue",
-    "Resource": "*",
-}
 
 
 @pytest.fixture

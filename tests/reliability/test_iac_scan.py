@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sam_support import CONSUMER_TEMPLATE, REPO, TEMPLATE, load_template, resources_of_type
+from support.sam import CONSUMER_TEMPLATE, REPO, TEMPLATE, load_template, resources_of_type
 
 CONFIG = REPO / ".checkov.yaml"
 

@@ -8,18 +8,12 @@ import json
 
 import pytest
 from checks import ROLE_C, ROOT_B, B
+from support.statements import ADMIN
 
 from secretshare import PolicyTooLarge
 from secretshare.policy import KEY_POLICY_MAX_BYTES, RESOURCE_POLICY_MAX_CHARS
 
 NAME = "app/db-password"
-ADMIN = {
-    "Sid": "Enable IAM User Permissions",
-    "Effect": "Allow",
-    "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-    "Action": "kms:*",
-    "Resource": "*",
-}
 
 
 def padded_to(document, size):

@@ -8,6 +8,7 @@ import logging
 
 import pytest
 from checks import ROLE_C, ROOT_B, B, assert_shared_exactly
+from support.statements import BACKUPS
 
 from secretshare.errors import PublicPolicyRefused
 
@@ -16,13 +17,6 @@ EVERYONE = {
     "Sid": "ReadByAnyone",
     "Effect": "Allow",
     "Principal": "*",
-    "Action": "secretsmanager:GetSecretValue",
-    "Resource": "*",
-}
-BACKUPS = {
-    "Sid": "BackupReads",
-    "Effect": "Allow",
-    "Principal": {"AWS": "arn:aws:iam::555555555555:role/backup"},
     "Action": "secretsmanager:GetSecretValue",
     "Resource": "*",
 }

@@ -13,7 +13,7 @@ import logging
 
 import pytest
 from checks import ACCOUNTS, ROLE_C, SECRET_VALUE, B
-from sam_support import (
+from support.sam import (
     CONSUMER_TEMPLATE,
     LambdaContext,
     as_list,

@@ -7,7 +7,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from checks import ROLE_C, ROOT_B, B, assert_grants_nothing_beyond, assert_shared_exactly, metric_totals
-from sam_support import LambdaContext, json_lines, sqs_record
+from support.sam import LambdaContext, json_lines, sqs_record
 
 from secretshare.aws import CLIENT_CONFIG
 from secretshare.observability import RECONCILE_FAILED, RECONCILE_SUCCEEDED

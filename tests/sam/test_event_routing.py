@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from moto import mock_aws
-from sam_support import (
+from support.sam import (
     API_RULE,
     REGION,
     ROUTES,

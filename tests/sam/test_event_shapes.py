@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sam_support import SAMPLE_SECRET_ARN, SAMPLE_SECRET_NAME, load_sample, sample_names
+from support.sam import SAMPLE_SECRET_ARN, SAMPLE_SECRET_NAME, load_sample, sample_names
 
 import secretshare.events
 from secretshare.events import (

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from sam_support import (
+from support.sam import (
     CONSUMER_TEMPLATE,
     REGION,
     LambdaContext,
@@ -260,18 +260,18 @@ class Recorder:
         self.operations.add((model.service_model.service_name, model.name))
 
 
-def test_the_reconcile_handler_calls_only_listed_operations(accounts, default_session, reconcile_app, monkeypatch):
+def test_the_reconcile_handler_calls_only_listed_operations(world, default_session, reconcile_app, monkeypatch):
     # The organization allow-list, so ListAccounts is called too: A manages an organization with one member.
-    organizations = accounts.session.client("organizations")
+    organizations = world.own_session.client("organizations")
     organizations.create_organization(FeatureSet="ALL")
     member = organizations.create_account(AccountName="b", Email="b@example.com")["CreateAccountStatus"]["AccountId"]
     monkeypatch.setenv("ALLOWED_CONSUMERS", "organization")
     recorder = Recorder(default_session)
 
-    arn = accounts.create_secret("payments/db-password", share_with=member)
-    shared_key = accounts.session.client("kms").create_key()["KeyMetadata"]["Arn"]
-    other = accounts.create_secret("billing/api-key", share_with=f"{member} 12345")
-    accounts.secretsmanager.update_secret(SecretId=other, KmsKeyId=shared_key)
+    arn = world.create_secret("payments/db-password", share_with=member)
+    shared_key = world.own_session.client("kms").create_key()["KeyMetadata"]["Arn"]
+    other = world.create_secret("billing/api-key", share_with=f"{member} 12345")
+    world.secretsmanager.update_secret(SecretId=other, KmsKeyId=shared_key)
 
     def reconcile(secret_arn: str) -> None:
         response = reconcile_app.handler(sqs_batch(sweep_message(secret_arn)), LambdaContext())
@@ -279,9 +279,9 @@ def test_the_reconcile_handler_calls_only_listed_operations(accounts, default_se
 
     reconcile(arn)  # share: new key, alias, policies, parameter
     reconcile(other)  # share on an existing customer key: tag it, grant on it
-    accounts.secretsmanager.untag_resource(SecretId=arn, TagKeys=["share-with"])
+    world.secretsmanager.untag_resource(SecretId=arn, TagKeys=["share-with"])
     reconcile(arn)  # revoke: key policy, resource policy, parameter deleted
-    accounts.secretsmanager.delete_secret(SecretId=other, ForceDeleteWithoutRecovery=True)
+    world.secretsmanager.delete_secret(SecretId=other, ForceDeleteWithoutRecovery=True)
     event = load_sample("cloudtrail-put-resource-policy.json")  # names the secret by name only
     event["detail"]["requestParameters"]["secretId"] = "billing/api-key"
     event["detail"]["responseElements"] = None
@@ -296,15 +296,15 @@ def test_the_reconcile_handler_calls_only_listed_operations(accounts, default_se
     assert {("kms", "CreateKey"), ("organizations", "ListAccounts"), ("sts", "GetCallerIdentity")} <= producer_side
 
 
-def test_the_sweep_handler_calls_only_listed_operations(accounts, default_session, sweep_app, monkeypatch):
-    queue = accounts.sqs.create_queue(
+def test_the_sweep_handler_calls_only_listed_operations(world, default_session, sweep_app, monkeypatch):
+    queue = world.sqs.create_queue(
         QueueName="reconcile.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
     )["QueueUrl"]
     monkeypatch.setenv("QUEUE_URL", queue)
     monkeypatch.setenv(
-        "SHARED_KEY_ARN", accounts.session.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+        "SHARED_KEY_ARN", world.own_session.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
     )
-    accounts.create_secret("payments/db-password", share_with="222222222222")
+    world.create_secret("payments/db-password", share_with="222222222222")
     recorder = Recorder(default_session)
 
     assert sweep_app.handler({}, LambdaContext()) == {"checked": 1, "queued": 1}

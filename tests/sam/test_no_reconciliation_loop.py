@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
-from sam_support import (
+from support.sam import (
     API_RULE,
     PRODUCER,
     REGION,
@@ -102,7 +102,7 @@ def events_for(operation: str, request: dict[str, Any], identity: dict[str, Any]
 
 
 @pytest.fixture
-def bus(accounts) -> Iterator[Bus]:
+def bus(world) -> Iterator[Bus]:
     yield Bus(pattern_rules())
 
 
@@ -126,33 +126,33 @@ def run_until_quiet(reconcile_app, bus: Bus, recorder: Recorder, first: dict, ro
 
 
 def test_the_status_tag_and_every_other_write_of_a_reconciliation_set_off_nothing(
-    accounts, bus, reconcile_app, default_session
+    world, bus, reconcile_app, default_session
 ):
     recorder = Recorder(default_session)
-    arn = accounts.create_secret("app/db-password", "222222222222 12345")
+    arn = world.create_secret("app/db-password", "222222222222 12345")
 
     fired = run_until_quiet(reconcile_app, bus, recorder, sweep_message(arn))
 
     assert fired == [set()], "a reconciliation's own writes must not queue another reconciliation"
-    status = {t["Key"]: t["Value"] for t in accounts.secretsmanager.describe_secret(SecretId=arn)["Tags"]}
+    status = {t["Key"]: t["Value"] for t in world.secretsmanager.describe_secret(SecretId=arn)["Tags"]}
     assert status["share-with-status"] == "error 1 rejected: 12345 not-an-account / ok 1 consumer"
 
 
-def test_revoking_and_removing_the_status_tag_sets_off_nothing(accounts, bus, reconcile_app, default_session):
+def test_revoking_and_removing_the_status_tag_sets_off_nothing(world, bus, reconcile_app, default_session):
     recorder = Recorder(default_session)
-    arn = accounts.create_secret("app/db-password", "222222222222")
+    arn = world.create_secret("app/db-password", "222222222222")
     run_until_quiet(reconcile_app, bus, recorder, sweep_message(arn))
-    accounts.secretsmanager.untag_resource(SecretId=arn, TagKeys=["share-with"])
+    world.secretsmanager.untag_resource(SecretId=arn, TagKeys=["share-with"])
 
     fired = run_until_quiet(reconcile_app, bus, recorder, sweep_message(arn))
 
     assert fired == [set()]
-    tags = accounts.secretsmanager.describe_secret(SecretId=arn).get("Tags", [])
+    tags = world.secretsmanager.describe_secret(SecretId=arn).get("Tags", [])
     assert [t for t in tags if t["Key"] == "share-with-status"] == []
 
 
-def test_the_same_writes_made_by_a_person_are_routed(accounts, bus):
-    arn = accounts.create_secret("app/db-password")
+def test_the_same_writes_made_by_a_person_are_routed(world, bus):
+    arn = world.create_secret("app/db-password")
     status = {"SecretId": arn, "Tags": [{"Key": "share-with-status", "Value": "ok 1 consumer"}]}
     share = {"SecretId": arn, "Tags": [{"Key": "share-with", "Value": "222222222222"}]}
 

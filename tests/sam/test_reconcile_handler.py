@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from sam_support import (
+from support.sam import (
     CONSUMER_B,
     CONSUMER_C,
     ROUTES,
@@ -81,56 +81,56 @@ def as_values(value: Any) -> list[float]:
 
 
 @pytest.mark.parametrize("sample", QUEUED_SAMPLES)
-def test_each_queued_event_shape_converges_the_secret(accounts, reconcile_app, sample):
+def test_each_queued_event_shape_converges_the_secret(world, reconcile_app, sample):
     # The event only says which secret to look at: the secret's own tags say whom to share with.
-    arn = accounts.create_secret(SECRET, share_with=CONSUMER_B)
+    arn = world.create_secret(SECRET, share_with=CONSUMER_B)
 
     response = reconcile_app.handler(sqs_batch(load_sample(sample, secret_arn=arn)), LambdaContext())
 
     assert response == {"batchItemFailures": []}
-    policy = accounts.parameter(CONSUMER_B, SECRET)
+    policy = world.published_policy(CONSUMER_B, SECRET)
     assert policy is not None
     assert arn in {statement["Resource"] for statement in policy["Statement"]}
-    assert accounts.parameter(CONSUMER_C, SECRET) is None
+    assert world.published_policy(CONSUMER_C, SECRET) is None
 
 
-def test_the_sqs_batch_sample_converges_and_a_second_delivery_changes_nothing(accounts, reconcile_app):
-    arn = accounts.create_secret(SECRET, share_with=f"{CONSUMER_B} arn:aws:iam::{CONSUMER_C}:role/app")
+def test_the_sqs_batch_sample_converges_and_a_second_delivery_changes_nothing(world, reconcile_app):
+    arn = world.create_secret(SECRET, share_with=f"{CONSUMER_B} arn:aws:iam::{CONSUMER_C}:role/app")
     batch = load_sample("sqs-batch.json", secret_arn=arn)
 
     assert reconcile_app.handler(batch, LambdaContext()) == {"batchItemFailures": []}
-    assert accounts.parameter(CONSUMER_B, SECRET) is not None
-    assert accounts.parameter(CONSUMER_C, SECRET) is not None
+    assert world.published_policy(CONSUMER_B, SECRET) is not None
+    assert world.published_policy(CONSUMER_C, SECRET) is not None
     assert reconcile_app.handler(json.loads(batch["Records"][0]["body"]), LambdaContext())["changes"] == []
 
 
-def test_untagging_then_an_event_revokes_and_deletes_the_parameter(accounts, reconcile_app):
-    arn = accounts.create_secret(SECRET, share_with=CONSUMER_B)
+def test_untagging_then_an_event_revokes_and_deletes_the_parameter(world, reconcile_app):
+    arn = world.create_secret(SECRET, share_with=CONSUMER_B)
     reconcile_app.handler(sqs_batch(load_sample("tag-change.json", secret_arn=arn)), LambdaContext())
-    accounts.secretsmanager.untag_resource(SecretId=arn, TagKeys=["share-with"])
+    world.secretsmanager.untag_resource(SecretId=arn, TagKeys=["share-with"])
 
     event = load_sample("cloudtrail-untag-resource-partial-arn.json")
     assert reconcile_app.handler(sqs_batch(event), LambdaContext()) == {"batchItemFailures": []}
 
-    assert accounts.parameter(CONSUMER_B, SECRET) is None
-    assert accounts.secretsmanager.get_resource_policy(SecretId=arn).get("ResourcePolicy") is None
+    assert world.published_policy(CONSUMER_B, SECRET) is None
+    assert world.secretsmanager.get_resource_policy(SecretId=arn).get("ResourcePolicy") is None
 
 
 def test_an_unreachable_consumer_fails_only_its_record_and_rejected_entries_fail_none(
-    accounts, reconcile_app, default_session, handler_output
+    world, reconcile_app, default_session, handler_output
 ):
-    shared = accounts.create_secret(SECRET, share_with=CONSUMER_B)
-    unreachable = accounts.create_secret("billing/api-key", share_with=CONSUMER_C)
-    with_rejected = accounts.create_secret("orders/token", share_with=f"{CONSUMER_B} 12345 *")
+    shared = world.create_secret(SECRET, share_with=CONSUMER_B)
+    unreachable = world.create_secret("billing/api-key", share_with=CONSUMER_C)
+    with_rejected = world.create_secret("orders/token", share_with=f"{CONSUMER_B} 12345 *")
     deny_assume_role_into(default_session, CONSUMER_C)
     records = [sqs_record(sweep_message(arn)) for arn in (shared, unreachable, with_rejected)]
 
     response = reconcile_app.handler({"Records": records}, LambdaContext())
 
     assert response == {"batchItemFailures": [{"itemIdentifier": records[1]["messageId"]}]}
-    assert accounts.parameter(CONSUMER_B, SECRET) is not None
-    assert accounts.parameter(CONSUMER_B, "orders/token") is not None
-    assert accounts.parameter(CONSUMER_C, "billing/api-key") is None
+    assert world.published_policy(CONSUMER_B, SECRET) is not None
+    assert world.published_policy(CONSUMER_B, "orders/token") is not None
+    assert world.published_policy(CONSUMER_C, "billing/api-key") is None
     output = handler_output.readouterr().out
     assert metric_totals(output) == {
         RECONCILE_SUCCEEDED: 2,
@@ -147,9 +147,9 @@ def test_an_unreachable_consumer_fails_only_its_record_and_rejected_entries_fail
 
 
 def test_when_every_record_fails_all_are_reported_and_the_function_does_not_raise(
-    accounts, reconcile_app, default_session
+    world, reconcile_app, default_session
 ):
-    unreachable = accounts.create_secret("billing/api-key", share_with=CONSUMER_C)
+    unreachable = world.create_secret("billing/api-key", share_with=CONSUMER_C)
     deny_assume_role_into(default_session, CONSUMER_C)
     batch = sqs_batch(sweep_message(unreachable), load_sample("schedule.json"))
 
@@ -158,22 +158,22 @@ def test_when_every_record_fails_all_are_reported_and_the_function_does_not_rais
     assert response == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in batch["Records"]]}
 
 
-def test_a_record_naming_no_secret_fails_alone_naming_the_event(accounts, reconcile_app, handler_output):
-    arn = accounts.create_secret(SECRET, share_with=CONSUMER_B)
+def test_a_record_naming_no_secret_fails_alone_naming_the_event(world, reconcile_app, handler_output):
+    arn = world.create_secret(SECRET, share_with=CONSUMER_B)
     batch = sqs_batch(load_sample("schedule.json"), sweep_message(arn), "not json")
 
     response = reconcile_app.handler(batch, LambdaContext())
 
     failed = [batch["Records"][0]["messageId"], batch["Records"][2]["messageId"]]
     assert response == {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}
-    assert accounts.parameter(CONSUMER_B, SECRET) is not None
+    assert world.published_policy(CONSUMER_B, SECRET) is not None
     lines = json_lines(handler_output.readouterr().out)
     (unrecognized,) = [line for line in lines if line.get("message") == "event names no secret"]
     assert "source=aws.events" in unrecognized["exception"]
 
 
-def test_one_eventbridge_event_on_its_own_is_reconciled_and_returns_the_result(accounts, reconcile_app):
-    arn = accounts.create_secret(SECRET, share_with=f"{CONSUMER_B} 12345")
+def test_one_eventbridge_event_on_its_own_is_reconciled_and_returns_the_result(world, reconcile_app):
+    arn = world.create_secret(SECRET, share_with=f"{CONSUMER_B} 12345")
 
     result = reconcile_app.handler(load_sample("tag-change.json", secret_arn=arn), LambdaContext())
 
@@ -181,11 +181,11 @@ def test_one_eventbridge_event_on_its_own_is_reconciled_and_returns_the_result(a
     assert result["consumers"] == [f"arn:aws:iam::{CONSUMER_B}:root"]
     assert [entry["entry"] for entry in result["rejected"]] == ["12345"]
     assert result["changes"]
-    assert accounts.parameter(CONSUMER_B, SECRET) is not None
+    assert world.published_policy(CONSUMER_B, SECRET) is not None
 
 
-def test_one_eventbridge_event_that_fails_raises_to_the_caller(accounts, reconcile_app, default_session):
-    arn = accounts.create_secret("billing/api-key", share_with=CONSUMER_C)
+def test_one_eventbridge_event_that_fails_raises_to_the_caller(world, reconcile_app, default_session):
+    arn = world.create_secret("billing/api-key", share_with=CONSUMER_C)
     deny_assume_role_into(default_session, CONSUMER_C)
 
     with pytest.raises(ReconcileFailed, match="consumer account 333333333333"):
@@ -194,8 +194,8 @@ def test_one_eventbridge_event_that_fails_raises_to_the_caller(accounts, reconci
         reconcile_app.handler(load_sample("schedule.json"), LambdaContext())
 
 
-def test_metrics_are_emitted_as_emf_in_the_secretshare_namespace(accounts, reconcile_app, handler_output):
-    arn = accounts.create_secret(SECRET, share_with=CONSUMER_B)
+def test_metrics_are_emitted_as_emf_in_the_secretshare_namespace(world, reconcile_app, handler_output):
+    arn = world.create_secret(SECRET, share_with=CONSUMER_B)
 
     reconcile_app.handler(sqs_batch(load_sample("tag-change.json", secret_arn=arn)), LambdaContext())
 
@@ -219,8 +219,8 @@ def test_the_failure_alarm_watches_the_metric_the_handler_emits():
     assert (variables["POWERTOOLS_METRICS_NAMESPACE"], variables["POWERTOOLS_SERVICE_NAME"]) == (NAMESPACE, SERVICE)
 
 
-def test_every_log_line_of_a_reconciliation_names_the_secret(accounts, reconcile_app, handler_output):
-    arn = accounts.create_secret(SECRET, share_with=f"{CONSUMER_B} 12345")
+def test_every_log_line_of_a_reconciliation_names_the_secret(world, reconcile_app, handler_output):
+    arn = world.create_secret(SECRET, share_with=f"{CONSUMER_B} 12345")
 
     reconcile_app.handler(sqs_batch(load_sample("tag-change.json", secret_arn=arn)), LambdaContext())
 
@@ -238,7 +238,7 @@ def test_handler_module_makes_no_aws_client_at_import():
     import ast
     from pathlib import Path
 
-    from sam_support import REPO
+    from support.sam import REPO
 
     for function in ("reconcile", "sweep"):
         tree = ast.parse(Path(REPO / "functions" / function / "app.py").read_text())
@@ -253,17 +253,17 @@ def test_handler_module_makes_no_aws_client_at_import():
         assert module_level_calls == [], function
 
 
-def test_the_expiry_schedules_message_revokes_a_share_whose_time_is_up(accounts, reconcile_app):
-    arn = accounts.create_secret(SECRET, CONSUMER_B)
+def test_the_expiry_schedules_message_revokes_a_share_whose_time_is_up(world, reconcile_app):
+    arn = world.create_secret(SECRET, CONSUMER_B)
     reconcile_app.handler(sqs_batch(sweep_message(arn)), LambdaContext())
-    assert accounts.parameter(CONSUMER_B, SECRET) is not None
+    assert world.published_policy(CONSUMER_B, SECRET) is not None
     # The moment passed (by the real clock the handler reads) while the schedule's message was on its way.
-    accounts.secretsmanager.tag_resource(SecretId=arn, Tags=[{"Key": "share-until", "Value": "2026-01-01"}])
+    world.secretsmanager.tag_resource(SecretId=arn, Tags=[{"Key": "share-until", "Value": "2026-01-01"}])
 
     response = reconcile_app.handler(sqs_batch(load_sample("share-expired.json", secret_arn=arn)), LambdaContext())
 
     assert response == {"batchItemFailures": []}
-    assert accounts.parameter(CONSUMER_B, SECRET) is None
-    tags = {t["Key"]: t["Value"] for t in accounts.secretsmanager.describe_secret(SecretId=arn)["Tags"]}
+    assert world.published_policy(CONSUMER_B, SECRET) is None
+    tags = {t["Key"]: t["Value"] for t in world.secretsmanager.describe_secret(SecretId=arn)["Tags"]}
     assert tags["share-with-status"] == "expired 2026-01-01T00:00:00Z"
     assert tags["share-with"] == CONSUMER_B

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sam_support import CONSUMER_TEMPLATE, REPO, TEMPLATE, load_template, runtime, sam, sam_environment
+from support.sam import CONSUMER_TEMPLATE, REPO, TEMPLATE, load_template, runtime, sam, sam_environment
 
 
 @pytest.mark.parametrize("template", [TEMPLATE, CONSUMER_TEMPLATE], ids=["producer", "consumer"])

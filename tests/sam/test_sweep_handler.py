@@ -6,69 +6,69 @@ from __future__ import annotations
 import json
 
 import pytest
-from sam_support import CONSUMER_B, LambdaContext, load_template, sqs_batch
+from support.sam import CONSUMER_B, LambdaContext, load_template, sqs_batch
 
 from secretshare.errors import ConfigurationError
 from secretshare.sweep import MESSAGE_GROUP_ID, sweep_message
 
 
 @pytest.fixture
-def queue_url(accounts, monkeypatch) -> str:
-    url = accounts.sqs.create_queue(
+def queue_url(world, monkeypatch) -> str:
+    url = world.sqs.create_queue(
         QueueName="secretshare-reconcile.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
     )["QueueUrl"]
     monkeypatch.setenv("QUEUE_URL", url)
     return url
 
 
-def drain(accounts, queue_url: str) -> list[dict]:
+def drain(world, queue_url: str) -> list[dict]:
     """Every message on the queue (received and deleted), in order."""
     found = []
     while True:
-        messages = accounts.sqs.receive_message(
+        messages = world.sqs.receive_message(
             QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["MessageGroupId"]
         ).get("Messages", [])
         if not messages:
             return found
         for message in messages:
-            accounts.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            world.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         found += messages
 
 
 def test_sweep_queues_tagged_secrets_and_secrets_still_granted_then_reconcile_repairs_them(
-    accounts, queue_url, sweep_app, reconcile_app
+    world, queue_url, sweep_app, reconcile_app
 ):
-    tagged = accounts.create_secret("payments/db-password", share_with=CONSUMER_B)
-    untagged_later = accounts.create_secret("billing/api-key", share_with=CONSUMER_B)
-    in_sync = accounts.create_secret("team/in-sync", share_with=CONSUMER_B)
-    accounts.create_secret("unrelated/secret")
+    tagged = world.create_secret("payments/db-password", share_with=CONSUMER_B)
+    untagged_later = world.create_secret("billing/api-key", share_with=CONSUMER_B)
+    in_sync = world.create_secret("team/in-sync", share_with=CONSUMER_B)
+    world.create_secret("unrelated/secret")
     for arn in (untagged_later, in_sync):
         reconcile_app.handler(sqs_batch(sweep_message(arn)), LambdaContext())
-    assert accounts.parameter(CONSUMER_B, "billing/api-key") is not None
-    accounts.secretsmanager.untag_resource(SecretId=untagged_later, TagKeys=["share-with"])  # no event seen
+    assert world.published_policy(CONSUMER_B, "billing/api-key") is not None
+    world.secretsmanager.untag_resource(SecretId=untagged_later, TagKeys=["share-with"])  # no event seen
 
     assert sweep_app.handler({}, LambdaContext()) == {"checked": 3, "queued": 2}
 
-    messages = drain(accounts, queue_url)
+    messages = drain(world, queue_url)
     assert sorted(json.loads(m["Body"])["resources"][0] for m in messages) == sorted([tagged, untagged_later])
     assert {m["Attributes"]["MessageGroupId"] for m in messages} == {MESSAGE_GROUP_ID}
 
     records = {"Records": [{**sqs_batch(m["Body"])["Records"][0], "messageId": m["MessageId"]} for m in messages]}
     assert reconcile_app.handler(records, LambdaContext()) == {"batchItemFailures": []}
-    assert accounts.parameter(CONSUMER_B, "payments/db-password") is not None
-    assert accounts.parameter(CONSUMER_B, "billing/api-key") is None
+    assert world.published_policy(CONSUMER_B, "payments/db-password") is not None
+    assert world.published_policy(CONSUMER_B, "billing/api-key") is None
 
 
-def test_a_second_sweep_within_five_minutes_is_deduplicated_by_the_fifo_queue(accounts, queue_url, sweep_app):
-    accounts.create_secret("payments/db-password", share_with=CONSUMER_B)
+def test_a_second_sweep_within_five_minutes_is_deduplicated_by_the_fifo_queue(world, queue_url, sweep_app):
+    world.create_secret("payments/db-password", share_with=CONSUMER_B)
 
     sweep_app.handler({}, LambdaContext())
     sweep_app.handler({}, LambdaContext())
 
-    assert len(drain(accounts, queue_url)) == 1
+    assert len(drain(world, queue_url)) == 1
 
 
-def test_sweep_without_queue_url_fails_saying_so(accounts, sweep_app, monkeypatch):
+def test_sweep_without_queue_url_fails_saying_so(world, sweep_app, monkeypatch):
     monkeypatch.delenv("QUEUE_URL", raising=False)
     with pytest.raises(ConfigurationError, match="QUEUE_URL is not set"):
         sweep_app.handler({}, LambdaContext())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import tomllib
 
 import pytest
-from sam_support import REPO, load_template, parameter_defaults, resources_of_type
 from samcli.cli.types import CfnParameterOverridesType
+from support.sam import REPO, load_template, parameter_defaults, resources_of_type
 
 from secretshare.settings import Settings
 

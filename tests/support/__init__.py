@@ -1,1 +1,2 @@
-"""What several test folders share: the moto world, the environment fixture, the common statements, the IAM evaluator."""
+"""What several test folders share: the moto world, the environment fixture, the common statements, the IAM
+evaluator."""
