@@ -44,10 +44,19 @@ $(CHECKOV_STAMP): pyproject.toml
 
 venv: $(STAMP) $(CHECKOV_STAMP)
 
+# The IAM policy evaluator of the access tests (tests/support/iam_evaluator.py): @cloud-copilot/iam-simulate on node,
+# test-only, installed exactly as package-lock.json pins it.
+EVALUATOR := tests/support/evaluator
+EVALUATOR_STAMP := $(EVALUATOR)/node_modules/.installed
+
+$(EVALUATOR_STAMP): $(EVALUATOR)/package.json $(EVALUATOR)/package-lock.json
+	npm ci --prefix $(EVALUATOR) --no-audit --no-fund
+	touch $(EVALUATOR_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/secretshare demo
 
-test: lint $(CHECKOV_STAMP)
+test: lint $(CHECKOV_STAMP) $(EVALUATOR_STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 unit: $(STAMP)
@@ -73,7 +82,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .aws-sam
+	rm -rf $(VENV) .pytest_cache .ruff_cache .aws-sam $(EVALUATOR)/node_modules
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
