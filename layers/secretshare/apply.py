@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .aws import Aws, error_code
 from .errors import ConsumerAccountError, KeyNotUsable, PublicPolicyRefused
 from .events import EXPIRY_DETAIL_TYPE, EXPIRY_SOURCE, reconcile_request
-from .names import GRANTS_TAG, expiry_schedule_name, is_ours
+from .names import GRANTS_TAG_KEY, expiry_schedule_name, is_ours
 from .plan import CopyPlan, Plan
 from .policy import statements
 from .sharetag import format_time
@@ -53,29 +53,31 @@ def delete_revoked_parameters(aws: Aws, plan: Plan) -> dict[str, str]:
 def apply_grants(aws: Aws, plan: Plan, failures: dict[str, str]) -> Applied:
     """Apply A's side, keys first (a revoked consumer loses kms:Decrypt at once), then publish to consumers.
 
-    `failures` are the consumer accounts whose parameter could not be deleted. The plan's documents were serialized
-    and size-checked when it was made. A consumer account that fails does not stop the others; the status tag
-    records every failure.
+    `failures` are the consumer accounts whose parameter could not be deleted. A key is tagged before our first
+    statement lands on it, so a run that stops in between leaves nothing the next one cannot find. A consumer
+    account that fails does not stop the others; the status tag records every failure.
     """
-    documents = plan.documents
     key_arns = {copy.region: copy.key_arn for copy in plan.copies}
     for copy in plan.copies:
         if copy.new_key:
             new_key = copy.new_key
-            key_arns[copy.region] = aws.create_key(
-                new_key.alias, documents.new_keys[copy.region], new_key.description, copy.region
-            )
-            _log(plan, f"created key {key_arns[copy.region]} ({new_key.alias}) in {copy.region}")
+            key_arns[copy.region] = aws.create_key(new_key.description, new_key.document, new_key.tags, copy.region)
+            _log(plan, f"created key {key_arns[copy.region]} in {copy.region}")
+        alias = copy.new_key.alias if copy.new_key else copy.create_alias
+        if alias:
+            aws.create_alias(alias, key_arns[copy.region] or "", copy.region)
+            _log(plan, f"created alias {alias} for {key_arns[copy.region]}")
+    for tag in plan.key_tag_changes:
+        aws.tag_key(tag.key_arn, GRANTS_TAG_KEY, tag.value, tag.region)
     for change in plan.key_policy_changes:
-        aws.put_key_policy(change.key_arn, documents.key_policies[change.key_arn], change.region)
-        if change.adds_first_statement:
-            aws.tag_key(change.key_arn, GRANTS_TAG, change.region)
-        _log(plan, f"updated key policy of {change.key_arn}")
+        key_arn = change.key_arn or key_arns[change.region] or ""
+        aws.put_key_policy(key_arn, change.document, change.region)
+        _log(plan, f"updated key policy of {key_arn}")
     for copy in plan.copies:
         key_arn = key_arns[copy.region]
         if copy.repoint and key_arn:
             _move_copy(aws, plan, copy, key_arn)
-    _apply_resource_policy(aws, plan, documents.resource_policy)
+    _apply_resource_policy(aws, plan)
     failures = {**failures, **plan.unreachable}
     if plan.parameter_writes:
         failures |= _publish(aws, plan, {region: arn for region, arn in key_arns.items() if arn})
@@ -149,15 +151,16 @@ def _publish(aws: Aws, plan: Plan, key_arns: dict[str, str]) -> dict[str, str]:
     return failures
 
 
-def _apply_resource_policy(aws: Aws, plan: Plan, document: str | None) -> None:
-    if plan.resource_policy_change is None:
+def _apply_resource_policy(aws: Aws, plan: Plan) -> None:
+    change = plan.resource_policy_change
+    if change is None:
         return
-    if document is None:
+    if change.document is None:
         aws.delete_resource_policy(plan.secret_arn, plan.region)
         _log(plan, "deleted resource policy")
     else:
-        _check_not_public(aws, plan, document)
-        aws.put_resource_policy(plan.secret_arn, document, plan.region)
+        _check_not_public(aws, plan, change.document)
+        aws.put_resource_policy(plan.secret_arn, change.document, plan.region)
         _log(plan, "updated resource policy")
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 # Secrets Manager appends a hyphen and six random characters to every secret name in its ARN.
 _SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,16 @@ def account_root(partition: str, account: str) -> str:
     return f"arn:{partition}:iam::{account}:root"
 
 
+def is_account_id(text: str) -> bool:
+    """True for exactly twelve ASCII digits (`\\d` would also take other scripts' digits, which AWS does not)."""
+    return bool(_ACCOUNT_ID.fullmatch(text))
+
+
 def principal_account(principal: str) -> str | None:
     """The account id in an IAM principal ARN (or a bare account id), None for anything else."""
-    if re.fullmatch(r"\d{12}", principal):
+    if is_account_id(principal):
         return principal
     arn = parse_arn(principal)
-    if arn is None or arn.service != "iam" or not re.fullmatch(r"\d{12}", arn.account):
+    if arn is None or arn.service != "iam" or not is_account_id(arn.account):
         return None
     return arn.account

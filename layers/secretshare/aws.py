@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -20,8 +20,7 @@ from botocore.exceptions import ClientError
 from .arns import parse_arn
 from .errors import AllowListUnavailable, ConsumerAccountError, KeyNotUsable
 from .events import MESSAGE_GROUP_ID
-from .names import GRANTS_TAG, MANAGED_BY_TAG
-from .policy import SECRET_READ_ACTIONS
+from .names import MANAGED_BY_TAG
 from .settings import ALLOW_ANY, ALLOW_ORGANIZATION, Settings
 
 # Adaptive retry mode backs off on throttling and 5xx and, once throttled, paces further calls on the client
@@ -227,30 +226,35 @@ class Aws:
 
     # --- writes in account A --------------------------------------------------------------
 
-    @calls("kms:CreateKey", "kms:CreateAlias")
-    def create_key(self, alias: str, policy: str, description: str, region: str) -> str:
-        """Create a symmetric customer-managed key with `policy` and `alias`; return its ARN."""
-        kms = self._client("kms", region)
-        key = kms.create_key(
+    @calls("kms:CreateKey")
+    def create_key(self, description: str, policy: str, tags: Mapping[str, str], region: str) -> str:
+        """Create a symmetric customer-managed key with `policy`, tagged on creation; return its ARN."""
+        key = self._client("kms", region).create_key(
             Policy=policy,
             Description=description,
-            Tags=[{"TagKey": tag, "TagValue": value} for tag, value in (MANAGED_BY_TAG, GRANTS_TAG)],
+            Tags=[{"TagKey": tag, "TagValue": value} for tag, value in tags.items()],
         )["KeyMetadata"]
-        kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
         return key["Arn"]
 
+    @calls("kms:CreateAlias")
+    def create_alias(self, alias: str, key_arn: str, region: str) -> None:
+        """Point a new alias at a key."""
+        self._client("kms", region).create_alias(AliasName=alias, TargetKeyId=key_arn)
+
     @calls("kms:TagResource")
-    def tag_key(self, key_arn: str, tag: tuple[str, str], region: str) -> None:
+    def tag_key(self, key_arn: str, tag: str, value: str, region: str) -> None:
         """Tag a key (idempotent)."""
-        self._client("kms", region).tag_resource(KeyId=key_arn, Tags=[{"TagKey": tag[0], "TagValue": tag[1]}])
+        self._client("kms", region).tag_resource(KeyId=key_arn, Tags=[{"TagKey": tag, "TagValue": value}])
 
     @calls("resourcegroupstaggingapi:GetResources")
-    def tagged_keys(self, tag_key: str, region: str) -> dict[str, dict[str, str]]:
-        """ARNs of the KMS keys carrying `tag_key`, each with all its tags."""
+    def tagged_keys(self, tag: str, values: list[str], region: str) -> dict[str, dict[str, str]]:
+        """ARNs of the KMS keys whose `tag` has one of `values` (every value when `values` is empty), each with all
+        its tags (one query per 100 keys, docs/aws-facts.md §11)."""
+        tag_filter: dict[str, Any] = {"Key": tag, **({"Values": values} if values else {})}
         pages = (
             self._client("resourcegroupstaggingapi", region)
             .get_paginator("get_resources")
-            .paginate(ResourceTypeFilters=["kms:key"], TagFilters=[{"Key": tag_key}])
+            .paginate(ResourceTypeFilters=["kms:key"], TagFilters=[tag_filter])
         )
         return {
             found["ResourceARN"]: {tag["Key"]: tag["Value"] for tag in found.get("Tags", [])}
@@ -275,30 +279,6 @@ class Aws:
         self._client("secretsmanager", region).put_resource_policy(
             SecretId=secret_arn, ResourcePolicy=policy, BlockPublicPolicy=True
         )
-
-    @calls("secretsmanager:ValidateResourcePolicy")
-    def principal_refused(self, secret_arn: str, principal: str, region: str) -> str | None:
-        """Why AWS refuses `principal` in the secret's resource policy, or None when it accepts it.
-
-        Asks ValidateResourcePolicy (which writes nothing) about a policy granting that principal alone.
-        """
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": SECRET_READ_ACTIONS, "Resource": "*"}
-            ],
-        }
-        try:
-            found = self._client("secretsmanager", region).validate_resource_policy(
-                SecretId=secret_arn, ResourcePolicy=json.dumps(policy)
-            )
-        except ClientError as err:
-            if error_code(err) == "MalformedPolicyDocumentException":
-                return err.response.get("Error", {}).get("Message", "malformed policy")
-            raise
-        if found.get("PolicyValidationPassed", True):
-            return None
-        return "; ".join(e.get("ErrorMessage", "") for e in found.get("ValidationErrors", [])) or "validation failed"
 
     @calls("accessanalyzer:CheckNoPublicAccess")
     def public_access_verdict(self, policy: str, region: str) -> str:

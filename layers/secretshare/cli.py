@@ -95,11 +95,9 @@ def print_result(result: ReconcileResult) -> None:
 
 def print_policy_diffs(plan: Plan) -> None:
     """Unified diffs of every policy document the plan rewrites."""
-    documents = [(f"key policy {c.key_arn}", c.before, c.after) for c in plan.key_policy_changes]
-    documents += [
-        (f"key policy of new key {copy.new_key.alias} in {copy.region}", None, copy.new_key.policy)
-        for copy in plan.copies
-        if copy.new_key
+    documents = [
+        (f"key policy {c.key_arn or f'of the new key in {c.region}'}", c.before, c.after)
+        for c in plan.key_policy_changes
     ]
     if plan.resource_policy_change:
         documents.append(("resource policy", plan.resource_policy_change.before, plan.resource_policy_change.after))

@@ -12,10 +12,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from .arns import account_root, parse_arn, secret_name_from_arn
-from .names import cleanup_statement_sid, is_ours, key_grant_sid
-from .policy import Document, Statement, canonical, principals_of, statements, via_service
+from .names import CLEANUP_SID_PREFIX, PROBE_SID, cleanup_statement_sid, is_ours, key_grant_sid
+from .policy import (
+    PRINCIPAL_ACCOUNT_KEY,
+    Document,
+    Statement,
+    account_condition,
+    canonical,
+    principal_accounts,
+    principals_of,
+    recorded_accounts,
+    statements,
+    via_service,
+)
 
 SECRET_ARN_KEY = "kms:EncryptionContext:SecretARN"
+SECRET_VERSION_KEY = "kms:EncryptionContext:SecretVersionId"
 # Decides whether a secret ARN named in a statement is the secret being reconciled.
 SecretSelector = Callable[[str], bool]
 
@@ -31,12 +43,14 @@ def for_secret_family(secret_arn: str) -> SecretSelector:
     return selects
 
 
-def for_secret_name(name: str) -> SecretSelector:
-    """Selects every ARN of a secret called `name` (used once the secret is gone and its ARN unknown)."""
+def for_secret_name(name: str, region: str) -> SecretSelector:
+    """Selects every ARN of a secret called `name` in `region`: used only once no secret of that name exists there,
+    for a secret known by name alone (a complete ARN selects its own family, never a namesake)."""
 
     def selects(arn: str) -> bool:
+        found = parse_arn(arn)
         try:
-            return secret_name_from_arn(arn) == name
+            return found is not None and found.region == region and secret_name_from_arn(arn) == name
         except ValueError:
             return False
 
@@ -52,7 +66,12 @@ class KeyGrant:
 
 
 def key_grant_statement(consumers: Iterable[str], secret_arns: Iterable[str], region: str, partition: str) -> Statement:
-    """Let the consumers decrypt these secrets, and only through Secrets Manager in their region."""
+    """Let the consumers decrypt these secrets, and only through Secrets Manager in their region.
+
+    `aws:PrincipalAccount` names the consumers' accounts: it narrows nothing (each principal is in one of them), but
+    AWS never rewrites a condition, while it shows a deleted role as its unique id (`AROA...`, docs/aws-facts.md
+    §12): the accounts still to clean up are read from here, not parsed out of principals.
+    """
     arns = sorted(secret_arns)
     principals = sorted(consumers)
     return {
@@ -65,6 +84,7 @@ def key_grant_statement(consumers: Iterable[str], secret_arns: Iterable[str], re
             "StringEquals": {
                 "kms:ViaService": via_service(region, partition),
                 SECRET_ARN_KEY: arns[0] if len(arns) == 1 else arns,
+                PRINCIPAL_ACCOUNT_KEY: account_condition(principals),
             }
         },
     }
@@ -86,6 +106,23 @@ def cleanup_marker_statement(secret_arn: str, partition: str, accounts: Iterable
     }
 
 
+def probe_statement(secret_arn: str, principal: str) -> Statement:
+    """A statement naming one principal and granting nothing, to ask KMS whether it accepts that principal.
+
+    KMS refuses a key policy naming a principal that does not exist (docs/aws-facts.md §6). A Deny narrows only,
+    and no request carries this secret version id, so it matches nothing; if a run stops between a probe and its
+    real write, the next merge drops it (it names the secret, and only a grant of ours survives a merge for it).
+    """
+    return {
+        "Sid": PROBE_SID,
+        "Effect": "Deny",
+        "Principal": {"AWS": principal},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringEquals": {SECRET_ARN_KEY: secret_arn, SECRET_VERSION_KEY: "secretshare-probe"}},
+    }
+
+
 def granted_secret_arns(statement: Statement) -> list[str]:
     """Secret ARNs named in a statement's `kms:EncryptionContext:SecretARN` condition."""
     found: list[str] = []
@@ -97,23 +134,32 @@ def granted_secret_arns(statement: Statement) -> list[str]:
 
 def secret_grantees(document: Document | None, selects: SecretSelector) -> set[str]:
     """Principals our Allow statements grant on the selected secret."""
-    return _principals_naming(document, selects, "Allow")
-
-
-def pending_cleanup_principals(document: Document | None, selects: SecretSelector) -> set[str]:
-    """Principals of our cleanup markers for the selected secret."""
-    return _principals_naming(document, selects, "Deny")
-
-
-def _principals_naming(document: Document | None, selects: SecretSelector, effect: str) -> set[str]:
     return {
         principal
-        for statement in statements(document)
-        if is_ours(statement)
-        and statement.get("Effect") == effect
-        and any(map(selects, granted_secret_arns(statement)))
+        for statement in _naming(document, selects)
+        if _is_grant(statement)
         for principal in principals_of(statement)
     }
+
+
+def granted_accounts(document: Document | None, selects: SecretSelector) -> set[str]:
+    """Accounts our Allow statements grant on the selected secret (their recorded accounts)."""
+    return set().union(*(recorded_accounts(s) for s in _naming(document, selects) if _is_grant(s)))
+
+
+def pending_cleanup_accounts(document: Document | None, selects: SecretSelector) -> set[str]:
+    """Accounts our cleanup markers for the selected secret name."""
+    return principal_accounts(
+        principal
+        for statement in _naming(document, selects)
+        if str(statement.get("Sid", "")).startswith(CLEANUP_SID_PREFIX)
+        for principal in principals_of(statement)
+    )
+
+
+def _naming(document: Document | None, selects: SecretSelector) -> list[Statement]:
+    """Our statements that name the selected secret in their encryption-context condition."""
+    return [s for s in statements(document) if is_ours(s) and any(map(selects, granted_secret_arns(s)))]
 
 
 def merge_key_policy(

@@ -11,11 +11,20 @@ SID_PREFIX = "SecretShare"
 RESOURCE_POLICY_SID = f"{SID_PREFIX}Consumers"
 CONSUMER_READ_SID = f"{SID_PREFIX}ReadSecret"
 CONSUMER_DECRYPT_SID = f"{SID_PREFIX}DecryptSecret"
+PROBE_SID = f"{SID_PREFIX}Probe"
+CLEANUP_SID_PREFIX = f"{SID_PREFIX}Cleanup"
 KEY_ALIAS_PREFIX = "alias/secretshare/"
 # On keys secretshare created.
 MANAGED_BY_TAG = ("managed-by", "secretshare")
-# On keys secretshare did not create but put grants on, so a sweep and a deleted secret can find them.
-GRANTS_TAG = ("secretshare-grants", "true")
+# On every key that holds (or may hold) secretshare statements, so reading a secret finds every key that may grant
+# on it with one tagging-API query, whatever the consumer accounts say. The value is `name_tag_value(<name>)` on the
+# key secretshare made for one secret name (tagged when it is created, so a run that stops before its alias is made
+# leaves a key that the next run recognizes and adopts), and SHARED_KEY_TAG_VALUE on any other key (a shared key, a
+# team's key). Earlier versions wrote LEGACY_KEY_TAG_VALUE on every key; it is read like SHARED_KEY_TAG_VALUE.
+GRANTS_TAG_KEY = "secretshare-grants"
+NAME_TAG_PREFIX = "name-"
+SHARED_KEY_TAG_VALUE = "shared"
+LEGACY_KEY_TAG_VALUE = "true"
 
 # Characters kept as they are in both KMS alias names (a-zA-Z0-9/_-) and SSM parameter names
 # (a-zA-Z0-9_.-/), minus "_" which is our escape character. Everything else becomes _XX (hex).
@@ -56,6 +65,11 @@ def decode_name(encoded: str) -> str:
     return unquote(encoded.replace("_", "%"), errors="strict")
 
 
+def dedicated_key_description(secret_name: str) -> str:
+    """Description of the key secretshare makes for a secret: with its tags, the record of what the key is for."""
+    return f"secretshare: encrypts secret {secret_name} so it can be shared across accounts"
+
+
 def key_alias(secret_name: str) -> str:
     """Alias of the dedicated key made for a secret; hashed at the end when the name is too long."""
     alias = KEY_ALIAS_PREFIX + encode_name(secret_name)
@@ -79,12 +93,18 @@ def key_grant_sid(consumers: Iterable[str]) -> str:
 
 def cleanup_statement_sid(secret_arn: str) -> str:
     """Sid of the key-policy marker listing accounts whose parameter for this secret is still to delete."""
-    return f"{SID_PREFIX}Cleanup{_hash(secret_arn)}"
+    return f"{CLEANUP_SID_PREFIX}{_hash(secret_arn)}"
 
 
 def expiry_schedule_name(secret_arn: str) -> str:
     """Name of the one-off EventBridge Scheduler schedule that ends a time-boxed share (at most 64 characters)."""
     return f"secretshare-expiry-{_hash(secret_arn)}"
+
+
+def name_tag_value(secret_name: str) -> str:
+    """The `secretshare-grants` tag value of the key made for a secret name (a tag value holds 256 characters;
+    a secret name up to 512)."""
+    return f"{NAME_TAG_PREFIX}{_hash(secret_name)}"
 
 
 def _hash(text: str) -> str:

@@ -1,12 +1,13 @@
 """From what was read to what must change: the reconciliation plan. Pure: no boto3.
 
-The plan is a value: printing it is the dry run, applying it is `apply.apply_plan`.
+The plan is a value: printing it is the dry run, applying it is `apply.py`. Every policy document it writes is
+serialized and size-checked here, once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from .arns import Arn, parse_arn
@@ -17,12 +18,23 @@ from .keypolicy import (
     cleanup_marker_statement,
     for_secret_family,
     for_secret_name,
-    key_grant_statement,
+    granted_accounts,
     merge_key_policy,
-    pending_cleanup_principals,
+    pending_cleanup_accounts,
     secret_grantees,
 )
-from .names import is_ours, key_alias, parameter_name
+from .names import (
+    CONSUMER_READ_SID,
+    GRANTS_TAG_KEY,
+    LEGACY_KEY_TAG_VALUE,
+    MANAGED_BY_TAG,
+    SHARED_KEY_TAG_VALUE,
+    dedicated_key_description,
+    is_ours,
+    key_alias,
+    name_tag_value,
+    parameter_name,
+)
 from .policy import (
     KEY_POLICY_MAX_BYTES,
     RESOURCE_POLICY_MAX_CHARS,
@@ -34,6 +46,8 @@ from .policy import (
     key_admin_statement,
     merge_statements,
     principal_accounts,
+    published_resources,
+    recorded_accounts,
     render,
     resource_grant_statement,
     statements,
@@ -47,18 +61,45 @@ AWS_MANAGED_KEY = "aws/secretsmanager"
 
 @dataclass(frozen=True)
 class KeyState:
-    """A customer-managed KMS key in account A and its current key policy."""
+    """A customer-managed KMS key in account A, its key policy, and its tags where they were read.
+
+    `tags` come from the tagging-API query that finds keys holding secretshare statements; a key that query did not
+    return has none of ours (`grants_tag` None).
+    """
 
     arn: str
     policy: Document
+    tags: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def grants_tag(self) -> str | None:
+        """The key's `secretshare-grants` tag, None when it has none."""
+        return self.tags.get(GRANTS_TAG_KEY)
+
+    @property
+    def region(self) -> str:
+        """The key's region, from its ARN."""
+        arn = parse_arn(self.arn)
+        assert arn is not None
+        return arn.region
+
+    def made_for(self, secret_name: str) -> bool:
+        """True for the key secretshare made for this secret name, whether or not its alias exists (an earlier
+        version tagged it `true`; its description names the secret)."""
+        if self.tags.get(MANAGED_BY_TAG[0]) != MANAGED_BY_TAG[1]:
+            return False
+        legacy = self.grants_tag == LEGACY_KEY_TAG_VALUE and self.description == dedicated_key_description(secret_name)
+        return legacy or self.grants_tag == name_tag_value(secret_name)
 
 
 @dataclass(frozen=True)
 class SecretCopy:
     """The secret in one region (the primary, or a replica), with the key that encrypts it there.
 
-    `key` is None on the AWS managed key; `target_key` is the existing key it would move to (None:
-    a dedicated key must be created in that region).
+    `key` is None on the AWS managed key; `target_key` is the existing key it would move to (None: a dedicated
+    key must be created in that region), and `target_needs_alias` says it is the key made for the secret whose
+    alias was never created (a run that stopped in between): the plan adopts it instead of making another.
     """
 
     region: str
@@ -66,24 +107,28 @@ class SecretCopy:
     kms_key_id: str | None = None
     key: KeyState | None = None
     target_key: KeyState | None = None
+    target_needs_alias: bool = False
 
 
 @dataclass(frozen=True)
 class SecretState:
     """Everything reconciliation reads, gathered before anything is decided.
 
-    `key` is the customer-managed key encrypting the secret (None on the AWS managed key). For a secret
-    that no longer exists, `exists` is False and `key`/`other_keys` are the keys that may still hold
-    our grants for it. `target_key` is the existing key a secret on the AWS managed key would move to
-    (None: a dedicated key must be created). `replicas` are its copies in other regions. `parameters`
-    maps each consumer account read to its parameter's current value (None when absent); `unreachable`
-    maps accounts that could not be read to the reason. `expiry_schedule` is when the exact-time expiry
-    schedule fires (None: no schedule), read only where the tags say one may exist.
+    `key` is the customer-managed key encrypting the secret (None on the AWS managed key). `other_keys` are every
+    other key of A that may hold our statements for the secret (found by tag, in every region of the secret), so
+    grants on a key the secret left are revoked. For a secret that no longer exists, `exists` is False, and
+    `known_by_name` says it was named by name or partial ARN only (then every secret of that name in its region
+    is meant; a complete ARN means that secret alone). `target_key` is the existing key a secret on the AWS
+    managed key would move to (None: a dedicated key must be created). `replicas` are its copies in other
+    regions. `parameters` maps each consumer account read to its parameter's current value (None when absent);
+    `unreachable` maps accounts that could not be read to the reason. `expiry_schedule` is when the exact-time
+    expiry schedule fires (None: no schedule), read only where the tags say one may exist.
     """
 
     arn: str
     name: str
     exists: bool = True
+    known_by_name: bool = False
     pending_deletion: bool = False
     tags: tuple[Mapping[str, str], ...] = ()
     kms_key_id: str | None = None
@@ -91,6 +136,7 @@ class SecretState:
     other_keys: tuple[KeyState, ...] = ()
     resource_policy: Document | None = None
     target_key: KeyState | None = None
+    target_needs_alias: bool = False
     replicas: tuple[SecretCopy, ...] = ()
     parameters: Mapping[str, str | None] = field(default_factory=dict)
     unreachable: Mapping[str, str] = field(default_factory=dict)
@@ -112,55 +158,88 @@ class SecretState:
     @property
     def copies(self) -> tuple[SecretCopy, ...]:
         """The secret in every region, the primary first."""
-        primary = SecretCopy(self.location.region, self.arn, self.kms_key_id, self.key, self.target_key)
+        primary = SecretCopy(
+            self.location.region, self.arn, self.kms_key_id, self.key, self.target_key, self.target_needs_alias
+        )
         return (primary, *self.replicas)
+
+    @property
+    def selects(self) -> SecretSelector:
+        """Which secret ARNs in policies are this secret's: its own ARN in every region, or, for a secret known by
+        name alone that no longer exists, every ARN of that name in its region."""
+        if self.known_by_name:
+            return for_secret_name(self.name, self.location.region)
+        return for_secret_family(self.arn)
+
+    @property
+    def keys(self) -> tuple[KeyState, ...]:
+        """Every key read: each copy's key, then the others that may hold our statements."""
+        found = {k.arn: k for k in (*(copy.key for copy in self.copies), *self.other_keys) if k is not None}
+        return tuple(found.values())
+
+    def previous_accounts(self) -> set[str]:
+        """Accounts our statements for this secret grant, or still mark for cleanup: those that may hold its
+        parameter. Read from the accounts our statements record, never from principals AWS may have rewritten."""
+        selects = self.selects
+        from_keys = [
+            granted_accounts(k.policy, selects) | pending_cleanup_accounts(k.policy, selects) for k in self.keys
+        ]
+        ours = [s for s in statements(self.resource_policy) if is_ours(s) and s.get("Effect") == "Allow"]
+        return set().union(*from_keys, *(recorded_accounts(s) for s in ours))
 
 
 @dataclass(frozen=True)
 class NewKey:
-    """A dedicated customer-managed key to create for the secret in one region."""
+    """A dedicated customer-managed key to create for the secret in one region, with its first key policy (the
+    grants follow in a key-policy change, once the key exists: KMS refusing a principal then names a key to ask)."""
 
     alias: str
-    policy: Document
     description: str
+    tags: Mapping[str, str]
+    policy: Document
+    document: str
 
 
 @dataclass(frozen=True)
 class CopyPlan:
     """The key one copy of the secret (primary or replica) ends up on, and whether it must move there.
 
-    `key_arn` is None while the key is still to be created (`new_key`).
+    `key_arn` is None while the key is still to be created (`new_key`); `create_alias` names the alias to make for
+    an adopted key.
     """
 
     region: str
     secret_arn: str
     key_arn: str | None
     new_key: NewKey | None = None
+    create_alias: str | None = None
     repoint: bool = False
     previous_key_id: str | None = None
 
 
 @dataclass(frozen=True)
 class KeyPolicyChange:
-    """A key policy rewrite: `after` keeps every statement of `before` that is not ours for this secret."""
+    """A key policy rewrite: `after` keeps every statement of `before` that is not ours for this secret.
 
-    key_arn: str
+    `key_arn` is None for the key the plan creates in `region`. `document` is `after` as written.
+    """
+
+    key_arn: str | None
+    region: str
     before: Document
     after: Document
+    document: str
     granted_before: frozenset[str] = frozenset()
     granted_after: frozenset[str] = frozenset()
 
-    @property
-    def region(self) -> str:
-        """The key's region, from its ARN."""
-        arn = parse_arn(self.key_arn)
-        assert arn is not None
-        return arn.region
 
-    @property
-    def adds_first_statement(self) -> bool:
-        """True when the key held no statement of ours before: then it is tagged so sweeps can find it."""
-        return not any(map(is_ours, statements(self.before))) and any(map(is_ours, statements(self.after)))
+@dataclass(frozen=True)
+class KeyTagChange:
+    """Tag a key `secretshare-grants=<value>` before our first statement lands on it, so it is found again."""
+
+    key_arn: str
+    region: str
+    value: str
 
 
 @dataclass(frozen=True)
@@ -169,6 +248,7 @@ class ResourcePolicyChange:
 
     before: Document | None
     after: Document | None
+    document: str | None = None
 
 
 @dataclass(frozen=True)
@@ -190,16 +270,6 @@ class ScheduleChange:
 
 
 @dataclass(frozen=True)
-class Documents:
-    """A plan's policy documents as written: key policies by key ARN, new keys' policies by region, and the
-    resource policy (None when it is deleted or unchanged)."""
-
-    key_policies: Mapping[str, str] = field(default_factory=dict)
-    new_keys: Mapping[str, str] = field(default_factory=dict)
-    resource_policy: str | None = None
-
-
-@dataclass(frozen=True)
 class Plan:
     """What one reconciliation will do, in the order it does it."""
 
@@ -212,6 +282,7 @@ class Plan:
     previous_consumers: tuple[str, ...]
     rejected: tuple[RejectedEntry, ...]
     copies: tuple[CopyPlan, ...]
+    key_tag_changes: tuple[KeyTagChange, ...] = ()
     key_policy_changes: tuple[KeyPolicyChange, ...] = ()
     resource_policy_change: ResourcePolicyChange | None = None
     parameter_name: str = ""
@@ -225,7 +296,6 @@ class Plan:
     status_before: str | None = None
     readable: bool = True
     tagged: bool = False
-    documents: Documents = Documents()
 
     @property
     def key_arn(self) -> str | None:
@@ -279,7 +349,8 @@ class Plan:
     def is_noop(self) -> bool:
         """True when applying the plan would make no write call."""
         return not (
-            any(copy.new_key or copy.repoint for copy in self.copies)
+            any(copy.new_key or copy.create_alias or copy.repoint for copy in self.copies)
+            or self.key_tag_changes
             or self.key_policy_changes
             or self.resource_policy_change
             or self.parameter_writes
@@ -293,14 +364,17 @@ class Plan:
         return _consumer_document(self.copies, key_arns, self.partition)
 
     def describe(self) -> list[str]:
-        """One line per change, in the order they are applied."""
-        lines = [
-            f"create KMS key {copy.new_key.alias} in {copy.region} (key policy grants {_names(self.consumers)})"
-            for copy in self.copies
-            if copy.new_key
-        ]
+        """One line per change, in the order `apply.py` makes them."""
+        lines = [f"delete parameter {self.parameter_name} in {a}" for a in self.parameter_deletes]
+        for copy in self.copies:
+            if copy.new_key:
+                lines.append(f"create KMS key {copy.new_key.alias} in {copy.region}")
+            if copy.create_alias:
+                lines.append(f"create alias {copy.create_alias} for {copy.key_arn} (a key made for this secret)")
+        lines += [f"tag key {c.key_arn} {_grants_tag(c.value)}" for c in self.key_tag_changes]
         lines += [
-            f"update key policy of {c.key_arn}: {_grant_diff(c.granted_before, c.granted_after)}"
+            f"update key policy of {c.key_arn or f'the new key in {c.region}'}: "
+            f"{_grant_diff(c.granted_before, c.granted_after)}"
             for c in self.key_policy_changes
         ]
         lines += [
@@ -309,7 +383,6 @@ class Plan:
             for copy in self.copies
             if copy.repoint
         ]
-        lines += [f"delete parameter {self.parameter_name} in {a}" for a in self.parameter_deletes]
         if self.resource_policy_change:
             change = self.resource_policy_change
             if change.after is None:
@@ -338,36 +411,22 @@ def plan_reconciliation(
 
     `undeletable` names consumer accounts whose parameter could not be deleted in this run: the key
     policy then keeps a cleanup marker for them, so a later run or the sweep still finds them.
+    Raises PolicyTooLarge when a document would not fit its AWS limit.
     """
     now = now or datetime.now(UTC)
     location = state.location
-    expired = share.expired(now)
     consumers = share.consumers_at(now) if state.readable else ()
-    selects = for_secret_family(state.arn) if state.exists else for_secret_name(state.name)
-    copies = state.copies
-    current_keys = [k for k in (*(copy.key for copy in copies), *state.other_keys) if k is not None]
+    selects = state.selects
     previous = granted_principals(state.resource_policy).union(
-        *(secret_grantees(key.policy, selects) for key in current_keys)
+        *(secret_grantees(k.policy, selects) for k in state.keys)
     )
-    pending = principal_accounts(set().union(*(pending_cleanup_principals(k.policy, selects) for k in current_keys)))
     wanted_accounts = principal_accounts(consumers)
-    deletes = (principal_accounts(previous) | pending) - wanted_accounts
-    undeleted = sorted(deletes & undeletable)
-    marker = cleanup_marker_statement(state.arn, location.partition, undeleted) if undeleted else None
-    copy_plans, holders = zip(
-        *(_copy_plan(state, copy, consumers, marker if copy is copies[0] else None) for copy in copies), strict=True
-    )
-    targets = [copy.target_key for copy in copies if copy.target_key and consumers]
-    keys = {k.arn: k for k in (*current_keys, *targets)}
-    # Each key carries the grant of the copy in its region that it holds; every other key only loses ours.
-    held = {holder.key.arn: holder for holder in holders if holder is not None}
-    if marker and current_keys and not any(holder.marker for holder in held.values()):
-        held.setdefault(current_keys[0].arn, _Holder(current_keys[0], None, marker))  # a gone secret's old key
-    key_changes = tuple(
-        change for key in keys.values() if (change := _key_policy_change(key, selects, state, held.get(key.arn)))
-    )
-    unreachable = {a: r for a, r in state.unreachable.items() if a in wanted_accounts}
-    plan = Plan(
+    revoked = sorted(state.previous_accounts() - wanted_accounts)
+    deletes, kept = _parameter_deletes(state, revoked, undeletable)
+    pending = sorted(set(revoked) - set(deletes) - set(kept) - _absent(state, revoked))
+    marker = cleanup_marker_statement(state.arn, location.partition, pending) if pending else None
+    copy_plans, key_changes = _key_plans(state, consumers, marker)
+    return Plan(
         secret_arn=state.arn,
         secret_name=state.name,
         partition=location.partition,
@@ -377,100 +436,161 @@ def plan_reconciliation(
         previous_consumers=tuple(sorted(previous)),
         rejected=share.rejected if state.readable else (),
         copies=copy_plans,
+        key_tag_changes=_key_tag_changes(state, key_changes),
         key_policy_changes=key_changes,
         resource_policy_change=_resource_policy_change(state, consumers),
         parameter_name=parameter_name(settings.parameter_prefix, location.account, location.region, state.name),
         parameter_writes=_parameter_writes(state, wanted_accounts, copy_plans),
-        parameter_deletes=tuple(sorted(deletes)),
-        unreachable=unreachable,
-        notes=_notes(state, share, now),
+        parameter_deletes=tuple(deletes),
+        unreachable={a: r for a, r in state.unreachable.items() if a in wanted_accounts or a in pending},
+        notes=_notes(state, share, now) + tuple(kept.values()),
         until=share.until,
-        expired=expired,
+        expired=share.expired(now),
         schedule_change=_schedule_change(state, share, consumers, settings),
         status_before=tag_value(state.tags, settings.status_tag_key),
         readable=state.readable,
         tagged=has_share_tag(state.tags, settings.share_tag_key)
         or tag_value(state.tags, settings.share_until_tag_key) is not None,
     )
-    return replace(plan, documents=_documents(plan))
 
 
-def _documents(plan: Plan) -> Documents:
-    """Every policy document the plan writes, serialized once and size-checked: PolicyTooLarge when one would
-    not fit, so a plan AWS would refuse is never applied in part (nor shown by a dry run as if it could be)."""
+def _parameter_deletes(
+    state: SecretState, revoked: list[str], undeletable: frozenset[str]
+) -> tuple[list[str], dict[str, str]]:
+    """Which revoked accounts' parameters to delete, and those left alone because they describe another secret.
 
-    def key_policy(document: Document) -> str:
-        return check_size(
-            document, limit=KEY_POLICY_MAX_BYTES, what="key policy", secret=plan.secret_arn, in_bytes=True
-        )
-
-    change = plan.resource_policy_change
-    resource_policy = None
-    if change and change.after is not None:
-        resource_policy = check_size(
-            change.after, limit=RESOURCE_POLICY_MAX_CHARS, what="resource policy", secret=plan.secret_arn
-        )
-    return Documents(
-        key_policies={change.key_arn: key_policy(change.after) for change in plan.key_policy_changes},
-        new_keys={copy.region: key_policy(copy.new_key.policy) for copy in plan.copies if copy.new_key},
-        resource_policy=resource_policy,
-    )
-
-
-@dataclass(frozen=True)
-class _Holder:
-    """The key that carries one copy's grant (and, on the primary's key, the cleanup marker)."""
-
-    key: KeyState
-    grant: KeyGrant | None
-    marker: Statement | None
+    The parameter's name is the secret's name, which a recreated secret shares: it is deleted only when it
+    describes the secret cleaned up (or was not read). What a consumer account holds is untrusted: a value that
+    names nothing of ours is left as it is, never a reason to stop.
+    """
+    deletes: list[str] = []
+    kept: dict[str, str] = {}
+    for account in revoked:
+        if account in undeletable or account in state.unreachable:
+            continue
+        if account not in state.parameters:
+            deletes.append(account)
+        elif (value := state.parameters[account]) is not None:
+            if any(map(state.selects, published_resources(value, CONSUMER_READ_SID))):
+                deletes.append(account)
+            else:
+                kept[account] = (
+                    f"parameter in {account} left as it is: it no longer describes {state.arn} (another secret of "
+                    "the same name, or edited in that account)"
+                )
+    return deletes, kept
 
 
-def _copy_plan(
-    state: SecretState, copy: SecretCopy, consumers: tuple[str, ...], marker: Statement | None
-) -> tuple[CopyPlan, _Holder | None]:
+def _absent(state: SecretState, accounts: Iterable[str]) -> set[str]:
+    """Accounts whose parameter was read and is not there: nothing to clean up."""
+    return {a for a in accounts if a in state.parameters and state.parameters[a] is None and a not in state.unreachable}
+
+
+def _key_plans(
+    state: SecretState, consumers: tuple[str, ...], marker: Statement | None
+) -> tuple[tuple[CopyPlan, ...], tuple[KeyPolicyChange, ...]]:
+    """Which key each copy ends up on, and every key-policy change: each key carries the grant of the copy in its
+    region that it holds, and every other key only loses ours for this secret. The cleanup marker goes on the
+    primary's key (for a gone secret, on the first key that held our statements)."""
+    copies = state.copies
+    grants: dict[str, tuple[KeyGrant | None, Statement | None]] = {}
+    copy_plans: list[CopyPlan] = []
+    changes: list[KeyPolicyChange] = []
+    for copy in copies:
+        copy_marker = marker if copy is copies[0] else None
+        plan, holder = _copy_plan(state, copy, consumers)
+        copy_plans.append(plan)
+        grant = KeyGrant(copy.arn, consumers) if consumers else None
+        if plan.new_key:
+            changes.append(_new_key_change(state, plan, grant, copy_marker))
+        elif holder is not None:
+            grants[holder.arn] = (grant, copy_marker)
+    keys = {k.arn: k for k in (*state.keys, *(c.target_key for c in copies if c.target_key and consumers))}
+    placed = copy_plans[0].new_key is not None or any(m for _, m in grants.values())
+    if marker and not placed and keys:
+        first = next(iter(keys))
+        grants[first] = (grants.get(first, (None, None))[0], marker)
+    for key in keys.values():
+        grant, key_marker = grants.get(key.arn, (None, None))
+        if change := _key_policy_change(key, state, grant, key_marker):
+            changes.append(change)
+    return tuple(copy_plans), tuple(changes)
+
+
+def _copy_plan(state: SecretState, copy: SecretCopy, consumers: tuple[str, ...]) -> tuple[CopyPlan, KeyState | None]:
     """Which key one copy ends up on, and the existing key (if any) that carries its grant."""
-    grant = KeyGrant(copy.arn, consumers) if consumers else None
-    if grant is None:
+    if not consumers:
         plan = CopyPlan(copy.region, copy.arn, copy.key.arn if copy.key else None, previous_key_id=copy.kms_key_id)
-        return plan, _Holder(copy.key, None, marker) if copy.key and marker else None
+        return plan, copy.key
     target = copy.key or copy.target_key
     if target is not None:
+        alias = key_alias(state.name) if copy.key is None and copy.target_needs_alias else None
         repoint = copy.kms_key_id != target.arn
-        plan = CopyPlan(copy.region, copy.arn, target.arn, repoint=repoint, previous_key_id=copy.kms_key_id)
-        return plan, _Holder(target, grant, marker)
+        plan = CopyPlan(copy.region, copy.arn, target.arn, None, alias, repoint, copy.kms_key_id)
+        return plan, target
     location = state.location
-    ours = [key_grant_statement(grant.consumers, [grant.secret_arn], copy.region, location.partition)]
+    policy = {"Version": "2012-10-17", "Statement": [key_admin_statement(location.partition, location.account)]}
     new_key = NewKey(
         alias=key_alias(state.name),
-        policy={
-            "Version": "2012-10-17",
-            "Statement": [key_admin_statement(location.partition, location.account), *ours, *filter(None, [marker])],
-        },
-        description=f"secretshare: encrypts secret {state.name} so it can be shared across accounts",
+        description=dedicated_key_description(state.name),
+        tags={MANAGED_BY_TAG[0]: MANAGED_BY_TAG[1], GRANTS_TAG_KEY: name_tag_value(state.name)},
+        policy=policy,
+        document=_key_document(policy, state.arn),
     )
     return CopyPlan(copy.region, copy.arn, None, new_key, repoint=True, previous_key_id=copy.kms_key_id), None
 
 
+def _new_key_change(
+    state: SecretState, plan: CopyPlan, grant: KeyGrant | None, marker: Statement | None
+) -> KeyPolicyChange:
+    assert plan.new_key is not None
+    key = KeyState("", plan.new_key.policy)
+    change = _key_policy_change(key, state, grant, marker, region=plan.region)
+    assert change is not None  # a new key is made only to carry a grant
+    return change
+
+
 def _key_policy_change(
-    key: KeyState, selects: SecretSelector, state: SecretState, holder: _Holder | None
+    key: KeyState,
+    state: SecretState,
+    grant: KeyGrant | None,
+    marker: Statement | None,
+    *,
+    region: str | None = None,
 ) -> KeyPolicyChange | None:
-    location = state.location
-    key_location = parse_arn(key.arn)
+    region = region or key.region
     after = merge_key_policy(
-        key.policy,
-        selects,
-        region=key_location.region if key_location else location.region,
-        partition=location.partition,
-        grant=holder.grant if holder else None,
-        marker=holder.marker if holder else None,
+        key.policy, state.selects, region=region, partition=state.location.partition, grant=grant, marker=marker
     )
     if after is None:
         raise KeyNotUsable(f"removing secretshare's grants would leave key {key.arn} with an empty key policy")
     if after == key.policy:
         return None
-    before_grantees, after_grantees = secret_grantees(key.policy, selects), secret_grantees(after, selects)
-    return KeyPolicyChange(key.arn, key.policy, after, frozenset(before_grantees), frozenset(after_grantees))
+    before_grantees, after_grantees = secret_grantees(key.policy, state.selects), secret_grantees(after, state.selects)
+    return KeyPolicyChange(
+        key.arn or None,
+        region,
+        key.policy,
+        after,
+        _key_document(after, state.arn),
+        frozenset(before_grantees),
+        frozenset(after_grantees),
+    )
+
+
+def _key_tag_changes(state: SecretState, changes: tuple[KeyPolicyChange, ...]) -> tuple[KeyTagChange, ...]:
+    """Keys that will hold statements of ours, tagged so the next reading finds them: the key made for this secret
+    by its name, any other key as shared (a key made for another secret that now holds this one's grant too)."""
+    after = {change.key_arn: change.after for change in changes if change.key_arn}
+    keys = {k.arn: k for k in (*state.keys, *(c.target_key for c in state.copies if c.target_key))}
+    found = []
+    for key in keys.values():
+        if not any(map(is_ours, statements(after.get(key.arn, key.policy)))):
+            continue
+        wanted = name_tag_value(state.name) if key.made_for(state.name) else SHARED_KEY_TAG_VALUE
+        if key.grants_tag != wanted:
+            found.append(KeyTagChange(key.arn, key.region, wanted))
+    return tuple(found)
 
 
 def _resource_policy_change(state: SecretState, consumers: tuple[str, ...]) -> ResourcePolicyChange | None:
@@ -480,7 +600,16 @@ def _resource_policy_change(state: SecretState, consumers: tuple[str, ...]) -> R
         return None
     desired = [resource_grant_statement(consumers)] if consumers else []
     after = merge_statements(state.resource_policy, is_ours, desired)
-    return None if after == state.resource_policy else ResourcePolicyChange(state.resource_policy, after)
+    if after == state.resource_policy:
+        return None
+    document = None
+    if after is not None:
+        document = check_size(after, limit=RESOURCE_POLICY_MAX_CHARS, what="resource policy", secret=state.arn)
+    return ResourcePolicyChange(state.resource_policy, after, document)
+
+
+def _key_document(policy: Document, secret_arn: str) -> str:
+    return check_size(policy, limit=KEY_POLICY_MAX_BYTES, what="key policy", secret=secret_arn, in_bytes=True)
 
 
 def _parameter_writes(
@@ -532,6 +661,10 @@ def _notes(state: SecretState, share: ShareTag, now: datetime) -> tuple[str, ...
         when = format_time(share.until) if share.until else "now (its share-until cannot be read)"
         return (f"share expired {when}: every grant revoked; the share-with entries stay for the record",)
     return ()
+
+
+def _grants_tag(value: str) -> str:
+    return f"{GRANTS_TAG_KEY}={value}"
 
 
 def _grant_diff(old: Iterable[str], new: Iterable[str]) -> str:

@@ -11,12 +11,14 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .arns import principal_account
+from .arns import is_account_id, principal_account
 from .errors import PolicyTooLarge
 from .names import CONSUMER_DECRYPT_SID, CONSUMER_READ_SID, RESOURCE_POLICY_SID, is_ours
 
 POLICY_VERSION = "2012-10-17"
 SECRET_READ_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+# Our grants record their consumers' accounts here (see `keypolicy.key_grant_statement`).
+PRINCIPAL_ACCOUNT_KEY = "aws:PrincipalAccount"
 # AWS limits, checked before writing because a rejected write would leave the two policies out of step.
 KEY_POLICY_MAX_BYTES = 32 * 1024
 RESOURCE_POLICY_MAX_CHARS = 20_480
@@ -33,14 +35,32 @@ def via_service(region: str, partition: str = "aws") -> str:
 
 
 def resource_grant_statement(consumers: Iterable[str]) -> Statement:
-    """Secret resource-policy statement letting the consumers read the secret."""
+    """Secret resource-policy statement letting the consumers read the secret (their accounts recorded, as in the
+    key grant)."""
+    principals = sorted(consumers)
     return {
         "Sid": RESOURCE_POLICY_SID,
         "Effect": "Allow",
-        "Principal": {"AWS": sorted(consumers)},
+        "Principal": {"AWS": principals},
         "Action": list(SECRET_READ_ACTIONS),
         "Resource": "*",
+        "Condition": {"StringEquals": {PRINCIPAL_ACCOUNT_KEY: account_condition(principals)}},
     }
+
+
+def account_condition(principals: Iterable[str]) -> str | list[str]:
+    """The `aws:PrincipalAccount` value recording the principals' accounts."""
+    return _one_or_list(sorted(principal_accounts(principals)))
+
+
+def recorded_accounts(statement: Statement) -> set[str]:
+    """The consumer accounts a statement of ours records in its `aws:PrincipalAccount` condition; for a statement
+    written before it did, the accounts of its principals that are still ARNs."""
+    for operator in (statement.get("Condition") or {}).values():
+        value = operator.get(PRINCIPAL_ACCOUNT_KEY) if isinstance(operator, dict) else None
+        if value is not None:
+            return {account for account in ([value] if isinstance(value, str) else value) if is_account_id(account)}
+    return principal_accounts(principals_of(statement))
 
 
 def key_admin_statement(partition: str, account: str) -> Statement:
@@ -89,16 +109,23 @@ def _one_or_list(values: Sequence[str]) -> str | list[str]:
     return unique[0] if len(unique) == 1 else unique
 
 
-def published_key_arns(parameter_value: str | None) -> set[str]:
-    """The key ARNs a published consumer policy names (none when the value is not ours or not JSON)."""
+def published_resources(parameter_value: str | None, sid: str) -> set[str]:
+    """The resource ARNs of one statement of a published consumer policy, read defensively.
+
+    A consumer account's admins can write anything into its parameter, so nothing here may fail: a value that is
+    not JSON, a statement that is not an object, a resource that is not a string all count as naming nothing.
+    """
     try:
         document = json.loads(parameter_value or "")
-    except ValueError:
+    except (ValueError, RecursionError):
+        return set()
+    if not isinstance(document, dict):
         return set()
     found: set[str] = set()
     for statement in statements(document):
-        resource = statement.get("Resource") if statement.get("Sid") == CONSUMER_DECRYPT_SID else None
-        found |= {resource} if isinstance(resource, str) else {r for r in resource or [] if isinstance(r, str)}
+        if isinstance(statement, dict) and statement.get("Sid") == sid:
+            resource = statement.get("Resource")
+            found |= {r for r in (resource if isinstance(resource, list) else [resource]) if isinstance(r, str)}
     return found
 
 
@@ -107,7 +134,7 @@ def statements(document: Document | None) -> list[Statement]:
     if not document:
         return []
     found = document.get("Statement", [])
-    return [found] if isinstance(found, dict) else list(found)
+    return [found] if isinstance(found, dict) else list(found) if isinstance(found, list) else []
 
 
 def canonical(value: Any) -> Any:

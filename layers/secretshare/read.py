@@ -1,40 +1,73 @@
 """Reading: everything a reconciliation decides from, gathered before anything is decided.
 
 `read_state` returns a `SecretState` and the `ShareTag` its tags ask for; the planner (`plan.py`) takes it from
-there. Nothing here writes.
+there. Nothing here writes. The state is complete: besides the keys the secret uses, it holds every key of A
+that may hold our statements for it, found by the `secretshare-grants` tag (docs/aws-facts.md §11) whatever the
+consumer accounts say, and the parameter of every account that may hold one.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .arns import in_region, is_complete_secret_arn, parse_arn, secret_name_from_arn
 from .aws import Aws, key_account
 from .errors import ConsumerAccountError, KeyNotUsable
-from .names import GRANTS_TAG, MANAGED_BY_TAG, expiry_schedule_name, key_alias, parameter_name
+from .names import (
+    CONSUMER_DECRYPT_SID,
+    GRANTS_TAG_KEY,
+    LEGACY_KEY_TAG_VALUE,
+    MANAGED_BY_TAG,
+    SHARED_KEY_TAG_VALUE,
+    expiry_schedule_name,
+    key_alias,
+    name_tag_value,
+    parameter_name,
+)
 from .plan import KeyState, SecretCopy, SecretState
-from .policy import principal_accounts, published_key_arns
+from .policy import principal_accounts, published_resources
 from .sharetag import ShareTag, has_share_tag, parse_share_tag, tag_value
 from .status import promises_expiry
 
 logger = logging.getLogger("secretshare")
 
-# Key states in which KMS refuses to encrypt or decrypt, so a grant on the key would be useless.
-_UNUSABLE_KEY_STATES = {"PendingDeletion", "PendingReplicaDeletion", "Unavailable", "PendingImport"}
+# Key states in which KMS refuses to encrypt or decrypt (docs/aws-facts.md §13), so a grant on the key would be
+# useless. Revoking needs only PutKeyPolicy, which KMS allows in every state.
+_UNUSABLE_KEY_STATES = {
+    "Disabled",
+    "PendingDeletion",
+    "PendingReplicaDeletion",
+    "Unavailable",
+    "PendingImport",
+    "Creating",
+}
+# A published consumer policy names the keys of the secret's regions; the regions of keys it names are searched for
+# our statements too (a replica region since removed). It is untrusted input: only well-formed regions, and few.
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+_MAX_HINTED_REGIONS = 8
+
+# Keys carrying the grants tag, by region: ARN -> tags. The sweep lists them once for every secret it checks.
+KeyIndex = Mapping[str, Mapping[str, Mapping[str, str]]]
 
 
-def read_state(aws: Aws, secret_id: str, description: dict | None = None) -> tuple[SecretState, ShareTag]:
+def read_state(
+    aws: Aws, secret_id: str, description: dict | None = None, key_index: KeyIndex | None = None
+) -> tuple[SecretState, ShareTag]:
     """Read the secret, its tags, replicas, keys, policies and consumer parameters: everything the plan needs.
 
-    `description` is the secret as ListSecrets already returned it (the sweep), saving DescribeSecret. A
-    replica is reconciled through its primary, which owns the tags and the resource policy.
+    `description` is the secret as ListSecrets already returned it, and `key_index` the keys carrying our tag
+    (the sweep passes both), saving DescribeSecret and the tagging query. A replica is reconciled through its
+    primary, which owns the tags and the resource policy.
     """
     region = region_of(secret_id) or aws.session.region_name
     description = description or aws.describe_secret(secret_id, region)
     if description is None:
-        return _gone_secret_state(aws, secret_id, region), ShareTag()
+        state = _gone_secret_state(aws, secret_id, region)
+        return _complete(aws, state, _Keys(aws, state.name, state.location.account, key_index), set()), ShareTag()
     description = _primary_description(aws, description)
     arn = description["ARN"]
     location = parse_arn(arn)
@@ -52,43 +85,110 @@ def read_state(aws: Aws, secret_id: str, description: dict | None = None) -> tup
         until_key=settings.share_until_tag_key,
     )
     pending_deletion = "DeletedDate" in description
-    wanted = share.consumers and not pending_deletion
-    kms_key_id = description.get("KmsKeyId")
-    key = _current_key(aws, arn, kms_key_id, required=bool(wanted))
+    wanted = bool(share.consumers) and not pending_deletion
+    keys = _Keys(aws, description["Name"], location.account, key_index)
+    primary = _copy(aws, keys, location.region, arn, description.get("KmsKeyId"), wanted=wanted, replica=False)
     state = SecretState(
         arn=arn,
         name=description["Name"],
         pending_deletion=pending_deletion,
         tags=tags,
-        kms_key_id=kms_key_id,
-        key=key,
+        kms_key_id=primary.kms_key_id,
+        key=primary.key,
         resource_policy=None if pending_deletion else aws.resource_policy(arn, location.region),
-        target_key=_move_target(aws, arn, description["Name"]) if wanted and key is None else None,
-        replicas=_replicas(aws, description, required=bool(wanted)),
+        target_key=primary.target_key,
+        target_needs_alias=primary.target_needs_alias,
+        replicas=_replicas(aws, keys, description, wanted=wanted),
         expiry_schedule=_expiry_schedule(aws, arn, tags),
     )
-    if not wanted:
-        return state, share
-    if any(copy.key is None and copy.target_key is None for copy in state.copies):
-        # A new key means a new parameter value everywhere: publishing does not need to read first.
-        return state, share
-    parameters, unreachable = _read_parameters(aws, state, principal_accounts(share.consumers))
-    # A key the published policies name but no copy of the secret uses: someone moved the secret, or removed a
-    # replica. Our grants there still decrypt what is left under it, so they are revoked on that key too.
-    in_use = {copy.key.arn for copy in state.copies if copy.key}
-    previous_keys = set().union(*map(published_key_arns, parameters.values())) - in_use
-    other_keys = tuple(
-        KeyState(key_arn, aws.key_policy(key_arn, region_of(key_arn) or location.region))
-        for key_arn in sorted(previous_keys)
-        if _is_key_arn_in(key_arn, location.account)
-    )
-    return replace(state, parameters=parameters, unreachable=unreachable, other_keys=other_keys), share
+    # A new key means a new parameter value everywhere: publishing does not need to read first.
+    new_key = wanted and any(copy.key is None and copy.target_key is None for copy in state.copies)
+    consumers = set() if new_key or not wanted else principal_accounts(share.consumers)
+    return _complete(aws, state, keys, consumers), share
 
 
 def region_of(secret_id: str) -> str | None:
     """The region in an ARN; None for a name."""
     arn = parse_arn(secret_id)
     return arn.region if arn else None
+
+
+@dataclass
+class _Keys:
+    """The keys of account A that may hold our statements for one secret name, by region, found by tag."""
+
+    aws: Aws
+    name: str
+    account: str
+    index: KeyIndex | None = None
+    _found: dict[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
+
+    def _in(self, region: str) -> Mapping[str, Mapping[str, str]]:
+        """ARN -> tags of every key in `region` tagged for this name, shared, or by an earlier version."""
+        if region not in self._found:
+            values = [name_tag_value(self.name), SHARED_KEY_TAG_VALUE, LEGACY_KEY_TAG_VALUE]
+            self._found[region] = (
+                {arn: tags for arn, tags in self.index[region].items() if tags.get(GRANTS_TAG_KEY) in values}
+                if self.index is not None and region in self.index
+                else self.aws.tagged_keys(GRANTS_TAG_KEY, values, region)
+            )
+        return self._found[region]
+
+    def tagged(self, region: str) -> dict[str, Mapping[str, str]]:
+        """ARN -> tags of the keys in `region` that may hold statements for this name: the keys made for it, and
+        keys holding statements of several secrets. Keys an earlier version made (tagged `true` and managed-by)
+        are left out: each serves one name, and reading them all would cost a read per key of the estate; the one
+        a secret is on is read as its current key, and retagged."""
+        return {arn: tags for arn, tags in self._in(region).items() if not _made_by_an_earlier_version(tags)}
+
+    def tags(self, key_arn: str, region: str) -> Mapping[str, str]:
+        """The tags the query found on a key; none when it carries no tag of ours."""
+        return self._in(region).get(key_arn, {})
+
+    def others(self, regions: Iterable[str], known: Iterable[KeyState | None]) -> list[KeyState]:
+        """The keys found by tag in `regions`, besides `known`; a key A may not read is left out, with a warning."""
+        skip = {key.arn for key in known if key is not None}
+        found = []
+        for region in sorted(set(regions)):
+            for arn, tags in sorted(self.tagged(region).items()):
+                if arn in skip:
+                    continue
+                try:
+                    found.append(KeyState(arn, self.aws.key_policy(arn, region), tags))
+                except KeyNotUsable as err:
+                    logger.warning("secret %s: key %s cannot be read, its statements stay: %s", self.name, arn, err)
+        return found
+
+
+def _made_by_an_earlier_version(tags: Mapping[str, str]) -> bool:
+    return tags.get(MANAGED_BY_TAG[0]) == MANAGED_BY_TAG[1] and tags.get(GRANTS_TAG_KEY) == LEGACY_KEY_TAG_VALUE
+
+
+def _complete(aws: Aws, state: SecretState, keys: _Keys, consumers: set[str]) -> SecretState:
+    """Add the other keys that may hold our statements and the parameters of every account that may hold one.
+
+    Keys are searched in the secret's regions and, once the parameters are read, in the regions of the keys they
+    name (a replica region removed since); what that second search finds may name accounts to read as well.
+    """
+    searched = {copy.region for copy in state.copies}
+    state = replace(state, other_keys=tuple(keys.others(searched, (copy.key for copy in state.copies))))
+    parameters, unreachable = _read_parameters(aws, state, consumers | state.previous_accounts())
+    hinted = _hinted_regions(parameters.values(), state.location.account) - searched
+    if hinted:
+        more = keys.others(hinted, state.keys)
+        state = replace(state, other_keys=(*state.other_keys, *more))
+        extra, extra_unreachable = _read_parameters(aws, state, state.previous_accounts() - parameters.keys())
+        parameters, unreachable = {**parameters, **extra}, {**unreachable, **extra_unreachable}
+    return replace(state, parameters=parameters, unreachable=unreachable)
+
+
+def _hinted_regions(values: Iterable[str | None], account: str) -> set[str]:
+    regions = set()
+    for value in values:
+        for arn in map(parse_arn, published_resources(value, CONSUMER_DECRYPT_SID)):
+            if arn and arn.service == "kms" and arn.account == account and _REGION.fullmatch(arn.region):
+                regions.add(arn.region)
+    return set(sorted(regions)[:_MAX_HINTED_REGIONS])
 
 
 def _primary_description(aws: Aws, description: dict) -> dict:
@@ -101,24 +201,32 @@ def _primary_description(aws: Aws, description: dict) -> dict:
     return primary or description
 
 
-def _replicas(aws: Aws, description: dict, *, required: bool) -> tuple[SecretCopy, ...]:
+def _replicas(aws: Aws, keys: _Keys, description: dict, *, wanted: bool) -> tuple[SecretCopy, ...]:
     """The secret's replicas, each with the key that encrypts it in its region.
 
     A replica whose replication failed does not exist yet: it is left out until it does (the sweep retries).
     """
-    arn, name = description["ARN"], description["Name"]
+    arn = description["ARN"]
     found = []
     for replica in description.get("ReplicationStatus", []):
         if replica.get("Status") == "Failed":
             logger.warning("secret %s: replica in %s failed to replicate and is not shared", arn, replica["Region"])
             continue
         region = replica["Region"]
-        replica_arn = in_region(arn, region)
         kms_key_id = replica.get("KmsKeyId")
-        key = _current_key(aws, replica_arn, kms_key_id, required=required)
-        target = _move_target(aws, replica_arn, name, replica=True) if required and key is None else None
-        found.append(SecretCopy(region, replica_arn, kms_key_id, key, target))
+        found.append(_copy(aws, keys, region, in_region(arn, region), kms_key_id, wanted=wanted, replica=True))
     return tuple(found)
+
+
+def _copy(
+    aws: Aws, keys: _Keys, region: str, secret_arn: str, kms_key_id: str | None, *, wanted: bool, replica: bool
+) -> SecretCopy:
+    """One copy of the secret: its current key and, when it is on the AWS managed key, the key it would move to."""
+    key = _current_key(aws, keys, secret_arn, kms_key_id, required=wanted)
+    if not wanted or key is not None:
+        return SecretCopy(region, secret_arn, kms_key_id, key)
+    target, needs_alias = _move_target(aws, keys, secret_arn, replica=replica)
+    return SecretCopy(region, secret_arn, kms_key_id, key, target, needs_alias)
 
 
 def _expiry_schedule(aws: Aws, secret_arn: str, tags: tuple[dict, ...]) -> datetime | None:
@@ -136,7 +244,7 @@ def _is_aws_managed_alias(kms_key_id: str) -> bool:
     return kms_key_id.startswith("alias/aws/") or ":alias/aws/" in kms_key_id
 
 
-def _current_key(aws: Aws, secret_arn: str, kms_key_id: str | None, *, required: bool) -> KeyState | None:
+def _current_key(aws: Aws, keys: _Keys, secret_arn: str, kms_key_id: str | None, *, required: bool) -> KeyState | None:
     """The customer-managed key in A that encrypts the secret; None for the AWS managed key.
 
     A key we cannot put grants on is an error only when there are grants to put.
@@ -148,8 +256,9 @@ def _current_key(aws: Aws, secret_arn: str, kms_key_id: str | None, *, required:
     try:
         if not required and _is_key_arn_in(kms_key_id, location.account):
             # Revoking needs only the key policy, whatever the key's state: skip DescribeKey.
-            return KeyState(kms_key_id, aws.key_policy(kms_key_id, location.region))
-        return _customer_key(aws, kms_key_id, location.account, location.region, f"secret {secret_arn}")
+            policy = aws.key_policy(kms_key_id, location.region)
+            return KeyState(kms_key_id, policy, keys.tags(kms_key_id, location.region))
+        return _customer_key(aws, keys, kms_key_id, location.region, f"secret {secret_arn}")
     except KeyNotUsable:
         if required:
             raise
@@ -161,39 +270,48 @@ def _is_key_arn_in(key_id: str, account: str) -> bool:
     return arn is not None and arn.service == "kms" and arn.account == account and arn.resource.startswith("key/")
 
 
-def _customer_key(aws: Aws, key_id: str, account: str, region: str, owner: str) -> KeyState | None:
-    """Key metadata and policy for a key A administers; None when it is an AWS managed key."""
-    if key_account(key_id) not in (None, account):
+def _customer_key(aws: Aws, keys: _Keys, key_id: str, region: str, owner: str) -> KeyState | None:
+    """Key metadata, policy and tags for a key A administers; None when it is an AWS managed key."""
+    if key_account(key_id) not in (None, keys.account):
         raise KeyNotUsable(f"{owner} uses key {key_id} of another account; secretshare grants only on A's keys")
     metadata = aws.describe_key(key_id, region)
     if metadata is None:
-        raise KeyNotUsable(f"{owner} uses key {key_id}, which does not exist in {account} {region}")
+        raise KeyNotUsable(f"{owner} uses key {key_id}, which does not exist in {keys.account} {region}")
     if metadata.get("KeyManager") == "AWS":
         return None
     if metadata.get("KeyState") in _UNUSABLE_KEY_STATES:
         raise KeyNotUsable(f"{owner} uses key {metadata['Arn']}, which is {metadata['KeyState']}")
-    return KeyState(metadata["Arn"], aws.key_policy(metadata["Arn"], region))
+    arn = metadata["Arn"]
+    return KeyState(arn, aws.key_policy(arn, region), keys.tags(arn, region), metadata.get("Description", ""))
 
 
-def _move_target(aws: Aws, secret_arn: str, name: str, *, replica: bool = False) -> KeyState | None:
-    """The existing key a secret leaving the AWS managed key moves to; None means create a dedicated key.
+def _move_target(aws: Aws, keys: _Keys, secret_arn: str, *, replica: bool) -> tuple[KeyState | None, bool]:
+    """The existing key a copy leaving the AWS managed key moves to (None: create a dedicated key), and whether it
+    is the key made for the secret that still needs its alias (a run stopped between CreateKey and CreateAlias).
 
     A replica in a region other than SHARED_KEY_ARN's gets a dedicated key in its own region.
     """
     location = parse_arn(secret_arn)
     assert location is not None
+    region = location.region
     shared = aws.settings.shared_key_arn
-    in_same_region = region_of(shared) == location.region
+    in_same_region = region_of(shared) == region
     if shared and not in_same_region and not replica:
         raise KeyNotUsable(f"SHARED_KEY_ARN {shared} is not in the region of secret {secret_arn}")
     if shared and in_same_region:
-        key = _customer_key(aws, shared, location.account, location.region, "SHARED_KEY_ARN")
+        key = _customer_key(aws, keys, shared, region, "SHARED_KEY_ARN")
         if key is None:
             raise KeyNotUsable(f"SHARED_KEY_ARN {shared} is an AWS managed key; name a customer-managed key")
-        return key
-    if aws.describe_key(key_alias(name), location.region) is None:
-        return None
-    return _customer_key(aws, key_alias(name), location.account, location.region, f"alias {key_alias(name)}")
+        return key, False
+    alias = key_alias(keys.name)
+    if aws.describe_key(alias, region) is not None:
+        return _customer_key(aws, keys, alias, region, f"alias {alias}"), False
+    for arn, tags in sorted(keys.tagged(region).items()):
+        if KeyState(arn, {}, tags).made_for(keys.name):
+            metadata = aws.describe_key(arn, region)
+            if metadata and metadata.get("KeyState") not in _UNUSABLE_KEY_STATES:
+                return KeyState(arn, aws.key_policy(arn, region), tags), True
+    return None, False
 
 
 def _read_parameters(aws: Aws, state: SecretState, accounts: set[str]) -> tuple[dict[str, str | None], dict[str, str]]:
@@ -210,37 +328,22 @@ def _read_parameters(aws: Aws, state: SecretState, accounts: set[str]) -> tuple[
 
 
 def _gone_secret_state(aws: Aws, secret_id: str, region: str | None) -> SecretState:
-    """State of a secret that no longer exists: the keys that may still hold our grants for it."""
+    """A secret that no longer exists, as its identifier names it.
+
+    A complete ARN (with the six-character suffix) names that secret alone: a secret recreated under the same name
+    has another suffix, and is left alone. A name or partial ARN may stand only for secrets of that name that no
+    longer exist; DescribeSecret just said no live secret in the region answers to it.
+    """
     if parse_arn(secret_id):
         arn = secret_id
-        name = secret_name_from_arn(secret_id) if is_complete_secret_arn(secret_id) else _partial_name(secret_id)
+        complete = is_complete_secret_arn(secret_id)
+        name = secret_name_from_arn(secret_id) if complete else _partial_name(secret_id)
     else:
         caller = parse_arn(aws.caller_arn(region))
         assert caller is not None
         arn = f"arn:{caller.partition}:secretsmanager:{region}:{caller.account}:secret:{secret_id}"
-        name = secret_id
-    location = parse_arn(arn)
-    assert location is not None
-    keys = {key.arn: key for key in _keys_that_may_grant(aws, name, location.account, location.region)}
-    return SecretState(arn=arn, name=name, exists=False, other_keys=tuple(keys.values()))
-
-
-def _keys_that_may_grant(aws: Aws, name: str, account: str, region: str) -> list[KeyState]:
-    """Keys that may still hold grants for a deleted secret: its dedicated key, the shared key, and any
-    other key we put grants on (tagged; secretshare's own dedicated keys are skipped, they serve one name).
-    """
-    reused = [
-        arn
-        for arn, tags in aws.tagged_keys(GRANTS_TAG[0], region).items()
-        if tags.get(MANAGED_BY_TAG[0]) != MANAGED_BY_TAG[1]
-    ]
-    candidates = [key_alias(name), *([aws.settings.shared_key_arn] if aws.settings.shared_key_arn else []), *reused]
-    found = []
-    for key_id in dict.fromkeys(candidates):
-        if aws.describe_key(key_id, region) is not None:
-            key = _customer_key(aws, key_id, account, region, f"deleted secret {name}")
-            found += [key] if key else []
-    return found
+        complete, name = False, secret_id
+    return SecretState(arn=arn, name=name, exists=False, known_by_name=not complete)
 
 
 def _partial_name(partial_arn: str) -> str:

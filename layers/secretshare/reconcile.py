@@ -17,7 +17,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .apply import apply_grants, delete_revoked_parameters
 from .aws import Aws, Clients, error_code
 from .errors import PolicyRejected, ReconcileFailed, SecretShareError
+from .keypolicy import probe_statement
 from .plan import Plan, plan_reconciliation
+from .policy import principals_of, render, statements
 from .read import read_state, region_of
 from .settings import Settings
 from .sharetag import RejectedEntry, tag_value
@@ -88,11 +90,15 @@ def _reconcile(
     secret_id: str, *, dry_run: bool, settings: Settings, clients: Clients, now: datetime
 ) -> ReconcileResult:
     refused: dict[str, str] = {}
-    while True:  # ends: each round refuses at least one more of the finitely many consumers, or raises
+    rejection: ClientError | None = None
+    while True:  # ends: each probe refuses at least one more of the finitely many consumers, or raises
         aws = Aws(settings, clients)
         state, share = read_state(aws, secret_id)
-        share = share.refusing(refused)
-        plan = plan_reconciliation(state, share, settings, now=now)
+        plan = plan_reconciliation(state, share.refusing(refused), settings, now=now)
+        if rejection is not None:
+            refused |= _refused_principals(aws, plan, rejection)
+            rejection = None
+            plan = plan_reconciliation(state, share.refusing(refused), settings, now=now)
         for entry in plan.rejected:
             logger.warning("secret %s: rejected share entry %r: %s", plan.secret_arn, entry.entry, entry.reason)
         if dry_run:
@@ -102,12 +108,14 @@ def _reconcile(
             undeleted = delete_revoked_parameters(aws, plan)
             if undeleted:
                 # The key policy written next keeps a cleanup marker naming these accounts.
-                plan = plan_reconciliation(state, share, settings, now=now, undeletable=frozenset(undeleted))
+                plan = plan_reconciliation(
+                    state, share.refusing(refused), settings, now=now, undeletable=frozenset(undeleted)
+                )
             applied = apply_grants(aws, plan, undeleted)
         except ClientError as err:
             if error_code(err) != "MalformedPolicyDocumentException":
                 raise
-            refused.update(_refused_principals(aws, plan, err))
+            rejection = err  # read again (a key just made now exists) and ask KMS about each principal
             continue
         result = ReconcileResult(
             plan, applied=True, key_arn=applied.key_arns[plan.region], failures=tuple(applied.failures.values())
@@ -135,21 +143,34 @@ def _report_failure(aws: Aws, secret_id: str, err: SecretShareError) -> None:
         logger.warning("secret %s: could not write the status tag: %s", secret_id, tag_error)
 
 
-def _refused_principals(aws: Aws, plan: Plan, err: ClientError) -> dict[str, str]:
-    """The role/user consumers AWS refuses (a role that does not exist makes KMS and Secrets Manager reject
-    the whole policy). Account roots always exist. Raises PolicyRejected when none can be singled out.
+def _refused_principals(aws: Aws, plan: Plan, rejection: ClientError) -> dict[str, str]:
+    """The consumers AWS refuses, each with AWS's reason: a principal that does not exist (a deleted role, a
+    mistyped account) makes KMS and Secrets Manager reject the whole policy.
+
+    KMS is documented to check that every principal of a key policy exists (docs/aws-facts.md §6); Secrets
+    Manager's ValidateResourcePolicy is not. So each consumer the key's current policy does not already name is
+    put, alone, in a statement that grants nothing (`keypolicy.probe_statement`) added to that policy: KMS accepts
+    the write or says why not. The plan's own write follows. Raises PolicyRejected when none is singled out.
     """
+    change = next((c for c in plan.key_policy_changes if c.key_arn), None)
+    if change is None or change.key_arn is None:
+        raise PolicyRejected(f"AWS rejected a policy for secret {plan.secret_arn}: {rejection}") from rejection
+    accepted = set().union(*map(principals_of, statements(change.before)))
     refused: dict[str, str] = {}
-    reason = "no consumer was refused on its own"
-    for principal in (p for p in plan.consumers if not p.endswith(":root")):
+    for principal in (p for p in plan.consumers if p not in accepted):
+        probe = {
+            **change.before,
+            "Statement": [*statements(change.before), probe_statement(plan.secret_arn, principal)],
+        }
         try:
-            found = aws.principal_refused(plan.secret_arn, principal, plan.region)
-        except ClientError as probe_error:
-            reason = f"ValidateResourcePolicy failed: {probe_error}"
-            break
-        if found:
-            refused[principal] = found
-            logger.error("secret %s: AWS rejected principal %s: %s", plan.secret_arn, principal, found)
+            aws.put_key_policy(change.key_arn, render(probe), change.region)
+        except ClientError as err:
+            if error_code(err) != "MalformedPolicyDocumentException":
+                raise
+            refused[principal] = err.response.get("Error", {}).get("Message", "malformed policy")
+            logger.error("secret %s: AWS rejected principal %s: %s", plan.secret_arn, principal, refused[principal])
     if not refused:
-        raise PolicyRejected(f"AWS rejected a policy for secret {plan.secret_arn}: {err} ({reason})") from err
+        raise PolicyRejected(
+            f"AWS rejected a policy for secret {plan.secret_arn}: {rejection} (KMS accepts every consumer on its own)"
+        ) from rejection
     return refused

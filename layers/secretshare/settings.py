@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .arns import parse_arn
+from .arns import is_account_id, parse_arn
 from .errors import ConfigurationError
 
 ALLOW_ORGANIZATION = "organization"
@@ -28,7 +28,7 @@ class AllowList:
         if value in (ALLOW_ORGANIZATION, ALLOW_ANY):
             return cls(value)
         ids = [item for item in re.split(r"[\s,]+", value) if item]
-        bad = [item for item in ids if not re.fullmatch(r"\d{12}", item)]
+        bad = [item for item in ids if not is_account_id(item)]
         if not ids or bad:
             raise ConfigurationError(
                 f"ALLOWED_CONSUMERS={text!r}: expected 'organization', 'any' or 12-digit account ids"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from .arns import account_root, parse_arn, principal_account
+from .arns import account_root, is_account_id, parse_arn, principal_account
 
-_ACCOUNT_ID = re.compile(r"\d{12}")
 # IAM path segments and names: alphanumerics and +=,.@_- (names at most 64 characters).
 _IAM_NAME = r"[\w+=,.@-]"
 _ROLE_OR_USER = re.compile(rf"(role|user)(/{_IAM_NAME}+)*/{_IAM_NAME}{{1,64}}", re.ASCII)
@@ -50,6 +49,8 @@ class ShareTag:
     rejected: tuple[RejectedEntry, ...] = ()
     until: datetime | None = None
     until_valid: bool = True
+    # The tag entry each consumer came from (`222222222222` for `arn:aws:iam::222222222222:root`).
+    entries: Mapping[str, str] = field(default_factory=dict)
 
     def expired(self, now: datetime) -> bool:
         """True once the share has ended (or its end date cannot be read): then it grants nobody."""
@@ -63,7 +64,7 @@ class ShareTag:
         """This share without the principals AWS refused, each rejected with AWS's reason."""
         kept = tuple(p for p in self.consumers if p not in refused)
         newly = tuple(
-            RejectedEntry(p, f"{p!r}: AWS rejected this principal ({reason})", "refused-by-aws")
+            RejectedEntry(self.entries.get(p, p), f"{p!r}: AWS rejected this principal ({reason})", "refused-by-aws")
             for p, reason in refused.items()
             if p in self.consumers
         )
@@ -97,11 +98,18 @@ def has_share_tag(tags: Iterable[Mapping[str, str]], tag_key: str) -> bool:
 
 def entry_principal(entry: str, partition: str) -> str:
     """The IAM principal ARN an entry grants, or InvalidShareEntry saying why it cannot be granted."""
+    if not entry.isascii():
+        # AWS account ids and IAM names are ASCII: fullwidth or Arabic-Indic digits, or `role/ápp`, name nobody.
+        odd = next(ch for ch in entry if not ch.isascii())
+        raise InvalidShareEntry(
+            f"{entry!r} contains {odd!r} (U+{ord(odd):04X}); account ids are 12 ASCII digits and IAM names ASCII",
+            "non-ascii",
+        )
     if "*" in entry or "?" in entry:
         raise InvalidShareEntry(
             f"{entry!r} contains a wildcard; name an account id or an IAM role/user ARN", "wildcard"
         )
-    if _ACCOUNT_ID.fullmatch(entry):
+    if is_account_id(entry):
         return account_root(partition, entry)
     if entry.startswith("arn:"):
         return _arn_principal(entry, partition)
@@ -114,7 +122,7 @@ def entry_principal(entry: str, partition: str) -> str:
 
 def _arn_principal(entry: str, partition: str) -> str:
     arn = parse_arn(entry)
-    if arn is None or not _ACCOUNT_ID.fullmatch(arn.account):
+    if arn is None or not is_account_id(arn.account):
         raise InvalidShareEntry(
             f"{entry!r} is not a well-formed ARN (arn:{partition}:iam::<account>:role/<name>)", "malformed-arn"
         )
@@ -154,7 +162,7 @@ def parse_share_tag(
     `allowed_accounts` is None when any account may be a consumer. Rejections are returned, never
     raised: a bad entry must not stop the valid ones from converging.
     """
-    consumers: set[str] = set()
+    consumers: dict[str, str] = {}
     rejected: dict[str, RejectedEntry] = {}
     for entry in share_tag_entries(tags, tag_key):
         try:
@@ -163,9 +171,9 @@ def parse_share_tag(
         except InvalidShareEntry as err:
             rejected.setdefault(entry, RejectedEntry(entry, str(err), err.code))
         else:
-            consumers.add(principal)
+            consumers.setdefault(principal, entry)
     until_value = tag_value(tags, until_key)
-    share = ShareTag(tuple(sorted(consumers)), tuple(rejected.values()))
+    share = ShareTag(tuple(sorted(consumers)), tuple(rejected.values()), entries=consumers)
     if until_value is None:
         return share
     try:

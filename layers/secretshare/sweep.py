@@ -23,10 +23,10 @@ from .aws import Aws, Clients
 from .errors import SecretShareError
 from .events import MESSAGE_GROUP_ID, reconcile_request
 from .keypolicy import granted_secret_arns
-from .names import GRANTS_TAG, is_ours
+from .names import GRANTS_TAG_KEY, is_ours
 from .plan import SecretState, plan_reconciliation
 from .policy import statements
-from .read import read_state
+from .read import KeyIndex, read_state
 from .settings import Settings
 from .sharetag import has_share_tag
 
@@ -56,7 +56,9 @@ class SweepReport:
 def secrets_to_reconcile(*, settings: Settings | None = None, session: boto3.Session | None = None) -> list[str]:
     """ARNs of every secret that is tagged, or that a key of ours still grants on (untagged or deleted)."""
     aws = Aws(settings or Settings.from_env(), Clients(session or boto3.Session()))
-    return sorted(_tagged_secrets(aws).keys() | _secrets_granted_on_our_keys(aws))
+    region = aws.session.region_name or ""
+    granted = _secrets_granted_on(aws, aws.tagged_keys(GRANTS_TAG_KEY, [], region), region)
+    return sorted(_tagged_secrets(aws).keys() | granted)
 
 
 def sweep(
@@ -78,28 +80,34 @@ def sweep(
     aws = Aws(settings, clients or Clients(session or boto3.Session()))
     moment = now or datetime.now(UTC)
     tagged = _tagged_secrets(aws)
-    candidates = sorted(tagged.keys() | _secrets_granted_on_our_keys(aws))
+    region = aws.session.region_name or ""
+    key_index = {region: aws.tagged_keys(GRANTS_TAG_KEY, [], region)}
+    candidates = sorted(tagged.keys() | _secrets_granted_on(aws, key_index[region], region))
     with ThreadPoolExecutor(max_workers=SWEEP_WORKERS) as pool:
-        checked = pool.map(lambda arn: _check(aws, arn, tagged.get(arn), moment), candidates)
+        checked = pool.map(lambda arn: _check(aws, arn, tagged.get(arn), key_index, moment), candidates)
         verdicts = dict(zip(candidates, checked, strict=True))
     drifted = tuple(arn for arn, verdict in verdicts.items() if verdict is True)
     errors = {arn: verdict for arn, verdict in verdicts.items() if isinstance(verdict, str)}
     return SweepReport(tuple(candidates), drifted, errors)
 
 
-def _check(aws: Aws, arn: str, description: dict | None, now: datetime) -> bool | str:
-    """True when the secret is out of sync, False when in sync, or why it could not be checked."""
+def _check(aws: Aws, arn: str, description: dict | None, key_index: KeyIndex, now: datetime) -> bool | str:
+    """True when the secret is out of sync, False when in sync, or why it could not be checked.
+
+    Any failure is this secret's alone: it is reported (and the secret queued, so its reconciliation retries and
+    alarms), never allowed to stop the sweep.
+    """
     try:
-        state, share = read_state(aws, arn, description)
+        state, share = read_state(aws, arn, description, key_index)
         if description and _names_other_regions(state):
             # ListSecrets does not list replicas; the published policy names some: describe the secret.
-            state, share = read_state(aws, arn)
-        if state.location.region != aws.session.region_name:
+            state, share = read_state(aws, arn, key_index=key_index)
+        if state.exists and state.location.region != aws.session.region_name:
             return False  # a replica here (its key holds our grant): the stack of its primary's region sees to it
         plan = plan_reconciliation(state, share, aws.settings, now=now)
-    except (SecretShareError, ClientError) as err:
-        logger.error("sweep: secret %s could not be checked: %s", arn, err)
-        return str(err)
+    except Exception as err:
+        logger.exception("sweep: secret %s could not be checked: %s", arn, err)
+        return f"{type(err).__name__}: {err}"
     return not plan.is_noop or bool(plan.unreachable)
 
 
@@ -122,19 +130,21 @@ def _tagged_secrets(aws: Aws) -> dict[str, dict]:
     }
 
 
-def _secrets_granted_on_our_keys(aws: Aws) -> set[str]:
-    """Secret ARNs named in our statements (grants and cleanup markers) on every key that holds any."""
-    region = aws.session.region_name or ""
-    key_arns = set(aws.tagged_keys(GRANTS_TAG[0], region))
-    if aws.settings.shared_key_arn:
-        key_arns.add(aws.settings.shared_key_arn)
-    return {
-        arn
-        for key_arn in sorted(key_arns)
-        for statement in statements(aws.key_policy(key_arn, region))
-        if is_ours(statement)
-        for arn in granted_secret_arns(statement)
-    }
+def _secrets_granted_on(aws: Aws, keys: Mapping[str, Mapping[str, str]], region: str) -> set[str]:
+    """Secret ARNs named in our statements (grants and cleanup markers) on the keys that carry our tag, and on
+    SHARED_KEY_ARN. A key A cannot read is logged and skipped: the other keys are still swept."""
+    key_arns = set(keys) | ({aws.settings.shared_key_arn} if aws.settings.shared_key_arn else set())
+    found: set[str] = set()
+    for key_arn in sorted(key_arns):
+        try:
+            policy = aws.key_policy(key_arn, region)
+        except (SecretShareError, ClientError) as err:
+            logger.error("sweep: key %s could not be read: %s", key_arn, err)
+            continue
+        found |= {
+            arn for statement in statements(policy) if is_ours(statement) for arn in granted_secret_arns(statement)
+        }
+    return found
 
 
 def sweep_message(secret_arn: str) -> dict:

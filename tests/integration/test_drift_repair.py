@@ -59,7 +59,11 @@ def test_our_key_statement_widened_by_hand_is_narrowed_back(world):
 
     [restored] = world.key_grants_for(world.key_policy(key_arn), arn)
     assert world.sharing(arn).key_grantees == {ROOT_B, ROLE_C}
-    assert set(restored["Condition"]["StringEquals"]) == {"kms:ViaService", "kms:EncryptionContext:SecretARN"}
+    assert set(restored["Condition"]["StringEquals"]) == {
+        "kms:ViaService",
+        "kms:EncryptionContext:SecretARN",
+        "aws:PrincipalAccount",
+    }
 
 
 def test_retagging_an_unshared_secret_reuses_its_dedicated_key(world):

@@ -70,6 +70,8 @@ def test_dedicated_key_policy_keeps_producer_admin_and_grants_decrypt_for_this_s
         "StringEquals": {
             "kms:ViaService": {VIA_SECRETS_MANAGER},
             "kms:EncryptionContext:SecretARN": {arn},
+            # Narrows nothing; records the accounts to clean up in a form AWS never rewrites.
+            "aws:PrincipalAccount": {B, C},
         }
     }
 
@@ -87,7 +89,9 @@ def test_resource_policy_holds_one_statement_granting_the_consumers_read_access(
     assert as_set(grant["Principal"]["AWS"]) == {ROOT_B, ROLE_C}
     assert as_set(grant["Action"]) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
     assert grant["Resource"] == "*"
-    assert "Condition" not in grant
+    assert {op: {k: as_set(v) for k, v in c.items()} for op, c in grant["Condition"].items()} == {
+        "StringEquals": {"aws:PrincipalAccount": {B, C}}
+    }
 
 
 @pytest.mark.parametrize("account", [B, C])

@@ -1,18 +1,11 @@
-"""Fixtures for the reliability suite: faults at the AWS boundary, the two handlers.
-
-The accounts and the user's view of them are the shared `World` (tests/support/world.py); the handler helpers
-are tests/support/sam.py. Faults are injected only at the AWS boundary (faults.py): never by replacing boto3 or
-secretshare code.
-"""
+"""The reliability suite: faults injected at the AWS boundary (tests/support/faults.py: `faults`, `handler_faults`,
+`clock` in tests/support/fixtures.py), never by replacing boto3 or secretshare code; the accounts and the user's
+view of them are the shared `World`."""
 
 from __future__ import annotations
 
-import boto3
-import botocore.endpoint
-import botocore.retries.bucket
 import pytest
-from faults import AwsFaults, VirtualClock
-from support.world import PRODUCER, World, isolate_aws_environment
+from support.world import isolate_aws_environment
 
 CONSUMERS = ("222222222222", "333333333333", "444444444444")
 
@@ -26,24 +19,3 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         POWERTOOLS_SERVICE_NAME="secretshare",
         POWERTOOLS_METRICS_NAMESPACE="SecretShare",
     )
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
-    """botocore's clock: backoff delays recorded, not slept; the adaptive rate limiter never waits."""
-    virtual = VirtualClock()
-    monkeypatch.setattr(botocore.endpoint, "time", virtual)
-    monkeypatch.setattr(botocore.retries.bucket, "Clock", lambda: virtual)
-    return virtual
-
-
-@pytest.fixture
-def faults(world: World, clock: VirtualClock) -> AwsFaults:
-    """Faults on the library's session (`world.session`)."""
-    return AwsFaults(world.session, PRODUCER)
-
-
-@pytest.fixture
-def handler_faults(default_session: boto3.Session, clock: VirtualClock) -> AwsFaults:
-    """Faults on the handlers' session."""
-    return AwsFaults(default_session, PRODUCER)

@@ -1,10 +1,10 @@
-"""A role ARN that does not exist makes KMS and Secrets Manager refuse the whole policy
-(MalformedPolicyDocumentException). secretshare singles it out with ValidateResourcePolicy, grants the rest
-and reports the refused principal.
+"""A principal that does not exist makes KMS and Secrets Manager refuse the whole policy
+(MalformedPolicyDocumentException). secretshare singles it out by asking KMS, which is documented to check that
+every principal of a key policy exists (docs/aws-facts.md §6), about each consumer alone; it grants the rest and
+reports the refused one.
 
-moto checks no principal and does not implement ValidateResourcePolicy, so AWS's answers are given at the
-boundary: writes naming the missing role are refused as AWS refuses them, and ValidateResourcePolicy answers
-as AWS does for a policy naming a missing role (an error, or a failed validation, both seen in practice).
+moto checks no principal, so AWS's answers are given at the boundary: any key policy or resource policy naming the
+missing principal is refused as AWS refuses it, whatever statement names it (a grant or a probe).
 """
 
 from __future__ import annotations
@@ -14,106 +14,87 @@ import json
 import pytest
 from checks import ROLE_C, ROOT_B, B, assert_shared_exactly
 
+from secretshare.errors import PolicyRejected
+
 MISSING_ROLE = "arn:aws:iam::333333333333:role/deleted-last-week"
+MISSING_ACCOUNT = "999999999990"
 NAME = "app/db-password"
+# What KMS and Secrets Manager answer (docs/aws-facts.md §6).
+MESSAGES = {
+    "kms.CreateKey": "Policy contains a statement with one or more invalid principals.",
+    "kms.PutKeyPolicy": "Policy contains a statement with one or more invalid principals.",
+    "secretsmanager.PutResourcePolicy": "This resource policy contains an unsupported principal.",
+}
 
 
-def refuse_policies_naming_the_missing_role(faults, *, operations):
-    """KMS and Secrets Manager refuse a policy whose principal does not exist, with these messages."""
-    messages = {
-        "kms.CreateKey": "Policy contains a statement with one or more invalid principals.",
-        "kms.PutKeyPolicy": "Policy contains a statement with one or more invalid principals.",
-        "secretsmanager.PutResourcePolicy": "This resource policy contains an unsupported principal.",
-    }
+def refuse_policies_naming(faults, missing, *, operations=tuple(MESSAGES)):
     for operation in operations:
         faults.fail(
             operation,
             "MalformedPolicyDocumentException",
-            messages[operation],
-            when=lambda parameters: MISSING_ROLE in (parameters.get("Policy") or parameters.get("ResourcePolicy", "")),
+            MESSAGES[operation],
+            when=lambda parameters: missing in (parameters.get("Policy") or parameters.get("ResourcePolicy", "")),
         )
 
 
-def validation_raises(parameters):
-    if MISSING_ROLE in parameters["ResourcePolicy"]:
-        return 400, {
-            "Error": {
-                "Code": "MalformedPolicyDocumentException",
-                "Message": "This resource policy contains an unsupported principal.",
-            }
-        }
-    return 200, {"PolicyValidationPassed": True, "ValidationErrors": []}
+def on_a_new_key(world, entries):
+    return world.create_secret(NAME, entries)
 
 
-def validation_fails(parameters):
-    if MISSING_ROLE in parameters["ResourcePolicy"]:
-        return 200, {
-            "PolicyValidationPassed": False,
-            "ValidationErrors": [{"CheckName": "PRINCIPAL", "ErrorMessage": f"Invalid principal: {MISSING_ROLE}"}],
-        }
-    return 200, {"PolicyValidationPassed": True, "ValidationErrors": []}
+def on_an_existing_key(world, entries):
+    return world.create_secret(NAME, entries, kms_key_id=world.create_key()["Arn"])
 
 
-VALIDATIONS = [
-    pytest.param(validation_raises, id="validation-raises"),
-    pytest.param(validation_fails, id="validation-fails"),
-]
-
-
-def on_a_new_key(world):
-    return world.create_secret(NAME, f"{B} {ROLE_C} {MISSING_ROLE}")
-
-
-def on_an_existing_key(world):
-    key = world.create_key()
-    return world.create_secret(NAME, f"{B} {ROLE_C} {MISSING_ROLE}", kms_key_id=key["Arn"])
-
-
-# Which writes refuse the missing role: the new key's policy, an existing key's policy, or (when a key policy
-# was accepted) only the resource policy, which must then not leave the missing role in the key policy.
-WRITES = [
-    pytest.param(on_a_new_key, ["kms.CreateKey", "kms.PutKeyPolicy"], id="create-key"),
-    pytest.param(on_an_existing_key, ["kms.PutKeyPolicy"], id="put-key-policy"),
-    pytest.param(on_an_existing_key, ["secretsmanager.PutResourcePolicy"], id="put-resource-policy"),
-]
-
-
-@pytest.mark.parametrize("validation", VALIDATIONS)
-@pytest.mark.parametrize(("make_secret", "refusing"), WRITES)
-def test_the_refused_principal_is_reported_and_the_rest_are_granted(world, faults, make_secret, refusing, validation):
-    arn = make_secret(world)
-    refuse_policies_naming_the_missing_role(faults, operations=refusing)
-    probe = faults.answer("secretsmanager.ValidateResourcePolicy", validation)
+@pytest.mark.parametrize("make_secret", [on_a_new_key, on_an_existing_key])
+@pytest.mark.parametrize(
+    ("missing", "entry"),
+    [(MISSING_ROLE, MISSING_ROLE), (f"arn:aws:iam::{MISSING_ACCOUNT}:root", MISSING_ACCOUNT)],
+    ids=["deleted-role", "missing-account"],
+)
+def test_the_refused_principal_is_reported_and_the_rest_are_granted(world, faults, calls, make_secret, missing, entry):
+    arn = make_secret(world, f"{B} {ROLE_C} {entry}")
+    refuse_policies_naming(faults, missing)
 
     result = world.reconcile(arn)
 
-    (rejected,) = [entry for entry in result.rejected if entry.entry == MISSING_ROLE]
-    assert MISSING_ROLE in rejected.reason
-    assert "AWS rejected" in rejected.reason
+    (rejected,) = [e for e in result.rejected if e.entry == entry]
+    assert rejected.code == "refused-by-aws"
+    assert missing in rejected.reason and "invalid principals" in rejected.reason
     assert set(result.consumers) == {ROOT_B, ROLE_C}
     assert_shared_exactly(world, arn, {ROOT_B, ROLE_C})
-    assert MISSING_ROLE not in json.dumps(world.key_policy(world.kms_key_id(arn)))
-    assert MISSING_ROLE not in json.dumps(world.resource_policy(arn))
-    probed = [call for call in probe.calls if MISSING_ROLE in call["ResourcePolicy"]]
-    assert probed and all(call["SecretId"] == arn for call in probed)
-    # Each probe asks about one principal alone, so one bad principal cannot hide a good one.
-    for call in probe.calls:
-        document = json.loads(call["ResourcePolicy"])
-        assert len({p for s in document["Statement"] for p in as_list(s["Principal"]["AWS"])}) == 1
+    assert missing not in json.dumps(world.key_policy(world.kms_key_id(arn)))
+    assert missing not in json.dumps(world.resource_policy(arn))
+    assert world.status(arn) == f"error 1 rejected: {entry} refused-by-aws / ok 2 consumers"
+    # Each probe names one principal alone, so one bad principal cannot hide a good one; no probe is left behind.
+    probes = [json.loads(c.arguments["Policy"]) for c in calls.named("PutKeyPolicy")]
+    probed = [p for p in probes if any(s.get("Sid") == "SecretShareProbe" for s in p["Statement"])]
+    assert probed and all(len([s for s in p["Statement"] if s.get("Sid") == "SecretShareProbe"]) == 1 for p in probed)
+    assert "SecretShareProbe" not in json.dumps(world.key_policy(world.kms_key_id(arn)))
 
 
-def test_the_next_run_reports_the_refused_principal_again_and_changes_nothing(world, faults, calls):
-    arn = on_an_existing_key(world)
-    refuse_policies_naming_the_missing_role(faults, operations=["kms.PutKeyPolicy"])
-    faults.answer("secretsmanager.ValidateResourcePolicy", validation_raises)
+def test_the_next_run_asks_again_reports_the_refused_principal_and_changes_nothing(world, faults, calls):
+    arn = on_an_existing_key(world, f"{B} {ROLE_C} {MISSING_ROLE}")
+    refuse_policies_naming(faults, MISSING_ROLE)
     world.reconcile(arn)
     granted = world.sharing(arn)
+    calls.clear()
 
     again = world.reconcile(arn)
 
     assert [entry.entry for entry in again.rejected] == [MISSING_ROLE]
     assert world.sharing(arn) == granted
+    # It asks AWS again (the role may exist by now): only writes naming the missing role, which AWS refuses.
+    writes = calls.writes()
+    assert writes and all(MISSING_ROLE in json.dumps(call.arguments) for call in writes), writes
 
 
-def as_list(value):
-    return value if isinstance(value, list) else [value]
+def test_a_refusal_no_probe_explains_fails_loudly_and_the_resource_policy_grants_nobody(world, faults):
+    """Secrets Manager refusing a principal that KMS accepts cannot be pinned on one consumer: nothing guessed."""
+    arn = on_an_existing_key(world, f"{B} {ROLE_C}")
+    refuse_policies_naming(faults, ROLE_C, operations=["secretsmanager.PutResourcePolicy"])
+
+    with pytest.raises(PolicyRejected, match="unsupported principal"):
+        world.reconcile(arn)
+
+    assert world.resource_policy(arn) is None
+    assert world.status(arn) == "error policy-rejected"

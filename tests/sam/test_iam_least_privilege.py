@@ -24,7 +24,7 @@ from support.sam import (
 )
 
 from secretshare.aws import REQUIRED_ACTIONS
-from secretshare.names import GRANTS_TAG, MANAGED_BY_TAG
+from secretshare.names import GRANTS_TAG_KEY, MANAGED_BY_TAG, NAME_TAG_PREFIX, SHARED_KEY_TAG_VALUE
 from secretshare.sweep import sweep_message
 
 Operation = tuple[str, str]
@@ -37,7 +37,6 @@ RECONCILE_OPERATIONS: set[Operation] = {
     ("secretsmanager", "PutResourcePolicy"),
     ("secretsmanager", "DeleteResourcePolicy"),
     ("secretsmanager", "UpdateSecret"),
-    ("secretsmanager", "ValidateResourcePolicy"),
     ("accessanalyzer", "CheckNoPublicAccess"),
     ("kms", "DescribeKey"),
     ("kms", "GetKeyPolicy"),
@@ -172,17 +171,18 @@ def test_reconcile_role_assumes_only_the_consumer_role_by_name():
 
 def test_key_creation_and_tagging_are_limited_to_secretshares_tags():
     statements = role_statements(load_template(), "ReconcileRole")
-    tag_keys = sorted([MANAGED_BY_TAG[0], GRANTS_TAG[0]])
     (create,) = statements_with(statements, "kms:CreateKey")
-    assert create["Condition"]["StringEquals"] == {
-        f"aws:RequestTag/{MANAGED_BY_TAG[0]}": MANAGED_BY_TAG[1],
-        f"aws:RequestTag/{GRANTS_TAG[0]}": GRANTS_TAG[1],
-    }
-    assert sorted(create["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"]) == tag_keys
+    assert create["Condition"]["StringEquals"] == {f"aws:RequestTag/{MANAGED_BY_TAG[0]}": MANAGED_BY_TAG[1]}
+    assert create["Condition"]["StringLike"] == {f"aws:RequestTag/{GRANTS_TAG_KEY}": f"{NAME_TAG_PREFIX}*"}
+    assert sorted(create["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"]) == [
+        MANAGED_BY_TAG[0],
+        GRANTS_TAG_KEY,
+    ]
     (tag,) = statements_with(statements, "kms:TagResource")
-    assert tag["Condition"]["StringEquals"] == {f"aws:RequestTag/{GRANTS_TAG[0]}": GRANTS_TAG[1]}
-    assert tag["Condition"]["StringEqualsIfExists"] == {f"aws:RequestTag/{MANAGED_BY_TAG[0]}": MANAGED_BY_TAG[1]}
-    assert sorted(tag["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"]) == tag_keys
+    assert tag["Condition"]["StringLike"] == {
+        f"aws:RequestTag/{GRANTS_TAG_KEY}": [SHARED_KEY_TAG_VALUE, f"{NAME_TAG_PREFIX}*"]
+    }
+    assert tag["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"] == [GRANTS_TAG_KEY]
 
 
 def test_decrypt_and_encrypt_only_through_secrets_manager():

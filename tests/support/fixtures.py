@@ -1,4 +1,5 @@
-"""Fixtures every test folder may use (registered by tests/conftest.py): the moto world and its call log."""
+"""Fixtures every test folder may use (registered by tests/conftest.py): the moto world and its call log, faults at
+the AWS boundary and botocore's clock, the handlers and the session they use."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ from collections.abc import Iterator
 from types import ModuleType
 
 import boto3
+import botocore.endpoint
+import botocore.retries.bucket
 import pytest
 from moto import mock_aws
 
+from support.faults import AwsFaults, VirtualClock
 from support.sam import load_handler
-from support.world import REGION, CallLog, World
+from support.world import PRODUCER, REGION, CallLog, World
 
 
 @pytest.fixture
@@ -45,3 +49,24 @@ def default_session(world: World) -> boto3.Session:
     boto3.setup_default_session(region_name=REGION)
     assert boto3.DEFAULT_SESSION is not None
     return boto3.DEFAULT_SESSION
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+    """botocore's clock: backoff delays recorded, not slept; the adaptive rate limiter never waits."""
+    virtual = VirtualClock()
+    monkeypatch.setattr(botocore.endpoint, "time", virtual)
+    monkeypatch.setattr(botocore.retries.bucket, "Clock", lambda: virtual)
+    return virtual
+
+
+@pytest.fixture
+def faults(world: World, clock: VirtualClock) -> AwsFaults:
+    """Faults on the library's session (`world.session`)."""
+    return AwsFaults(world.session, PRODUCER)
+
+
+@pytest.fixture
+def handler_faults(default_session: boto3.Session, clock: VirtualClock) -> AwsFaults:
+    """Faults on the handlers' session."""
+    return AwsFaults(default_session, PRODUCER)

@@ -3,6 +3,7 @@
 import json
 
 from secretshare.keypolicy import key_grant_statement
+from secretshare.names import GRANTS_TAG_KEY, SHARED_KEY_TAG_VALUE, name_tag_value
 from secretshare.plan import KeyState, SecretState, plan_reconciliation
 from secretshare.policy import consumer_policy, key_admin_statement, render, resource_grant_statement
 from secretshare.settings import Settings
@@ -17,9 +18,10 @@ SETTINGS = Settings()
 ADMIN = key_admin_statement("aws", "111111111111")
 
 
-def key_with(*consumers):
-    grants = [key_grant_statement(consumers, [SECRET], "eu-west-1", "aws")] if consumers else []
-    return KeyState(KEY, {"Version": "2012-10-17", "Statement": [ADMIN, *grants]})
+def key_with(*consumers, arn=KEY, secret=SECRET, tag=SHARED_KEY_TAG_VALUE):
+    """A key (tagged as one holding our statements) whose policy grants the secret to `consumers`."""
+    grants = [key_grant_statement(consumers, [secret], "eu-west-1", "aws")] if consumers else []
+    return KeyState(arn, {"Version": "2012-10-17", "Statement": [ADMIN, *grants]}, {GRANTS_TAG_KEY: tag})
 
 
 def resource_policy_with(*consumers):
@@ -34,7 +36,12 @@ def test_a_secret_on_the_aws_managed_key_gets_a_dedicated_key_holding_the_grant(
     state = SecretState(arn=SECRET, name="app/db")
     plan = plan_reconciliation(state, ShareTag((B, C)), SETTINGS)
     assert plan.new_key.alias == "alias/secretshare/app/db"
-    assert plan.new_key.policy["Statement"] == [ADMIN, key_grant_statement([B, C], [SECRET], "eu-west-1", "aws")]
+    # Made with A's admin statement and tagged for the name, then granted once it exists.
+    assert plan.new_key.policy["Statement"] == [ADMIN]
+    assert plan.new_key.tags == {"managed-by": "secretshare", GRANTS_TAG_KEY: name_tag_value("app/db")}
+    (grant,) = plan.key_policy_changes
+    assert grant.key_arn is None and grant.region == "eu-west-1"
+    assert grant.after["Statement"] == [ADMIN, key_grant_statement([B, C], [SECRET], "eu-west-1", "aws")]
     assert plan.repoint_secret and plan.key_arn is None
     assert [w.account for w in plan.parameter_writes] == ["222222222222", "333333333333"]
     assert plan.resource_policy_change.after == resource_policy_with(B, C)
@@ -105,7 +112,7 @@ def test_a_secret_scheduled_for_deletion_loses_key_grants_and_parameters_but_kee
 
 def test_a_gone_secret_known_by_name_is_revoked_on_every_key_that_still_grants_it():
     partial = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:app/db"
-    state = SecretState(arn=partial, name="app/db", exists=False, other_keys=(key_with(C),))
+    state = SecretState(arn=partial, name="app/db", exists=False, known_by_name=True, other_keys=(key_with(C),))
     plan = plan_reconciliation(state, ShareTag(), SETTINGS)
     assert plan.key_policy_changes[0].after == key_with().policy
     assert plan.parameter_deletes == ("333333333333",)
@@ -162,7 +169,7 @@ def test_a_pending_cleanup_marker_makes_the_next_run_delete_the_parameter_and_dr
         arn=SECRET,
         name="app/db",
         kms_key_id=KEY,
-        key=KeyState(KEY, marked.after),
+        key=KeyState(KEY, marked.after, {GRANTS_TAG_KEY: SHARED_KEY_TAG_VALUE}),
         resource_policy=resource_policy_with(B),
         parameters={"222222222222": published()},
     )

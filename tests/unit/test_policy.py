@@ -15,7 +15,7 @@ from secretshare.keypolicy import (
     granted_secret_arns,
     key_grant_statement,
     merge_key_policy,
-    pending_cleanup_principals,
+    pending_cleanup_accounts,
     secret_grantees,
 )
 from secretshare.names import is_ours
@@ -24,6 +24,7 @@ from secretshare.policy import (
     consumer_policy,
     granted_principals,
     merge_statements,
+    recorded_accounts,
     resource_grant_statement,
     statements,
 )
@@ -103,7 +104,7 @@ def test_merging_never_changes_another_secrets_grant(document, grant):
     merged = merge(document, grant)
     for other in OTHERS:
         assert secret_grantees(merged, for_secret_family(other)) == secret_grantees(document, for_secret_family(other))
-        assert pending_cleanup_principals(merged, for_secret_family(other)) == pending_cleanup_principals(
+        assert pending_cleanup_accounts(merged, for_secret_family(other)) == pending_cleanup_accounts(
             document, for_secret_family(other)
         )
 
@@ -122,7 +123,7 @@ def test_after_merging_the_secret_is_granted_to_exactly_its_consumers_in_one_sta
     ]
     assert secret_grantees(merged, for_secret_family(SECRET)) == set(grant.consumers if grant else ())
     assert len(granting) == (1 if grant else 0)
-    assert pending_cleanup_principals(merged, for_secret_family(SECRET)) == set()
+    assert pending_cleanup_accounts(merged, for_secret_family(SECRET)) == set()
 
 
 def test_secrets_with_the_same_consumers_share_one_statement_and_leave_it_one_by_one():
@@ -184,8 +185,18 @@ def test_key_grant_is_decrypt_only_through_secrets_manager_for_the_exact_secret(
         "StringEquals": {
             "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com",
             "kms:EncryptionContext:SecretARN": SECRET,
+            "aws:PrincipalAccount": ["222222222222", "333333333333"],
         }
     }
+
+
+def test_the_accounts_to_clean_up_are_read_from_the_grant_even_once_aws_rewrote_a_deleted_role():
+    statement = key_grant_statement([C, B], [SECRET], "eu-west-1", "aws")
+    rewritten = {**statement, "Principal": {"AWS": ["AROAEXAMPLEUNIQUEID00", B]}}
+    assert recorded_accounts(rewritten) == {"222222222222", "333333333333"}
+    # A grant an earlier version wrote (no record): the accounts of the principals that are still ARNs.
+    legacy = {**rewritten, "Condition": {"StringEquals": {"kms:ViaService": "x"}}}
+    assert recorded_accounts(legacy) == {"222222222222"}
 
 
 def test_consumer_policy_names_the_exact_secret_and_key():
@@ -199,7 +210,7 @@ def test_consumer_policy_names_the_exact_secret_and_key():
 
 
 def test_statements_of_a_gone_secret_are_found_by_its_name():
-    selects = for_secret_name("app/db")
+    selects = for_secret_name("app/db", "eu-west-1")
     assert selects(SECRET)
     assert not selects(OTHERS[0])
     document = {"Statement": [key_grant_statement([B], [SECRET, OTHERS[0]], "eu-west-1", "aws")]}
