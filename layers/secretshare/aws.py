@@ -5,6 +5,7 @@ Reads gather a `SecretState`; writes apply one plan step. Nothing here decides a
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -46,17 +47,32 @@ def calls(*operations: str) -> Callable[[_Method], _Method]:
     """Declare the AWS operations (`"kms:PutKeyPolicy"`, botocore's service name) a method makes.
 
     Each one lands in REQUIRED_ACTIONS with the IAM action it needs, as Cloud Custodian's actions declare
-    their permissions: the declaration sits on the code that makes the call.
+    their permissions: the declaration sits on the code that makes the call. An AWS error the method lets through
+    carries that action (`failed_action`), so the failure can name the permission to check.
     """
+    actions = {}
+    for operation in operations:
+        service, name = operation.split(":")
+        default = f"{_IAM_PREFIX.get(service, service)}:{name}"
+        actions[name] = REQUIRED_ACTIONS[(service, name)] = _IAM_ACTION.get((service, name), default)
 
     def declare(method: _Method) -> _Method:
-        for operation in operations:
-            service, name = operation.split(":")
-            default = f"{_IAM_PREFIX.get(service, service)}:{name}"
-            REQUIRED_ACTIONS[(service, name)] = _IAM_ACTION.get((service, name), default)
-        return method
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except ClientError as err:
+                err.failed_action = actions.get(err.operation_name, "")  # type: ignore[attr-defined]
+                raise
+
+        return call  # type: ignore[return-value]
 
     return declare
+
+
+def failed_action(err: ClientError) -> str:
+    """The IAM action of the call that failed (empty when it did not come through a declared method)."""
+    return str(getattr(err, "failed_action", ""))
 
 
 # EventBridge Scheduler's one-off expression: at(yyyy-mm-ddThh:mm:ss), read in ScheduleExpressionTimezone.

@@ -12,19 +12,21 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 from rich.console import Console
 from rich.panel import Panel
 from rich.syntax import Syntax
 
-from .names import is_ours, key_alias, parameter_name
+from .names import GRANT_SID_PREFIX, is_ours, key_alias, parameter_name
 from .policy import granted_principals, statements
 from .reconcile import ReconcileResult, reconcile_secret
 from .settings import AllowList, Settings
 from .sharetag import format_time, tag_value
 
 PRODUCER = "123456789012"  # moto's default account plays account A
+APP_ROLE_OF_A = f"arn:aws:iam::{PRODUCER}:role/payments-app"
 CONSUMER_B = "222222222222"
 CONSUMER_C = "333333333333"
 REGION = "eu-west-1"
@@ -70,6 +72,7 @@ class Demo:
         self.settings = Settings(allowed_consumers=AllowList.parse(f"{CONSUMER_B} {CONSUMER_C}"))
         self.failures: list[str] = []
         self.secret_arn = ""
+        self.evaluator = _evaluator()
 
     def check(self, ok: bool, what: str) -> None:
         """Print a verified claim, or record it as failed."""
@@ -112,8 +115,36 @@ class Demo:
         return json.loads(self.kms.get_key_policy(KeyId=self.key_arn(), PolicyName="default")["Policy"])
 
     def key_grants(self) -> set[str]:
-        """Principals in secretshare's statements of the secret's key policy."""
-        return granted_principals(self.key_policy())
+        """Principals in secretshare's grant statements (Sid SecretShareDecrypt...) of the secret's key policy."""
+        grants = [s for s in statements(self.key_policy()) if str(s.get("Sid", "")).startswith(GRANT_SID_PREFIX)]
+        return granted_principals({"Statement": grants})
+
+    def check_app_role_of_a(self, when: str) -> None:
+        """An app role of A that may call only secretsmanager:GetSecretValue still reads the secret, judged by an
+        independent IAM policy evaluator (iam-simulate) on the policies AWS holds. Before the share the secret is on
+        the AWS managed key, whose policy AWS documents (moto's stand-in key has a policy of its own)."""
+        if self.evaluator is None:
+            self.console.print("  [dim]app role of A: not judged (the IAM evaluator is not installed: make demo)[/dim]")
+            return
+        from support.iam_evaluator import aws_managed_secretsmanager_key_policy, can_read_secret
+
+        key = self.key_arn()
+        managed = f"arn:aws:kms:{REGION}:{PRODUCER}:key/aws-secretsmanager"
+        verdict = can_read_secret(
+            self.evaluator,
+            caller_arn=APP_ROLE_OF_A,
+            secret_arn=self.secret_arn,
+            kms_key_arn=key or managed,
+            key_policy=self.key_policy() if key else aws_managed_secretsmanager_key_policy(PRODUCER, REGION),
+            secret_policy=self.resource_policy(),
+            identity_policies=[
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}],
+                }
+            ],
+        )
+        self.check(verdict.allowed, f"app role of A (only secretsmanager:GetSecretValue) reads the secret {when}")
 
     def resource_policy(self) -> dict | None:
         """The secret's resource policy as AWS holds it."""
@@ -161,6 +192,7 @@ class Demo:
         self.secret_arn = self.secrets.create_secret(Name=SECRET_NAME, SecretString="s3cr3t-value")["ARN"]
         self.console.print(f"  created {self.secret_arn}")
         self.check(self.key_arn() == "", "secret has no KmsKeyId: it uses aws/secretsmanager, unshareable")
+        self.check_app_role_of_a("on the AWS managed key")
 
     def share_with_b_and_c(self) -> None:
         self.step(f"2. Share with account {CONSUMER_B} and role {ROLE_C}")
@@ -173,7 +205,7 @@ class Demo:
         )
         wanted = {f"arn:aws:iam::{CONSUMER_B}:root", ROLE_C}
         self.check(self.key_grants() == wanted, "key policy grants kms:Decrypt to exactly B and C's role")
-        self.show_json("key policy statement", [s for s in statements(self.key_policy()) if is_ours(s)])
+        self.show_json("key policy statements of secretshare", [s for s in statements(self.key_policy()) if is_ours(s)])
         policy = self.resource_policy()
         self.check(granted_principals(policy) == wanted, "resource policy grants GetSecretValue to exactly the same")
         self.show_json("resource policy statement", [s for s in statements(policy) if is_ours(s)])
@@ -185,6 +217,7 @@ class Demo:
         self.show_json(f"{name} in {CONSUMER_B} and {CONSUMER_C}", json.loads(self.parameter(CONSUMER_B) or "{}"))
         plaintext = self.secrets.get_secret_value(SecretId=self.secret_arn)["SecretString"]
         self.check(plaintext == "s3cr3t-value", "the secret still reads after the key move")
+        self.check_app_role_of_a("after the key move")
         self.check_status("ok 2 consumers")
 
     def second_run_changes_nothing(self) -> None:
@@ -239,6 +272,20 @@ class Demo:
         self.check(self.resource_policy() is None, "resource policy deleted (only ours was in it)")
         self.check(self.parameter(CONSUMER_B) is None, f"parameter deleted in {CONSUMER_B}")
         self.check_status(None)
+        self.check_app_role_of_a("after the share ends (it stays on its key)")
+
+
+def _evaluator() -> Any:
+    """The test suite's IAM policy evaluator (tests/support, node and iam-simulate), when installed: `make demo`
+    puts it on the path. It judges who can read from the policies AWS holds, independently of secretshare."""
+    try:
+        from support.iam_evaluator import Evaluator, EvaluatorUnavailableError
+    except ImportError:
+        return None
+    try:
+        return Evaluator()  # starts node now: a missing install shows here, not mid-story
+    except EvaluatorUnavailableError:
+        return None
 
 
 def run_demo(console: Console) -> bool:
@@ -247,4 +294,9 @@ def run_demo(console: Console) -> bool:
     with embedded_moto() as endpoint:
         console.print(f"embedded moto server at {endpoint}; account A = {PRODUCER}, region {REGION}")
         console.print(f"ALLOWED_CONSUMERS = {CONSUMER_B} {CONSUMER_C} (demo setting; the default is A's organization)")
-        return Demo(console).run()
+        demo = Demo(console)
+        try:
+            return demo.run()
+        finally:
+            if demo.evaluator is not None:
+                demo.evaluator.close()

@@ -66,3 +66,49 @@ class ReconcileFailed(SecretShareError):
         self.secret = secret
         self.failures = failures
         self.result = result
+
+
+class ManagedSecretNotShareable(SecretShareError):
+    """The secret belongs to another AWS service (`OwningService`) and cannot be moved to a key other accounts can use.
+
+    Secrets Manager refuses changes to a managed secret that its service makes itself (InvalidRequestException,
+    docs/aws-facts.md §2), and RDS, for one, never lets the key of its secret be changed: secretshare never tries.
+    """
+
+    def __init__(self, secret: str, service: str, reason: str) -> None:
+        super().__init__(
+            f"secret {secret} is managed by {service} and {reason}; secretshare never changes the key of a secret "
+            f"another service manages. Have {service} make it with a customer-managed key (RDS: turn "
+            "ManageMasterUserPassword off and on again with MasterUserSecretKmsKeyId, which makes a new secret), "
+            "then tag that secret"
+        )
+        self.status_code = f"managed-by-{service}"
+
+
+class AwsCallFailed(SecretShareError):
+    """A call in account A failed: AWS refused it (AccessDenied, a refused change, a key it cannot use) or did not
+    answer. The message names the secret, the call, AWS's reason and what to do; `transient` says whether trying
+    again soon may work (throttling, a server error, no answer) or a person must act first."""
+
+    def __init__(self, secret: str, action: str, code: str, reason: str, *, transient: bool) -> None:
+        call = action or "a call"
+        super().__init__(f"secret {secret}: {call} failed: {code}: {reason}; fix: {_fix(code, action, transient)}")
+        self.action = action
+        self.code = code
+        self.transient = transient
+        self.status_code = " ".join(part for part in (code, action) if part)
+
+
+def _fix(code: str, action: str, transient: bool) -> str:
+    if transient:
+        return "none needed if it passes on retry (AWS throttled the call, failed on its side, or did not answer)"
+    if "AccessDenied" in code or code in ("UnauthorizedOperation", "AuthorizationError"):
+        where = " and the key policy lets account A's IAM use the key" if action.startswith("kms:") else ""
+        return f"make sure the reconcile role may call {action or 'it'}{where} (an SCP or boundary may deny it)"
+    if code in ("DisabledException", "KMSInvalidStateException", "KeyUnavailableException"):
+        return "enable the key, or point the secret at a key that is enabled"
+    if code == "InvalidRequestException":
+        return (
+            "Secrets Manager refused the change: the secret may be managed by another service or scheduled for deletion"
+        )
+    return "see AWS's reason above"

@@ -12,7 +12,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from .arns import account_root, parse_arn, secret_name_from_arn
-from .names import CLEANUP_SID_PREFIX, PROBE_SID, cleanup_statement_sid, is_ours, key_grant_sid
+from .names import (
+    ACCOUNT_DATA_KEYS_SID,
+    ACCOUNT_USE_SID,
+    CLEANUP_SID_PREFIX,
+    DENY_DIRECT_USE_SID,
+    GRANT_SID_PREFIX,
+    KEY_LEVEL_SIDS,
+    PROBE_SID,
+    cleanup_statement_sid,
+    is_ours,
+    key_grant_sid,
+)
 from .policy import (
     PRINCIPAL_ACCOUNT_KEY,
     Document,
@@ -24,6 +35,7 @@ from .policy import (
     recorded_accounts,
     statements,
     via_service,
+    via_service_pattern,
 )
 
 SECRET_ARN_KEY = "kms:EncryptionContext:SecretARN"
@@ -183,11 +195,11 @@ def merge_key_policy(
     for statement in statements(document):
         arns = granted_secret_arns(statement)
         takes_grant = not placed and _is_grant(statement) and canonical(statement.get("Principal")) == wanted
-        if not is_ours(statement) or not (takes_grant or any(map(selects, arns))):
+        if not is_ours(statement) or _is_key_level(statement) or not (takes_grant or any(map(selects, arns))):
             merged.append(statement)
             continue
         if not _is_grant(statement):
-            continue  # this secret's old cleanup marker; `marker` replaces it
+            continue  # this secret's old cleanup marker (`marker` replaces it), or a probe left by a stopped run
         remaining = [arn for arn in arns if not selects(arn)]
         if takes_grant and grant:
             remaining.append(grant.secret_arn)
@@ -209,4 +221,118 @@ def merge_key_policy(
 
 
 def _is_grant(statement: Statement) -> bool:
-    return is_ours(statement) and statement.get("Effect") == "Allow"
+    return str(statement.get("Sid", "")).startswith(GRANT_SID_PREFIX) and statement.get("Effect") == "Allow"
+
+
+def _is_key_level(statement: Statement) -> bool:
+    return statement.get("Sid") in KEY_LEVEL_SIDS
+
+
+def names_for_cleanup(statement: Statement) -> list[str]:
+    """The secret ARNs a statement of ours grants or marks for cleanup (the key-level statements name none)."""
+    return [] if not is_ours(statement) or _is_key_level(statement) else granted_secret_arns(statement)
+
+
+# --- account A's own use ---------------------------------------------------------------------------------------------
+
+# What the AWS managed key aws/secretsmanager lets every principal of its account do, through Secrets Manager only
+# (its key policy, docs/aws-facts.md §1a): app roles of A that hold only secretsmanager:GetSecretValue, and rotation
+# functions that hold only secretsmanager:* actions, read and write through it. A key whose policy holds only the
+# `root: kms:*` statement lets none of them (each would need kms:Decrypt in its own IAM policy), so a secret moved
+# off the managed key keeps that access on its new key.
+_SECRETS_MANAGER_USE = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:CreateGrant", "kms:DescribeKey"]
+# The managed key allows data keys through Secrets Manager of any region (`StringLike secretsmanager.*`): replicating
+# a secret asks for a data key for the replica's key (docs/aws-facts.md §1b), through which region's endpoint AWS
+# does not say; narrowing it could break replication in A, and a data key decrypts nothing already written.
+_DATA_KEYS = "kms:GenerateDataKey*"
+# A secret moved to a key someone else chose (SHARED_KEY_ARN) gets A's access for that secret only: conditions on the
+# encryption context apply only to operations that carry one (docs/aws-facts.md §14), so CreateGrant and DescribeKey
+# are left out there.
+_SCOPED_USE = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*"]
+_DIRECT_USE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+
+
+def account_use_statements(
+    account: str, region: str, partition: str, secret_arns: Iterable[str] | None = None
+) -> list[Statement]:
+    """A's principals may use the key as the AWS managed key let them: through Secrets Manager, as callers of A.
+
+    `secret_arns` None is the key made for a secret (as the managed key: any secret on it); otherwise the use is
+    limited to those secrets, the ones secretshare moved to a key it did not make.
+    """
+    scoped = {} if secret_arns is None else {SECRET_ARN_KEY: _one_or_sorted(secret_arns)}
+    in_region = {"kms:CallerAccount": account, "kms:ViaService": via_service(region, partition)}
+    return [
+        {
+            "Sid": ACCOUNT_USE_SID,
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": _SECRETS_MANAGER_USE if secret_arns is None else _SCOPED_USE,
+            "Resource": "*",
+            "Condition": {"StringEquals": {**in_region, **scoped}},
+        },
+        {
+            "Sid": ACCOUNT_DATA_KEYS_SID,
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": _DATA_KEYS,
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:CallerAccount": account, **scoped},
+                "StringLike": {"kms:ViaService": via_service_pattern(partition)},
+            },
+        },
+    ]
+
+
+def deny_direct_use_statement(partition: str) -> Statement:
+    """Nobody, in A or elsewhere, encrypts or decrypts with the key outside Secrets Manager.
+
+    The key-admin statement delegates the key to A's IAM, so a role of A allowed `kms:*` in IAM could otherwise
+    decrypt directly, which the AWS managed key never allowed. Administering the key (its policy included) stays
+    open to A's IAM, so nobody is locked out. Only on keys secretshare makes: a key someone chose is theirs.
+    """
+    return {
+        "Sid": DENY_DIRECT_USE_SID,
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": _DIRECT_USE,
+        "Resource": "*",
+        "Condition": {"StringNotLike": {"kms:ViaService": via_service_pattern(partition)}},
+    }
+
+
+def with_account_use(
+    document: Document,
+    *,
+    account: str,
+    region: str,
+    partition: str,
+    made_by_us: bool,
+    moved: Iterable[str] = (),
+) -> Document:
+    """`document` with account A's own use in place: on a key secretshare made, the managed key's equivalent and the
+    deny of direct use; on another key, A's use of the secrets in `moved` (and of those it already lists).
+
+    Statements already in their form are kept as they are, so a policy in sync is never rewritten.
+    """
+    current = {s.get("Sid"): s for s in statements(document) if _is_key_level(s)}
+    if made_by_us:
+        desired = [*account_use_statements(account, region, partition), deny_direct_use_statement(partition)]
+    else:
+        listed = granted_secret_arns(current.get(ACCOUNT_USE_SID, {}))
+        arns = sorted({*listed, *moved})
+        desired = account_use_statements(account, region, partition, arns) if arns else []
+    wanted = {s["Sid"]: s for s in desired}
+    kept = [
+        s if s.get("Sid") not in wanted or canonical(s) == canonical(wanted[s["Sid"]]) else wanted[s["Sid"]]
+        for s in statements(document)
+        if not _is_key_level(s) or s.get("Sid") in wanted
+    ]
+    added = [s for sid, s in wanted.items() if sid not in current]
+    return {**document, "Statement": [*kept, *added]}
+
+
+def _one_or_sorted(values: Iterable[str]) -> str | list[str]:
+    found = sorted(set(values))
+    return found[0] if len(found) == 1 else found

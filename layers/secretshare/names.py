@@ -13,6 +13,13 @@ CONSUMER_READ_SID = f"{SID_PREFIX}ReadSecret"
 CONSUMER_DECRYPT_SID = f"{SID_PREFIX}DecryptSecret"
 PROBE_SID = f"{SID_PREFIX}Probe"
 CLEANUP_SID_PREFIX = f"{SID_PREFIX}Cleanup"
+GRANT_SID_PREFIX = f"{SID_PREFIX}Decrypt"
+# Key-level statements: account A's own use of a key a secret was moved to, as the AWS managed key allowed it, and
+# (on the keys secretshare makes) nobody's use outside Secrets Manager. They belong to the key, not to one share.
+ACCOUNT_USE_SID = f"{SID_PREFIX}AccountUse"
+ACCOUNT_DATA_KEYS_SID = f"{SID_PREFIX}AccountDataKeys"
+DENY_DIRECT_USE_SID = f"{SID_PREFIX}DenyDirectUse"
+KEY_LEVEL_SIDS = frozenset({ACCOUNT_USE_SID, ACCOUNT_DATA_KEYS_SID, DENY_DIRECT_USE_SID})
 KEY_ALIAS_PREFIX = "alias/secretshare/"
 # On keys secretshare created.
 MANAGED_BY_TAG = ("managed-by", "secretshare")
@@ -88,7 +95,7 @@ def parameter_name(prefix: str, producer_account: str, region: str, secret_name:
 
 def key_grant_sid(consumers: Iterable[str]) -> str:
     """Sid of the key-policy grant for one consumer set (a shared key groups its secrets by consumer set)."""
-    return f"{SID_PREFIX}Decrypt{_hash(' '.join(sorted(consumers)))}"
+    return f"{GRANT_SID_PREFIX}{_hash(' '.join(sorted(consumers)))}"
 
 
 def cleanup_statement_sid(secret_arn: str) -> str:

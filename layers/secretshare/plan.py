@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from .arns import Arn, parse_arn
-from .errors import KeyNotUsable
+from .errors import KeyNotUsable, ManagedSecretNotShareable
 from .keypolicy import (
     KeyGrant,
     SecretSelector,
@@ -22,6 +22,7 @@ from .keypolicy import (
     merge_key_policy,
     pending_cleanup_accounts,
     secret_grantees,
+    with_account_use,
 )
 from .names import (
     CONSUMER_READ_SID,
@@ -120,7 +121,8 @@ class SecretState:
     `known_by_name` says it was named by name or partial ARN only (then every secret of that name in its region
     is meant; a complete ARN means that secret alone). `target_key` is the existing key a secret on the AWS
     managed key would move to (None: a dedicated key must be created). `replicas` are its copies in other
-    regions. `parameters` maps each consumer account read to its parameter's current value (None when absent);
+    regions. `owning_service` names the AWS service that manages the secret (RDS, ...), if any. `parameters` maps
+    each consumer account read to its parameter's current value (None when absent);
     `unreachable` maps accounts that could not be read to the reason. `expiry_schedule` is when the exact-time
     expiry schedule fires (None: no schedule), read only where the tags say one may exist.
     """
@@ -130,6 +132,7 @@ class SecretState:
     exists: bool = True
     known_by_name: bool = False
     pending_deletion: bool = False
+    owning_service: str | None = None
     tags: tuple[Mapping[str, str], ...] = ()
     kms_key_id: str | None = None
     key: KeyState | None = None
@@ -426,6 +429,7 @@ def plan_reconciliation(
     pending = sorted(set(revoked) - set(deletes) - set(kept) - _absent(state, revoked))
     marker = cleanup_marker_statement(state.arn, location.partition, pending) if pending else None
     copy_plans, key_changes = _key_plans(state, consumers, marker)
+    _check_movable(state, copy_plans)
     return Plan(
         secret_arn=state.arn,
         secret_name=state.name,
@@ -452,6 +456,20 @@ def plan_reconciliation(
         tagged=has_share_tag(state.tags, settings.share_tag_key)
         or tag_value(state.tags, settings.share_until_tag_key) is not None,
     )
+
+
+def _check_movable(state: SecretState, copies: tuple[CopyPlan, ...]) -> None:
+    """A secret another service manages is shared only where it is: never moved to another key (AWS refuses, and
+    RDS, for one, documents that its secret's key cannot be changed: docs/aws-facts.md §2)."""
+    service = state.owning_service
+    moving = next((copy for copy in copies if copy.repoint), None)
+    if service and moving:
+        reason = (
+            "is on the AWS managed key, which other accounts cannot use"
+            if moving.previous_key_id is None or "alias/aws/" in moving.previous_key_id
+            else f"names its key as {moving.previous_key_id!r}, which other accounts would look up in their own"
+        )
+        raise ManagedSecretNotShareable(state.arn, service, reason)
 
 
 def _parameter_deletes(
@@ -510,9 +528,14 @@ def _key_plans(
     if marker and not placed and keys:
         first = next(iter(keys))
         grants[first] = (grants.get(first, (None, None))[0], marker)
+    # The copies leaving the AWS managed key for a key secretshare did not make (SHARED_KEY_ARN), by key.
+    moved: dict[str, list[str]] = {}
+    for copy, plan in zip(copies, copy_plans, strict=True):
+        if copy.key is None and plan.key_arn and plan.repoint:
+            moved.setdefault(plan.key_arn, []).append(copy.arn)
     for key in keys.values():
         grant, key_marker = grants.get(key.arn, (None, None))
-        if change := _key_policy_change(key, state, grant, key_marker):
+        if change := _key_policy_change(key, state, grant, key_marker, moved=moved.get(key.arn, ())):
             changes.append(change)
     return tuple(copy_plans), tuple(changes)
 
@@ -529,7 +552,8 @@ def _copy_plan(state: SecretState, copy: SecretCopy, consumers: tuple[str, ...])
         plan = CopyPlan(copy.region, copy.arn, target.arn, None, alias, repoint, copy.kms_key_id)
         return plan, target
     location = state.location
-    policy = {"Version": "2012-10-17", "Statement": [key_admin_statement(location.partition, location.account)]}
+    admin = {"Version": "2012-10-17", "Statement": [key_admin_statement(location.partition, location.account)]}
+    policy = _with_account_use(admin, state, copy.region, made_by_us=True)
     new_key = NewKey(
         alias=key_alias(state.name),
         description=dedicated_key_description(state.name),
@@ -544,7 +568,7 @@ def _new_key_change(
     state: SecretState, plan: CopyPlan, grant: KeyGrant | None, marker: Statement | None
 ) -> KeyPolicyChange:
     assert plan.new_key is not None
-    key = KeyState("", plan.new_key.policy)
+    key = KeyState("", plan.new_key.policy, plan.new_key.tags)
     change = _key_policy_change(key, state, grant, marker, region=plan.region)
     assert change is not None  # a new key is made only to carry a grant
     return change
@@ -557,13 +581,19 @@ def _key_policy_change(
     marker: Statement | None,
     *,
     region: str | None = None,
+    moved: Iterable[str] = (),
 ) -> KeyPolicyChange | None:
+    """The key's policy with exactly this grant and marker for the secret, and account A's own use in place on a
+    key the secret was moved to (see `keypolicy.with_account_use`)."""
     region = region or key.region
     after = merge_key_policy(
         key.policy, state.selects, region=region, partition=state.location.partition, grant=grant, marker=marker
     )
     if after is None:
         raise KeyNotUsable(f"removing secretshare's grants would leave key {key.arn} with an empty key policy")
+    made_by_us = key.made_for(state.name)
+    if made_by_us or moved:
+        after = _with_account_use(after, state, region, made_by_us=made_by_us, moved=moved)
     if after == key.policy:
         return None
     before_grantees, after_grantees = secret_grantees(key.policy, state.selects), secret_grantees(after, state.selects)
@@ -575,6 +605,20 @@ def _key_policy_change(
         _key_document(after, state.arn),
         frozenset(before_grantees),
         frozenset(after_grantees),
+    )
+
+
+def _with_account_use(
+    document: Document, state: SecretState, region: str, *, made_by_us: bool, moved: Iterable[str] = ()
+) -> Document:
+    location = state.location
+    return with_account_use(
+        document,
+        account=location.account,
+        region=region,
+        partition=location.partition,
+        made_by_us=made_by_us,
+        moved=moved,
     )
 
 

@@ -34,6 +34,11 @@ def via_service(region: str, partition: str = "aws") -> str:
     return f"secretsmanager.{region}.{_DNS_SUFFIX.get(partition, 'amazonaws.com')}"
 
 
+def via_service_pattern(partition: str = "aws") -> str:
+    """The `kms:ViaService` pattern for Secrets Manager in every region of a partition (for `StringLike`)."""
+    return via_service("*", partition)
+
+
 def resource_grant_statement(consumers: Iterable[str]) -> Statement:
     """Secret resource-policy statement letting the consumers read the secret (their accounts recorded, as in the
     key grant)."""

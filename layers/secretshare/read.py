@@ -92,6 +92,7 @@ def read_state(
         arn=arn,
         name=description["Name"],
         pending_deletion=pending_deletion,
+        owning_service=description.get("OwningService"),
         tags=tags,
         kms_key_id=primary.kms_key_id,
         key=primary.key,

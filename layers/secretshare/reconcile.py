@@ -15,8 +15,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .apply import apply_grants, delete_revoked_parameters
-from .aws import Aws, Clients, error_code
-from .errors import PolicyRejected, ReconcileFailed, SecretShareError
+from .aws import Aws, Clients, error_code, failed_action
+from .errors import AwsCallFailed, PolicyRejected, ReconcileFailed, SecretShareError
 from .keypolicy import probe_statement
 from .plan import Plan, plan_reconciliation
 from .policy import principals_of, render, statements
@@ -72,18 +72,36 @@ def reconcile_secret(
     `secret_id` is a name, full ARN or partial ARN. A dry run reads but never writes. Pass the same
     `clients` to every reconciliation of one invocation to reuse clients and assumed roles. `now` is the
     moment a `share-until` is compared with (default: the clock). Raises ReconcileFailed (carrying the
-    partial result) when a consumer account could not be written; errors in account A propagate as they
-    are, so the caller retries. Either way the secret's status tag says how it went.
+    partial result) when a consumer account could not be written, AwsCallFailed when a call in account A failed
+    (naming the call, AWS's reason and the fix; `transient` when trying again soon may work), and the other
+    SecretShareErrors for what secretshare itself refuses. Either way the secret's status tag says how it went.
     """
     settings = settings or Settings.from_env()
     clients = clients or Clients(session or boto3.Session())
     now = now or datetime.now(UTC)
     try:
-        return _reconcile(secret_id, dry_run=dry_run, settings=settings, clients=clients, now=now)
+        try:
+            return _reconcile(secret_id, dry_run=dry_run, settings=settings, clients=clients, now=now)
+        except (ClientError, BotoCoreError) as err:
+            raise aws_call_failed(secret_id, err) from err
     except SecretShareError as err:
-        if not dry_run and not isinstance(err, ReconcileFailed):
-            _report_failure(Aws(settings, clients), secret_id, err)
+        if not isinstance(err, ReconcileFailed):  # a consumer account's failure is logged where it happens
+            named = str(err) if secret_id in str(err) else f"secret {secret_id}: {err}"
+            logger.error("reconciliation failed: %s", named)
+            if not dry_run:
+                _report_failure(Aws(settings, clients), secret_id, err)
         raise
+
+
+def aws_call_failed(secret_id: str, err: ClientError | BotoCoreError) -> AwsCallFailed:
+    """An AWS error in account A as the failure a person can act on: the call, AWS's reason, whether to wait."""
+    if isinstance(err, BotoCoreError):
+        return AwsCallFailed(secret_id, "", "aws-unreachable", str(err), transient=True)
+    error = err.response.get("Error", {})
+    status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    code = error_code(err) or "error"
+    transient = status >= 500 or "Throttl" in code or code in ("RequestLimitExceeded", "TooManyRequestsException")
+    return AwsCallFailed(secret_id, failed_action(err), code, error.get("Message", str(err)), transient=transient)
 
 
 def _reconcile(

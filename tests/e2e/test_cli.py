@@ -1,8 +1,10 @@
 """The command line as a user runs it: `secretshare demo`, `reconcile --dry-run`, `reconcile`, `status`."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import boto3
 import pytest
@@ -12,6 +14,7 @@ from moto import mock_aws
 from secretshare import cli
 from secretshare.cli import main
 
+TESTS = Path(__file__).resolve().parents[1]
 REGION = "eu-west-1"
 
 
@@ -34,13 +37,22 @@ def shared_secret(session, value="222222222222 12345"):
 
 
 def test_demo_runs_the_whole_story_and_exits_zero():
+    # As `make demo` runs it: the tests' IAM evaluator on the path, to judge account A's app role.
+    environment = {**os.environ, "PYTHONPATH": str(TESTS)}
     completed = subprocess.run(
-        [sys.executable, "-m", "secretshare.cli", "demo"], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "secretshare.cli", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=environment,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "demo passed" in completed.stdout
     assert "✘" not in completed.stdout
     assert "'12345' is not a 12-digit account id" in completed.stdout
+    judged = [line for line in completed.stdout.splitlines() if "✔ app role of A" in line]
+    assert len(judged) == 3, completed.stdout  # before the share, after the key move, after the share ends
 
 
 def test_dry_run_prints_the_plan_as_a_diff_and_changes_nothing(aws):

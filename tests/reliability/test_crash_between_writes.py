@@ -9,7 +9,6 @@ consumers' parameters.
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import ClientError
 from checks import (
     ROLE_C,
     ROOT_B,
@@ -23,6 +22,7 @@ from checks import (
 )
 
 from secretshare import ReconcileFailed
+from secretshare.errors import AwsCallFailed
 
 NAME = "app/db-password"
 
@@ -43,7 +43,7 @@ def test_grant_interrupted_after_the_key_policy_grants_nothing_beyond_the_tag_an
     arn = world.create_secret(NAME, f"{B} {ROLE_C}")
     crash = crash_at_resource_policy(faults)
 
-    with pytest.raises(ClientError, match="InternalServiceError"):
+    with pytest.raises(AwsCallFailed, match="secretsmanager:PutResourcePolicy failed: InternalServiceError"):
         world.reconcile(arn)
 
     assert calls.named("CreateKey") and calls.named("PutResourcePolicy"), "the run died between the two writes"
@@ -61,7 +61,7 @@ def test_revocation_interrupted_after_the_key_policy_leaves_the_revoked_consumer
     crash = crash_at_resource_policy(faults)
     calls.clear()
 
-    with pytest.raises(ClientError, match="InternalServiceError"):
+    with pytest.raises(AwsCallFailed, match="secretsmanager:PutResourcePolicy failed: InternalServiceError"):
         world.reconcile(arn)
 
     assert [c.operation for c in calls.writes()][:2] == ["DeleteParameter", "PutKeyPolicy"]

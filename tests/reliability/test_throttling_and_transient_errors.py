@@ -10,6 +10,7 @@ from checks import ROLE_C, ROOT_B, B, assert_grants_nothing_beyond, assert_share
 from support.sam import LambdaContext, json_lines, sqs_record
 
 from secretshare.aws import CLIENT_CONFIG
+from secretshare.errors import AwsCallFailed
 from secretshare.observability import RECONCILE_FAILED, RECONCILE_SUCCEEDED
 from secretshare.sweep import sweep_message
 
@@ -90,10 +91,12 @@ def test_failures_that_outlast_the_retries_raise_and_the_next_run_converges(worl
     arn = world.create_secret("app/db-password", f"{B} {ROLE_C}")
     fault = faults.throttle("secretsmanager.PutResourcePolicy", attempts=None)
 
-    with pytest.raises(ClientError) as raised:
+    with pytest.raises(AwsCallFailed) as raised:
         world.reconcile(arn)
 
-    assert raised.value.response["Error"]["Code"] == "ThrottlingException"
+    assert raised.value.code == "ThrottlingException" and raised.value.transient
+    assert raised.value.action == "secretsmanager:PutResourcePolicy"
+    assert isinstance(raised.value.__cause__, ClientError)
     # One call, retried by botocore to its limit; the library adds no loop of its own.
     assert len(calls.named("PutResourcePolicy")) == 1
     assert faults.attempts_of("secretsmanager.PutResourcePolicy") == list(range(1, total_attempts() + 1))

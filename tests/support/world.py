@@ -29,6 +29,8 @@ PRODUCER = "123456789012"  # moto's default account
 CONSUMER_B = "222222222222"
 CONSUMER_C = "333333333333"
 READ_PREFIXES = ("Get", "Describe", "List")
+# Written out here rather than imported, so a renamed Sid in the library shows up as a failing test.
+ACCOUNT_USE_SIDS = ("SecretShareAccountUse", "SecretShareAccountDataKeys", "SecretShareDenyDirectUse")
 
 # Parsing botocore's service models costs about 0.1 s per service per session; sessions share one loader.
 _LOADER = botocore.loaders.create_loader()
@@ -280,8 +282,18 @@ class World:
 
     @classmethod
     def ours(cls, document: dict | None) -> list[dict]:
-        """Statements secretshare owns: Sid starting with SecretShare."""
-        return [s for s in cls.statements(document) if str(s.get("Sid", "")).startswith("SecretShare")]
+        """Statements secretshare wrote for shares (Sid starting with SecretShare): grants and cleanup markers, not
+        the key-level statements of account A's own use (`account_use`)."""
+        return [
+            s
+            for s in cls.statements(document)
+            if str(s.get("Sid", "")).startswith("SecretShare") and s.get("Sid") not in ACCOUNT_USE_SIDS
+        ]
+
+    @classmethod
+    def account_use(cls, document: dict | None) -> dict[str, dict]:
+        """Sid -> the key-level statements secretshare keeps on a key for account A's own use."""
+        return {s["Sid"]: s for s in cls.statements(document) if s.get("Sid") in ACCOUNT_USE_SIDS}
 
     @classmethod
     def foreign(cls, document: dict | None) -> list[dict]:

@@ -2,7 +2,7 @@
 
 import json
 
-from secretshare.keypolicy import key_grant_statement
+from secretshare.keypolicy import account_use_statements, deny_direct_use_statement, key_grant_statement
 from secretshare.names import GRANTS_TAG_KEY, SHARED_KEY_TAG_VALUE, name_tag_value
 from secretshare.plan import KeyState, SecretState, plan_reconciliation
 from secretshare.policy import consumer_policy, key_admin_statement, render, resource_grant_statement
@@ -36,12 +36,19 @@ def test_a_secret_on_the_aws_managed_key_gets_a_dedicated_key_holding_the_grant(
     state = SecretState(arn=SECRET, name="app/db")
     plan = plan_reconciliation(state, ShareTag((B, C)), SETTINGS)
     assert plan.new_key.alias == "alias/secretshare/app/db"
-    # Made with A's admin statement and tagged for the name, then granted once it exists.
-    assert plan.new_key.policy["Statement"] == [ADMIN]
+    # Made with A's admin statement and A's own use (as the AWS managed key allowed it), tagged for the name, then
+    # granted once it exists.
+    use = account_use_statements("111111111111", "eu-west-1", "aws")
+    assert plan.new_key.policy["Statement"] == [ADMIN, *use, deny_direct_use_statement("aws")]
     assert plan.new_key.tags == {"managed-by": "secretshare", GRANTS_TAG_KEY: name_tag_value("app/db")}
     (grant,) = plan.key_policy_changes
     assert grant.key_arn is None and grant.region == "eu-west-1"
-    assert grant.after["Statement"] == [ADMIN, key_grant_statement([B, C], [SECRET], "eu-west-1", "aws")]
+    assert grant.after["Statement"] == [
+        ADMIN,
+        *use,
+        deny_direct_use_statement("aws"),
+        key_grant_statement([B, C], [SECRET], "eu-west-1", "aws"),
+    ]
     assert plan.repoint_secret and plan.key_arn is None
     assert [w.account for w in plan.parameter_writes] == ["222222222222", "333333333333"]
     assert plan.resource_policy_change.after == resource_policy_with(B, C)
