@@ -1,30 +1,32 @@
-"""The sweep: find every secret that needs a look, so drift and missed events get repaired.
+"""The sweep: find every secret that needs a look, check each read-only, and report which are out of sync.
 
-Its cost grows with the number of shared secrets, not with all secrets in the account: it lists only
-tagged secrets (the tag-key filter matches `share-with` and `share-with/...` by prefix) and reads the
-policies of only the keys that hold secretshare statements (tagged `secretshare-grants` when the first
-statement is written, found with one tagging-API query).
+The candidates are every secret carrying a share tag and every secret named by our statements on a key that
+carries our tag (so untagged and deleted secrets get their grants revoked). Their cost grows with the shared
+secrets, not with every secret of the account: ListSecrets is filtered by tag key, and only keys tagged
+`secretshare-grants` are read.
+
+The sweep works through the candidates in ARN order, a chunk at a time, and hands each chunk's results to the
+caller as it goes (the sweep function queues the drifted ones at once). Given a deadline, it stops before a chunk
+it would not finish and says where to resume: a sweep cut short loses nothing and repeats at most one chunk.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import boto3
-from botocore.exceptions import ClientError
 
-from .arns import parse_arn
 from .aws import Aws, Clients
-from .errors import SecretShareError
 from .events import MESSAGE_GROUP_ID, reconcile_request
-from .keypolicy import granted_secret_arns
-from .names import GRANTS_TAG_KEY, is_ours
-from .plan import SecretState, plan_reconciliation
+from .keypolicy import names_for_cleanup
+from .names import GRANTS_TAG_KEY
+from .plan import Plan, plan_reconciliation
 from .policy import statements
 from .read import KeyIndex, read_state
 from .settings import Settings
@@ -34,31 +36,69 @@ logger = logging.getLogger("secretshare")
 
 SWEEP_SOURCE = "secretshare.sweep"
 SWEEP_DETAIL_TYPE = "Scheduled Reconciliation"
-# Parallel checks: 10,000 shared secrets then fit a Lambda's 15 minutes, and adaptive retries pace the reads
-# at the per-account quotas (GetResourcePolicy, 50 per second, is the tightest).
-SWEEP_WORKERS = 8
+# Parallel checks and key reads. At real latency (tens of ms a call) a worker checks a few secrets a second; 16 of
+# them reach the binding quota (resource-policy calls, 50 per second per region: docs/aws-facts.md §10) and
+# botocore's adaptive retries pace them there.
+SWEEP_WORKERS = 16
+# Secrets checked between two looks at the deadline and two hand-overs to the caller.
+SWEEP_CHUNK = 200
+
+
+@dataclass(frozen=True)
+class SecretCheck:
+    """One secret as the sweep found it: the plan a reconciliation would apply now, or why it could not be checked
+    (neither: a replica whose primary is in another region, left to the stack there)."""
+
+    arn: str
+    plan: Plan | None = None
+    error: str | None = None
+
+    @property
+    def drifted(self) -> bool:
+        """True when a reconciliation would change something (or must retry a consumer account, or could not
+        even be planned: then the reconciliation retries and alarms)."""
+        if self.plan is None:
+            return self.error is not None
+        return not self.plan.is_noop or bool(self.plan.unreachable)
 
 
 @dataclass(frozen=True)
 class SweepReport:
-    """What a sweep found: every secret it checked, those out of sync, and those it could not check."""
+    """What a sweep found, in ARN order; `resume_after` is the last secret checked when it was cut short."""
 
-    checked: tuple[str, ...] = ()
-    drifted: tuple[str, ...] = ()
-    errors: Mapping[str, str] = field(default_factory=dict)
+    checks: tuple[SecretCheck, ...] = ()
+    resume_after: str | None = None
+
+    @property
+    def checked(self) -> tuple[str, ...]:
+        """Every secret checked."""
+        return tuple(check.arn for check in self.checks)
+
+    @property
+    def drifted(self) -> tuple[str, ...]:
+        """Secrets whose reconciliation would change something."""
+        return tuple(check.arn for check in self.checks if check.plan is not None and check.drifted)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Secrets that could not be checked, and why."""
+        return {check.arn: check.error for check in self.checks if check.error is not None}
 
     @property
     def to_reconcile(self) -> tuple[str, ...]:
         """Secrets to queue: drifted ones, and those whose check failed (the reconcile retries and alarms)."""
-        return tuple(sorted({*self.drifted, *self.errors}))
+        return tuple(check.arn for check in self.checks if check.drifted)
+
+    @property
+    def complete(self) -> bool:
+        """False when the deadline stopped the sweep before its last candidate."""
+        return self.resume_after is None
 
 
 def secrets_to_reconcile(*, settings: Settings | None = None, session: boto3.Session | None = None) -> list[str]:
     """ARNs of every secret that is tagged, or that a key of ours still grants on (untagged or deleted)."""
     aws = Aws(settings or Settings.from_env(), Clients(session or boto3.Session()))
-    region = aws.session.region_name or ""
-    granted = _secrets_granted_on(aws, aws.tagged_keys(GRANTS_TAG_KEY, [], region), region)
-    return sorted(_tagged_secrets(aws).keys() | granted)
+    return _candidates(aws, _key_index(aws))
 
 
 def sweep(
@@ -67,62 +107,73 @@ def sweep(
     session: boto3.Session | None = None,
     clients: Clients | None = None,
     now: datetime | None = None,
+    after: str = "",
+    deadline: float | None = None,
+    on_chunk: Callable[[tuple[SecretCheck, ...]], None] | None = None,
 ) -> SweepReport:
-    """Check every secret that needs a look, read-only, and report which ones are out of sync at `now`.
+    """Check every candidate after `after` (ARN order), read-only, and report each one as it stands at `now`.
 
-    A time-boxed share past its `share-until` is out of sync, so the sweep enforces expiry on its own.
+    A time-boxed share past its `share-until` is out of sync, so the sweep enforces expiry on its own. `on_chunk`
+    receives the checks of each chunk as soon as it is done (for queuing, or a progress bar). `deadline` is a
+    `time.monotonic()` moment: no chunk is started that, at the pace of the chunks before it, would end after it.
 
-    One AWS context serves the whole sweep, so each key's policy is read once and each consumer
-    role is assumed once; ListSecrets already describes each tagged secret. An in-sync secret costs its
-    resource policy, its key metadata when not yet read, and one parameter read per consumer account.
+    One AWS context serves the whole sweep, so each key's policy is read once and each consumer role is assumed
+    once. Each candidate is described (ListSecrets does not show replicas, docs/aws-facts.md §7), so a replica
+    whose event was missed is found too.
     """
     settings = settings or Settings.from_env()
     aws = Aws(settings, clients or Clients(session or boto3.Session()))
     moment = now or datetime.now(UTC)
-    tagged = _tagged_secrets(aws)
-    region = aws.session.region_name or ""
-    key_index = {region: aws.tagged_keys(GRANTS_TAG_KEY, [], region)}
-    candidates = sorted(tagged.keys() | _secrets_granted_on(aws, key_index[region], region))
+    key_index = _key_index(aws)
+    pending = [arn for arn in _candidates(aws, key_index) if arn > after]
+    checks: list[SecretCheck] = []
+    slowest = 0.0
     with ThreadPoolExecutor(max_workers=SWEEP_WORKERS) as pool:
-        checked = pool.map(lambda arn: _check(aws, arn, tagged.get(arn), key_index, moment), candidates)
-        verdicts = dict(zip(candidates, checked, strict=True))
-    drifted = tuple(arn for arn, verdict in verdicts.items() if verdict is True)
-    errors = {arn: verdict for arn, verdict in verdicts.items() if isinstance(verdict, str)}
-    return SweepReport(tuple(candidates), drifted, errors)
+        for start in range(0, len(pending), SWEEP_CHUNK):
+            if deadline is not None and checks and time.monotonic() + 1.5 * slowest > deadline:
+                return SweepReport(tuple(checks), resume_after=checks[-1].arn)
+            began = time.monotonic()
+            chunk = pending[start : start + SWEEP_CHUNK]
+            done = tuple(pool.map(lambda arn: _check(aws, arn, key_index, moment), chunk))
+            slowest = max(slowest, time.monotonic() - began)
+            checks += done
+            if on_chunk:
+                on_chunk(done)
+    return SweepReport(tuple(checks))
 
 
-def _check(aws: Aws, arn: str, description: dict | None, key_index: KeyIndex, now: datetime) -> bool | str:
-    """True when the secret is out of sync, False when in sync, or why it could not be checked.
+def _check(aws: Aws, arn: str, key_index: KeyIndex, now: datetime) -> SecretCheck:
+    """The secret's plan at `now`, or why it could not be made.
 
     Any failure is this secret's alone: it is reported (and the secret queued, so its reconciliation retries and
     alarms), never allowed to stop the sweep.
     """
     try:
-        state, share = read_state(aws, arn, description, key_index)
-        if description and _names_other_regions(state):
-            # ListSecrets does not list replicas; the published policy names some: describe the secret.
-            state, share = read_state(aws, arn, key_index=key_index)
+        state, share = read_state(aws, arn, key_index=key_index)
         if state.exists and state.location.region != aws.session.region_name:
-            return False  # a replica here (its key holds our grant): the stack of its primary's region sees to it
-        plan = plan_reconciliation(state, share, aws.settings, now=now)
+            return SecretCheck(arn)  # a replica here: the stack of its primary's region sees to it
+        return SecretCheck(arn, plan_reconciliation(state, share, aws.settings, now=now))
     except Exception as err:
         logger.exception("sweep: secret %s could not be checked: %s", arn, err)
-        return f"{type(err).__name__}: {err}"
-    return not plan.is_noop or bool(plan.unreachable)
+        return SecretCheck(arn, error=f"{type(err).__name__}: {err}")
 
 
-def _names_other_regions(state: SecretState) -> bool:
-    """True when a key found through the published consumer policy is in another region than the secret."""
-    regions = {arn.region for key in state.other_keys if (arn := parse_arn(key.arn))}
-    return bool(regions - {state.location.region})
+def _key_index(aws: Aws) -> KeyIndex:
+    region = aws.session.region_name or ""
+    return {region: aws.tagged_keys(GRANTS_TAG_KEY, [], region)}
 
 
-def _tagged_secrets(aws: Aws) -> dict[str, dict]:
-    """Secrets carrying a share tag, as ListSecrets describes them (with scheduled-for-deletion ones)."""
+def _candidates(aws: Aws, key_index: KeyIndex) -> list[str]:
+    region = aws.session.region_name or ""
+    return sorted(_tagged_secrets(aws) | _secrets_granted_on(aws, key_index.get(region, {}), region))
+
+
+def _tagged_secrets(aws: Aws) -> set[str]:
+    """Secrets carrying a share tag (scheduled-for-deletion ones too) whose primary is in this region."""
     tag_key = aws.settings.share_tag_key
     region = aws.session.region_name
     return {
-        secret["ARN"]: secret
+        secret["ARN"]
         for secret in aws.tagged_secrets(tag_key)
         # The filter matches by prefix, so `share-without` would match too: keep exact keys only. A replica of
         # a secret whose primary is in another region is reconciled there, with its primary.
@@ -131,20 +182,24 @@ def _tagged_secrets(aws: Aws) -> dict[str, dict]:
 
 
 def _secrets_granted_on(aws: Aws, keys: Mapping[str, Mapping[str, str]], region: str) -> set[str]:
-    """Secret ARNs named in our statements (grants and cleanup markers) on the keys that carry our tag, and on
-    SHARED_KEY_ARN. A key A cannot read is logged and skipped: the other keys are still swept."""
-    key_arns = set(keys) | ({aws.settings.shared_key_arn} if aws.settings.shared_key_arn else set())
-    found: set[str] = set()
-    for key_arn in sorted(key_arns):
-        try:
-            policy = aws.key_policy(key_arn, region)
-        except (SecretShareError, ClientError) as err:
-            logger.error("sweep: key %s could not be read: %s", key_arn, err)
-            continue
-        found |= {
-            arn for statement in statements(policy) if is_ours(statement) for arn in granted_secret_arns(statement)
-        }
-    return found
+    """Secret ARNs our grants and cleanup markers name on the keys that carry our tag, and on SHARED_KEY_ARN.
+
+    The policies are read in parallel (one per key: the checks after reuse them). A key A cannot read is logged and
+    skipped: the other keys are still swept.
+    """
+    key_arns = sorted(set(keys) | ({aws.settings.shared_key_arn} if aws.settings.shared_key_arn else set()))
+    with ThreadPoolExecutor(max_workers=SWEEP_WORKERS) as pool:
+        named = pool.map(lambda key_arn: _named_on(aws, key_arn, region), key_arns)
+        return set().union(*named)
+
+
+def _named_on(aws: Aws, key_arn: str, region: str) -> set[str]:
+    try:
+        policy = aws.key_policy(key_arn, region)
+    except Exception as err:
+        logger.error("sweep: key %s could not be read: %s", key_arn, err)
+        return set()
+    return {arn for statement in statements(policy) for arn in names_for_cleanup(statement)}
 
 
 def sweep_message(secret_arn: str) -> dict:
@@ -153,7 +208,7 @@ def sweep_message(secret_arn: str) -> dict:
 
 
 def enqueue_reconciliations(
-    secret_arns: list[str],
+    secret_arns: Iterable[str],
     queue_url: str,
     *,
     settings: Settings | None = None,
@@ -162,5 +217,6 @@ def enqueue_reconciliations(
 ) -> int:
     """Queue one reconcile message per secret on the FIFO queue; return how many were sent."""
     aws = Aws(settings or Settings.from_env(), clients or Clients(session or boto3.Session()))
-    aws.send_messages(queue_url, [json.dumps(sweep_message(arn)) for arn in secret_arns], MESSAGE_GROUP_ID)
-    return len(secret_arns)
+    bodies = [json.dumps(sweep_message(arn)) for arn in secret_arns]
+    aws.send_messages(queue_url, bodies, MESSAGE_GROUP_ID)
+    return len(bodies)
