@@ -56,6 +56,10 @@ class Settings:
     expiry_schedule_group: str = "default"
     expiry_schedule_role_arn: str = ""
     queue_arn: str = ""
+    # Where the sweep hands over the rest of its work when its time runs out, and where a reconciliation that keeps
+    # failing goes once its retries are spent (both empty outside the stack: a CLI run needs neither).
+    sweep_queue_url: str = ""
+    dead_letter_queue_url: str = ""
 
     @property
     def status_tag_key(self) -> str:
@@ -70,7 +74,8 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read SHARE_TAG_KEY, CONSUMER_ROLE_NAME, PARAMETER_PREFIX, ALLOWED_CONSUMERS, SHARED_KEY_ARN, QUEUE_URL,
-        SHARE_UNTIL_TAG_KEY, EXPIRY_SCHEDULE_GROUP, EXPIRY_SCHEDULE_ROLE_ARN and QUEUE_ARN."""
+        SHARE_UNTIL_TAG_KEY, EXPIRY_SCHEDULE_GROUP, EXPIRY_SCHEDULE_ROLE_ARN, QUEUE_ARN, SWEEP_QUEUE_URL and
+        DEAD_LETTER_QUEUE_URL."""
         env = os.environ if environ is None else environ
         default = cls()
         shared_key_arn = env.get("SHARED_KEY_ARN", "").strip()
@@ -90,6 +95,8 @@ class Settings:
             expiry_schedule_group=env.get("EXPIRY_SCHEDULE_GROUP", "").strip() or default.expiry_schedule_group,
             expiry_schedule_role_arn=env.get("EXPIRY_SCHEDULE_ROLE_ARN", "").strip(),
             queue_arn=env.get("QUEUE_ARN", "").strip(),
+            sweep_queue_url=env.get("SWEEP_QUEUE_URL", "").strip(),
+            dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", "").strip(),
         )
 
     def consumer_role_arn(self, partition: str, account: str) -> str:
