@@ -19,12 +19,14 @@ from secretshare.errors import ReconcileFailed
 from secretshare.events import UnrecognizedEvent, secret_id_from_event
 from secretshare.observability import count_reconciliation, logger, metrics
 from secretshare.reconcile import ReconcileResult, reconcile_secret
+from secretshare.retries import after_failure
 from secretshare.settings import Settings
 
 # The FIFO queue (one message group) is there so that no two reconciliations run at once, not for order: each
-# reconciliation reads the secret's current state. So a failed record fails alone (BatchProcessor) instead of
-# failing every record after it (SqsFifoPartialProcessor). When every record fails the response lists them all
-# rather than raising: the function's Errors alarm is kept for the function itself breaking.
+# reconciliation reads the secret's current state. A record fails (and the queue redelivers it, holding the group
+# back) only when even queuing it again failed: a reconciliation's own failure is queued again behind the others,
+# or left to the sweep (secretshare.retries). When every record fails the response lists them all rather than
+# raising: the function's Errors alarm is kept for the function itself breaking.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
@@ -42,15 +44,24 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def reconcile_record(record: SQSRecord, settings: Settings, clients: Clients) -> dict[str, Any]:
-    """One SQS record, whose body is an EventBridge event (or the sweep's message of the same shape)."""
+    """One SQS record, whose body is an EventBridge event (or secretshare's own request of the same shape).
+
+    A body that names no secret is logged whole and dropped: retrying cannot make it name one.
+    """
     with logger.append_context_keys(message_id=record.message_id):
         try:
             event = json.loads(record.body)
-        except json.JSONDecodeError:
+            secret_id_from_event(event)
+        except (json.JSONDecodeError, UnrecognizedEvent):
             count_reconciliation(None, succeeded=False)
-            logger.exception("record body is not JSON")
-            raise
-        return reconcile_event(event, settings, clients)
+            logger.exception("record names no secret; dropped", extra={"body": record.body[:4096]})
+            return {"dropped": True}
+        try:
+            return reconcile_event(event, settings, clients)
+        except Exception as err:  # every failure was counted and logged: now decide what becomes of it
+            outcome = after_failure(event, secret_id_from_event(event), err, settings=settings, clients=clients)
+            logger.warning("reconciliation failed: %s", outcome, extra={"secret_arn": secret_id_from_event(event)})
+            return {"failed": str(err), "then": outcome}
 
 
 def reconcile_event(event: dict[str, Any], settings: Settings, clients: Clients) -> dict[str, Any]:

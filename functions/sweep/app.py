@@ -1,12 +1,14 @@
-"""Sweep function: on a schedule, check every secret that may need a reconciliation and queue those that do.
+"""Sweep function: check every secret that may need a reconciliation and queue those that do, as it goes.
 
-The candidates are every secret carrying a share tag and every secret that a key of ours still grants on (so
-untagged and deleted secrets get their grants revoked). The check is read-only; the reconcile function does the
-work, one secret at a time, behind the FIFO queue.
+Each invocation is one request from the sweep queue: the schedule's (`{"resume_after": ""}`), or the hand-over of a
+sweep that ran out of time (`{"resume_after": "<last ARN checked>"}`). A direct invocation (no `Records`) is taken as a
+request itself. The check is read-only; the reconcile function does the work, behind the FIFO queue.
 """
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -15,20 +17,41 @@ from secretshare.aws import Clients, default_session
 from secretshare.errors import ConfigurationError
 from secretshare.observability import logger
 from secretshare.settings import Settings
-from secretshare.sweep import enqueue_reconciliations, sweep
+from secretshare.sweep import SecretCheck, enqueue_reconciliations, hand_over, sweep
+
+# Time kept back from the function's timeout: the last chunk's queuing and the hand-over.
+SAFETY_SECONDS = 60
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Check the candidate secrets and queue the out-of-sync ones on QUEUE_URL; the event carries nothing."""
+    """Sweep from where the request says, queue the out-of-sync secrets chunk by chunk, hand over what is left."""
     settings = Settings.from_env()
     if not settings.queue_url:
         raise ConfigurationError("QUEUE_URL is not set: the sweep queues reconciliations on the reconcile FIFO queue")
+    requests = [json.loads(record["body"]) for record in event["Records"]] if "Records" in event else [event]
+    resume_after = next((str(r.get("resume_after") or "") for r in requests if isinstance(r, dict)), "")
     clients = Clients(default_session())
-    report = sweep(settings=settings, clients=clients)
-    queued = enqueue_reconciliations(list(report.to_reconcile), settings.queue_url, settings=settings, clients=clients)
+    queued = 0
+
+    def queue_drifted(checks: tuple[SecretCheck, ...]) -> None:
+        nonlocal queued
+        queued += enqueue_reconciliations(
+            [c.arn for c in checks if c.drifted], settings.queue_url, settings=settings, clients=clients
+        )
+
+    deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS
+    report = sweep(settings=settings, clients=clients, after=resume_after, deadline=deadline, on_chunk=queue_drifted)
+    if not report.complete:
+        hand_over(report, settings=settings, clients=clients)
     logger.info(
-        "swept",
-        extra={"checked": len(report.checked), "drifted": list(report.drifted), "errors": dict(report.errors)},
+        "swept" if report.complete else "swept part, handed the rest over",
+        extra={
+            "after": resume_after,
+            "checked": len(report.checked),
+            "drifted": list(report.drifted),
+            "errors": dict(report.errors),
+            "resume_after": report.resume_after,
+        },
     )
-    return {"checked": len(report.checked), "queued": queued}
+    return {"checked": len(report.checked), "queued": queued, "resume_after": report.resume_after}

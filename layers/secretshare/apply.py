@@ -103,17 +103,18 @@ def _move_copy(aws: Aws, plan: Plan, copy: CopyPlan, key_arn: str) -> None:
 
 
 def _apply_schedule(aws: Aws, plan: Plan) -> None:
-    if plan.schedule_change is None:
+    change = plan.schedule_change
+    if change is None:
         return
     name = expiry_schedule_name(plan.secret_arn)
-    at = plan.schedule_change.at
-    if at is None:
+    if change.at is None:
         aws.delete_expiry_schedule(name, plan.region)
         _log(plan, f"deleted expiry schedule {name}")
-    else:
-        message = json.dumps(reconcile_request(plan.secret_arn, EXPIRY_SOURCE, EXPIRY_DETAIL_TYPE))
-        aws.put_expiry_schedule(name, at, message, plan.region)
-        _log(plan, f"expiry schedule {name} fires at {format_time(at)}")
+        return
+    detail = {"fires": format_time(change.at), "requested": (change.requested or change.at).isoformat()}
+    message = json.dumps(reconcile_request(plan.secret_arn, EXPIRY_SOURCE, EXPIRY_DETAIL_TYPE, detail))
+    aws.put_expiry_schedule(name, change.at, message, plan.region)
+    _log(plan, f"expiry schedule {name} fires at {format_time(change.at)}")
 
 
 def _write_status(aws: Aws, plan: Plan, value: str | None) -> None:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .arns import parse_arn
 from .errors import AllowListUnavailable, ConsumerAccountError, KeyNotUsable
@@ -27,6 +27,11 @@ from .settings import ALLOW_ANY, ALLOW_ORGANIZATION, Settings
 # Adaptive retry mode backs off on throttling and 5xx and, once throttled, paces further calls on the client
 # (the sweep's parallel reads stay near the per-account quotas). A record that still fails is retried by SQS.
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 6}, user_agent_extra="secretshare")
+# A consumer account that does not answer must not hold up the reconciliations queued behind (one FIFO message group):
+# short timeouts and few attempts there, and an account that failed is not tried again in the same invocation.
+CONSUMER_CLIENT_CONFIG = CLIENT_CONFIG.merge(
+    Config(connect_timeout=3, read_timeout=10, retries={"mode": "adaptive", "max_attempts": 3})
+)
 # Organization membership changes rarely; a warm Lambda reuses it for this long.
 ORGANIZATION_CACHE_SECONDS = 300
 # SendMessageBatch takes at most ten messages.
@@ -104,6 +109,8 @@ class Clients:
     """
 
     session: boto3.Session = field(default_factory=boto3.Session)
+    # Consumer accounts that failed in this invocation, and why: not tried again until the next one.
+    failed_accounts: dict[str, str] = field(default_factory=dict)
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     # Clients are thread-safe once made; making them from one session is not (the sweep reads in parallel).
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -111,10 +118,11 @@ class Clients:
     def get(self, service: str, region: str | None, identity: str = "", **credentials: str) -> Any:
         """The client for a service and region, as account A (`identity` "") or as an assumed role."""
         cache_key = (service, region or "", identity)
+        config = CONSUMER_CLIENT_CONFIG if identity else CLIENT_CONFIG
         with self._lock:
             if cache_key not in self._clients:
                 self._clients[cache_key] = self.session.client(
-                    service, region_name=region, config=CLIENT_CONFIG, **credentials
+                    service, region_name=region, config=config, **credentials
                 )
             return self._clients[cache_key]
 
@@ -394,11 +402,19 @@ class Aws:
                 failed = [batch[int(f["Id"])] + ": " + f.get("Message", f["Code"]) for f in response["Failed"]]
                 raise RuntimeError(f"could not queue {'; '.join(failed)}")
 
+    @calls("sqs:SendMessage")
+    def send_message(self, queue_url: str, body: str) -> None:
+        """Send one message to a standard queue."""
+        self._client("sqs").send_message(QueueUrl=queue_url, MessageBody=body)
+
     # --- consumer accounts -----------------------------------------------------------------
 
     def consumer_ssm(self, account: str, partition: str, region: str) -> Any:
-        """An SSM client in a consumer account, through its publisher role (assumed once per account)."""
+        """An SSM client in a consumer account, through its publisher role (assumed once per account); an account
+        that already failed in this invocation fails again at once, with the same reason."""
         role_arn = self.settings.consumer_role_arn(partition, account)
+        if account in self.clients.failed_accounts:
+            raise ConsumerAccountError(account, role_arn, self.clients.failed_accounts[account])
         with self._assuming:  # one AssumeRole per account, even when the sweep's threads ask at once
             return self._consumer_ssm(account, role_arn, region)
 
@@ -410,8 +426,9 @@ class Aws:
             credentials = self._client("sts", region).assume_role(RoleArn=role_arn, RoleSessionName="secretshare")[
                 "Credentials"
             ]
-        except ClientError as err:
-            raise ConsumerAccountError(account, role_arn, f"cannot assume the publisher role: {err}") from err
+        except (ClientError, BotoCoreError) as err:
+            reason = self.clients.failed_accounts[account] = f"cannot assume the publisher role: {err}"
+            raise ConsumerAccountError(account, role_arn, reason) from err
         return self.clients.get(
             "ssm",
             region,
@@ -430,6 +447,8 @@ class Aws:
         except ClientError as err:
             if error_code(err) == "ParameterNotFound":
                 return None
+            raise self._consumer_error(account, partition, "cannot read", name, err) from err
+        except BotoCoreError as err:
             raise self._consumer_error(account, partition, "cannot read", name, err) from err
 
     @calls("ssm:PutParameter", "ssm:AddTagsToResource")
@@ -467,7 +486,7 @@ class Aws:
                 if exists is not None or error_code(err) != "ParameterAlreadyExists":
                     raise
                 ssm.put_parameter(**arguments, Overwrite=True)
-        except ClientError as err:
+        except (ClientError, BotoCoreError) as err:
             raise self._consumer_error(account, partition, "cannot write", name, err) from err
 
     @calls("ssm:DeleteParameter")
@@ -479,10 +498,19 @@ class Aws:
         except ClientError as err:
             if error_code(err) != "ParameterNotFound":
                 raise self._consumer_error(account, partition, "cannot delete", name, err) from err
+        except BotoCoreError as err:
+            raise self._consumer_error(account, partition, "cannot delete", name, err) from err
 
-    def _consumer_error(self, account: str, partition: str, verb: str, name: str, err: ClientError) -> Exception:
+    def _consumer_error(
+        self, account: str, partition: str, verb: str, name: str, err: ClientError | BotoCoreError
+    ) -> Exception:
+        """The failure of one call in a consumer account; an account that did not answer is not asked again in this
+        invocation (the next reconciliation or sweep tries again)."""
         role_arn = self.settings.consumer_role_arn(partition, account)
-        return ConsumerAccountError(account, role_arn, f"{verb} parameter {name}: {err}")
+        reason = f"{verb} parameter {name}: {err}"
+        if isinstance(err, BotoCoreError):
+            self.clients.failed_accounts[account] = reason
+        return ConsumerAccountError(account, role_arn, reason)
 
 
 def key_account(key_id: str) -> str | None:

@@ -29,9 +29,18 @@ EXPIRY_SOURCE = "secretshare.expiry"
 EXPIRY_DETAIL_TYPE = "Share Expired"
 
 
-def reconcile_request(secret_arn: str, source: str, detail_type: str) -> dict[str, Any]:
-    """An EventBridge-shaped event asking for one secret's reconciliation (the sweep's, the expiry schedule's)."""
-    return {"version": "0", "source": source, "detail-type": detail_type, "resources": [secret_arn], "detail": {}}
+def reconcile_request(
+    secret_arn: str, source: str, detail_type: str, detail: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """An EventBridge-shaped event asking for one secret's reconciliation (the sweep's, the expiry schedule's, a
+    retry's); `detail` says more (it also keeps two different requests apart under content-based deduplication)."""
+    return {
+        "version": "0",
+        "source": source,
+        "detail-type": detail_type,
+        "resources": [secret_arn],
+        "detail": dict(detail or {}),
+    }
 
 
 class UnrecognizedEvent(SecretShareError, ValueError):

@@ -40,6 +40,8 @@ _KEPT = re.compile(r"[A-Za-z0-9-]")
 _ALIAS_MAX = 256
 # An SSM parameter name has at most 15 levels; the account and region take two below the prefix.
 _SSM_MAX_LEVELS = 15
+# SSM's limit on a parameter name, counted with the ARN before it.
+_SSM_NAME_MAX = 1011
 
 
 def encode_name(secret_name: str, max_slashes: int | None = None) -> str:
@@ -79,18 +81,36 @@ def dedicated_key_description(secret_name: str) -> str:
 
 def key_alias(secret_name: str) -> str:
     """Alias of the dedicated key made for a secret; hashed at the end when the name is too long."""
-    alias = KEY_ALIAS_PREFIX + encode_name(secret_name)
-    if len(alias) <= _ALIAS_MAX:
-        return alias
-    digest = hashlib.sha256(secret_name.encode()).hexdigest()[:16]
-    return f"{alias[: _ALIAS_MAX - len(digest) - 1]}-{digest}"
+    return _capped(KEY_ALIAS_PREFIX + encode_name(secret_name), _ALIAS_MAX, secret_name)
 
 
-def parameter_name(prefix: str, producer_account: str, region: str, secret_name: str) -> str:
-    """Name of the consumer-policy parameter in each consumer account."""
+def parameter_name(prefix: str, producer_account: str, region: str, secret_name: str, partition: str = "aws") -> str:
+    """Name of the consumer-policy parameter in each consumer account.
+
+    SSM counts a name's length with the ARN before it: at most 1011 characters in all (docs/aws-facts.md §9), which a
+    legal 512-character secret name, encoded, can pass. Such a name ends in a hash of the secret name instead.
+    """
     base = f"{prefix.rstrip('/')}/{producer_account}/{region}"
     levels_left = _SSM_MAX_LEVELS - len([level for level in base.split("/") if level])
-    return f"{base}/{encode_name(secret_name, max_slashes=levels_left - 1)}"
+    name = f"{base}/{encode_name(secret_name, max_slashes=levels_left - 1)}"
+    arn_prefix = len(f"arn:{partition}:ssm:{region}:{producer_account}:parameter")  # a consumer id is as long
+    return _capped(name, _SSM_NAME_MAX - arn_prefix, secret_name)
+
+
+def _capped(name: str, limit: int, secret_name: str) -> str:
+    """`name` within `limit` characters: cut, with a hash of the secret name so that capped names stay distinct.
+
+    The cut never leaves a trailing "/" or half an escape (`_XX`), which would make an empty level or a name that
+    decodes differently.
+    """
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(secret_name.encode()).hexdigest()[:16]
+    kept = name[: limit - len(digest) - 1].rstrip("/")
+    escape = kept.rfind("_")
+    if escape > len(kept) - 3:
+        kept = kept[:escape]
+    return f"{kept.rstrip('/')}-{digest}"
 
 
 def key_grant_sid(consumers: Iterable[str]) -> str:

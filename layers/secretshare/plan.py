@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from .arns import Arn, parse_arn
 from .errors import KeyNotUsable, ManagedSecretNotShareable
@@ -267,9 +267,14 @@ class ParameterWrite:
 
 @dataclass(frozen=True)
 class ScheduleChange:
-    """Create or move the exact-time expiry schedule (`at` a moment), or delete it (`at` None)."""
+    """Create or move the expiry schedule to fire `at` (the share's end, at the minute), or delete it (`at` None).
+
+    `requested` is when the plan was made: the message the schedule sends carries it, so a new schedule's message is
+    never taken for an earlier one by the queue's content-based deduplication (five minutes, docs/aws-facts.md §8).
+    """
 
     at: datetime | None
+    requested: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -443,14 +448,16 @@ def plan_reconciliation(
         key_tag_changes=_key_tag_changes(state, key_changes),
         key_policy_changes=key_changes,
         resource_policy_change=_resource_policy_change(state, consumers),
-        parameter_name=parameter_name(settings.parameter_prefix, location.account, location.region, state.name),
+        parameter_name=parameter_name(
+            settings.parameter_prefix, location.account, location.region, state.name, location.partition
+        ),
         parameter_writes=_parameter_writes(state, wanted_accounts, copy_plans),
         parameter_deletes=tuple(deletes),
         unreachable={a: r for a, r in state.unreachable.items() if a in wanted_accounts or a in pending},
         notes=_notes(state, share, now) + tuple(kept.values()),
         until=share.until,
         expired=share.expired(now),
-        schedule_change=_schedule_change(state, share, consumers, settings),
+        schedule_change=_schedule_change(state, share, consumers, settings, now),
         status_before=tag_value(state.tags, settings.status_tag_key),
         readable=state.readable,
         tagged=has_share_tag(state.tags, settings.share_tag_key)
@@ -684,13 +691,26 @@ def _consumer_document(copies: tuple[CopyPlan, ...], key_arns: Mapping[str, str]
 
 
 def _schedule_change(
-    state: SecretState, share: ShareTag, consumers: tuple[str, ...], settings: Settings
+    state: SecretState, share: ShareTag, consumers: tuple[str, ...], settings: Settings, now: datetime
 ) -> ScheduleChange | None:
-    """The exact-time expiry schedule exists while a time-boxed share grants someone, and only then."""
+    """The expiry schedule exists while a time-boxed share grants someone, and only then."""
     if not settings.schedules_expiry:
         return None
-    wanted = share.until if consumers else None
-    return None if wanted == state.expiry_schedule else ScheduleChange(wanted)
+    wanted = expiry_firing(share.until) if consumers and share.until else None
+    return None if wanted == state.expiry_schedule else ScheduleChange(wanted, now)
+
+
+def expiry_firing(until: datetime) -> datetime:
+    """When the expiry schedule is set to fire for a share ending at `until`: the first whole minute at or after it.
+
+    EventBridge Scheduler invokes its target with 60-second precision: a schedule for 1:00 fires between 1:00:00 and
+    1:00:59 (docs/aws-facts.md §9). A schedule at the minute the share ends in could fire before it ends, so it is
+    set to the next whole minute: the revocation lands within two minutes after `until`, never before (the sweep
+    and every reconciliation compare with `until` itself, to the second). Whole minutes also read back from the
+    schedule exactly, where fractional seconds never would.
+    """
+    whole = until.astimezone(UTC).replace(second=0, microsecond=0)
+    return whole if whole == until else whole + timedelta(minutes=1)
 
 
 def _notes(state: SecretState, share: ShareTag, now: datetime) -> tuple[str, ...]:

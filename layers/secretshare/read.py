@@ -317,7 +317,9 @@ def _move_target(aws: Aws, keys: _Keys, secret_arn: str, *, replica: bool) -> tu
 
 def _read_parameters(aws: Aws, state: SecretState, accounts: set[str]) -> tuple[dict[str, str | None], dict[str, str]]:
     location = state.location
-    name = parameter_name(aws.settings.parameter_prefix, location.account, location.region, state.name)
+    name = parameter_name(
+        aws.settings.parameter_prefix, location.account, location.region, state.name, location.partition
+    )
     values: dict[str, str | None] = {}
     unreachable: dict[str, str] = {}
     for account in sorted(accounts):

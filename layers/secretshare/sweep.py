@@ -202,6 +202,21 @@ def _named_on(aws: Aws, key_arn: str, region: str) -> set[str]:
     return {arn for statement in statements(policy) for arn in names_for_cleanup(statement)}
 
 
+def hand_over(report: SweepReport, *, settings: Settings, clients: Clients) -> None:
+    """Queue the rest of a sweep cut short (from `report.resume_after`) on SWEEP_QUEUE_URL, for the next invocation.
+
+    Standard SQS: the hand-over is delivered at least once, and a sweep of the same range twice only checks twice.
+    """
+    if report.complete:
+        return
+    if not settings.sweep_queue_url:
+        logger.warning(
+            "sweep stopped after %s and SWEEP_QUEUE_URL is not set: the next sweep checks the rest", report.resume_after
+        )
+        return
+    Aws(settings, clients).send_message(settings.sweep_queue_url, json.dumps({"resume_after": report.resume_after}))
+
+
 def sweep_message(secret_arn: str) -> dict:
     """The EventBridge-shaped event the sweep queues for one secret."""
     return reconcile_request(secret_arn, SWEEP_SOURCE, SWEEP_DETAIL_TYPE)

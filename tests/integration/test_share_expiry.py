@@ -163,3 +163,43 @@ def test_without_scheduler_settings_expiry_still_revokes(world, calls):
 
     assert world.sharing(arn).parameter_accounts == set()
     assert [c for c in calls.calls if c.service == "scheduler"] == []
+
+
+def test_a_share_until_with_fractional_seconds_schedules_the_next_whole_minute_and_stays_in_sync(scheduled, calls):
+    """Scheduler fires within the minute it is set to (60-second precision, docs/aws-facts.md §9): set to the next
+    whole minute, it never fires before the share ends, and it reads back exactly."""
+    arn = scheduled.create_secret(NAME, B, tags={"share-until": "2026-12-31T17:59:30.250+00:00"})
+    scheduled.reconcile(arn, now=BEFORE)
+    assert schedule(scheduled, arn)["ScheduleExpression"] == "at(2026-12-31T18:00:00)"
+    calls.clear()
+
+    again = scheduled.reconcile(arn, now=BEFORE)
+    report = sweep(settings=scheduled.settings, session=scheduled.session, now=BEFORE)
+
+    assert again.plan.is_noop, again.changes
+    assert [c for c in calls.calls if c.service == "scheduler" and not c.is_read] == []
+    assert report.to_reconcile == ()
+    assert scheduled.status(arn) == "ok 1 consumer until 2026-12-31T17:59:30Z"
+
+
+def test_two_expiries_of_one_secret_within_five_minutes_both_reach_the_queue(scheduled):
+    """The queue drops a message whose body it saw in the last five minutes (content-based deduplication): each
+    schedule's message names when it fires and when it was asked for, so a second expiry is never dropped."""
+    sqs = scheduled.sqs
+    queue = sqs.create_queue(
+        QueueName="reconcile.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    arn = scheduled.create_secret(NAME, B, tags={"share-until": UNTIL})
+    scheduled.reconcile(arn, now=BEFORE)
+    first = schedule(scheduled, arn)["Target"]["Input"]
+    scheduled.reconcile(arn, now=AFTER)  # the first expiry
+    scheduled.tag(arn, "2026-12-31T18:03:00Z", key="share-until")  # extended by three minutes, shared again
+    scheduled.reconcile(arn, now=AFTER)
+    second = schedule(scheduled, arn)["Target"]["Input"]
+
+    for body in (first, second):  # what Scheduler sends, as it sends it (MessageGroupId, body as given)
+        sqs.send_message(QueueUrl=queue, MessageBody=body, MessageGroupId="secretshare")
+    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+
+    assert first != second
+    assert [json.loads(m["Body"])["detail"]["fires"] for m in received] == [UNTIL, "2026-12-31T18:03:00Z"]

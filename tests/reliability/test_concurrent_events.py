@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 from checks import ROLE_C, ROOT_B, ROOT_D, B, D, assert_shared_exactly
-from support.sam import LambdaContext, load_sample
+from support.sam import LambdaContext, lambda_records, load_sample
 
 from secretshare.keypolicy import granted_secret_arns
 from secretshare.sweep import MESSAGE_GROUP_ID
@@ -54,23 +54,6 @@ def tag_change_event(secret_arn, value):
 def send(queue, event):
     sqs, url = queue
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event), MessageGroupId=MESSAGE_GROUP_ID)
-
-
-def lambda_records(messages, queue_arn):
-    return [
-        {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": message["Attributes"],
-            "messageAttributes": {},
-            "md5OfBody": message["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": "eu-west-1",
-        }
-        for message in messages
-    ]
 
 
 def test_a_burst_of_interleaved_tag_changes_on_one_shared_key_ends_with_every_grant_exact(

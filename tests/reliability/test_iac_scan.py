@@ -90,5 +90,5 @@ def test_every_skipped_check_is_justified_in_a_comment():
 
 def test_the_queues_are_encrypted_as_the_sqs_skip_says():
     queues = resources_of_type(load_template(), "AWS::SQS::Queue")
-    assert set(queues) == {"ReconcileQueue", "ReconcileDeadLetterQueue"}
+    assert set(queues) == {"ReconcileQueue", "ReconcileDeadLetterQueue", "SweepQueue", "SweepDeadLetterQueue"}
     assert all(queue["Properties"]["SqsManagedSseEnabled"] is True for queue in queues.values())

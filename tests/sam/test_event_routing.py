@@ -21,6 +21,7 @@ from support.sam import (
     API_RULE,
     REGION,
     ROUTES,
+    SQS_SAMPLES,
     TAG_RULE,
     load_sample,
     load_template,
@@ -100,7 +101,7 @@ def bus() -> Iterator[Bus]:
 
 def test_the_template_has_exactly_the_pattern_rules_routed_here():
     assert set(pattern_rules()) == {TAG_RULE, API_RULE}
-    assert set(ROUTES) == {name for name in sample_names() if name != "sqs-batch.json"}
+    assert set(ROUTES) == {name for name in sample_names() if name not in SQS_SAMPLES}
 
 
 @pytest.mark.parametrize("sample", sorted(ROUTES))
@@ -127,14 +128,13 @@ def test_a_custom_share_tag_key_is_what_the_tag_rule_matches():
         assert bus.receivers() == set()
 
 
-def test_the_schedule_sample_is_what_the_sweep_schedule_rule_sends():
-    # A schedule rule has no pattern: EventBridge makes the event itself. Check the sweep function's schedule
-    # and that the sample has the shape EventBridge sends (the sweep ignores its content).
+def test_the_sweep_samples_are_what_the_schedule_rule_and_a_hand_over_put_on_the_sweep_queue():
+    # A schedule rule has no pattern: EventBridge fires it and sends its constant input to the sweep queue.
     template = load_template()
-    events = template["Resources"]["SweepFunction"]["Properties"]["Events"]
-    (schedule,) = events.values()
-    assert schedule["Type"] == "Schedule"
-    assert resolve(schedule["Properties"]["Schedule"], parameter_defaults(template)) == "rate(1 hour)"
-    sample = load_sample("schedule.json")
-    assert (sample["source"], sample["detail-type"], sample["detail"]) == ("aws.events", "Scheduled Event", {})
-    assert sample["resources"][0].startswith(f"arn:aws:events:{REGION}:")
+    rule = template["Resources"]["SweepScheduleRule"]["Properties"]
+    assert resolve(rule["ScheduleExpression"], parameter_defaults(template)) == "rate(1 hour)"
+    (target,) = rule["Targets"]
+    (start,) = load_sample("sweep-start.json")["Records"]
+    assert json.loads(start["body"]) == json.loads(target["Input"]) == {"resume_after": ""}
+    (handed_over,) = load_sample("sweep-continue.json")["Records"]
+    assert json.loads(handed_over["body"])["resume_after"].startswith(f"arn:aws:secretsmanager:{REGION}:")

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support.sam import SAMPLE_SECRET_ARN, SAMPLE_SECRET_NAME, load_sample, sample_names
+from support.sam import SAMPLE_SECRET_ARN, SAMPLE_SECRET_NAME, SQS_SAMPLES, load_sample, sample_names
 
 import secretshare.events
 from secretshare.events import (
@@ -57,7 +57,7 @@ def test_events_about_no_secret_raise_naming_the_event(name):
 
 
 def test_every_sample_is_classified_here():
-    assert set(sample_names()) == set(EXPECTED_SECRET_ID) | NO_SECRET | {"sqs-batch.json"}
+    assert set(sample_names()) == set(EXPECTED_SECRET_ID) | NO_SECRET | SQS_SAMPLES
 
 
 def test_sqs_batch_sample_wraps_events_that_name_the_secret():

@@ -54,6 +54,8 @@ RECONCILE_OPERATIONS: set[Operation] = {
     ("scheduler", "CreateSchedule"),
     ("scheduler", "UpdateSchedule"),
     ("scheduler", "DeleteSchedule"),
+    # A failed reconciliation queued again, or moved to the dead-letter queue.
+    ("sqs", "SendMessageBatch"),
 }
 # The sweep's read-only check reads what a reconciliation reads, then queues the secrets that drifted.
 SWEEP_OPERATIONS: set[Operation] = {
@@ -67,6 +69,8 @@ SWEEP_OPERATIONS: set[Operation] = {
     ("sts", "AssumeRole"),
     ("sts", "GetCallerIdentity"),
     ("sqs", "SendMessageBatch"),
+    # The hand-over of a sweep cut short.
+    ("sqs", "SendMessage"),
 }
 # Both functions run as ReconcileRole: consumer accounts trust that one role ARN.
 ROLE_OPERATIONS = RECONCILE_OPERATIONS | SWEEP_OPERATIONS
@@ -307,7 +311,7 @@ def test_the_sweep_handler_calls_only_listed_operations(world, default_session, 
     world.create_secret("payments/db-password", share_with="222222222222")
     recorder = Recorder(default_session)
 
-    assert sweep_app.handler({}, LambdaContext()) == {"checked": 1, "queued": 1}
+    assert sweep_app.handler({}, LambdaContext()) == {"checked": 1, "queued": 1, "resume_after": None}
 
     producer_side = {op for op in recorder.operations if op[0] != "ssm"}
     assert producer_side - SWEEP_OPERATIONS == set()

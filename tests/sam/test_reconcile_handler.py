@@ -116,7 +116,7 @@ def test_untagging_then_an_event_revokes_and_deletes_the_parameter(world, reconc
     assert world.secretsmanager.get_resource_policy(SecretId=arn).get("ResourcePolicy") is None
 
 
-def test_an_unreachable_consumer_fails_only_its_record_and_rejected_entries_fail_none(
+def test_an_unreachable_consumer_is_counted_and_left_to_the_sweep_and_rejected_entries_fail_nothing(
     world, reconcile_app, default_session, handler_output
 ):
     shared = world.create_secret(SECRET, share_with=CONSUMER_B)
@@ -127,7 +127,9 @@ def test_an_unreachable_consumer_fails_only_its_record_and_rejected_entries_fail
 
     response = reconcile_app.handler({"Records": records}, LambdaContext())
 
-    assert response == {"batchItemFailures": [{"itemIdentifier": records[1]["messageId"]}]}
+    # No record fails: a failed record would hold every message of the FIFO group back (secretshare.retries).
+    assert response == {"batchItemFailures": []}
+    assert world.status(unreachable) == f"error 1 unreachable: {CONSUMER_C} / ok 1 consumer"
     assert world.published_policy(CONSUMER_B, SECRET) is not None
     assert world.published_policy(CONSUMER_B, "orders/token") is not None
     assert world.published_policy(CONSUMER_C, "billing/api-key") is None
@@ -144,32 +146,37 @@ def test_an_unreachable_consumer_fails_only_its_record_and_rejected_entries_fail
     assert failure["secret_arn"] == unreachable
     assert "consumer account 333333333333" in failure["failures"][0]
     assert "AccessDenied" in failure["failures"][0]
+    (then,) = [line for line in json_lines(output) if line.get("message", "").startswith("reconciliation failed: ")]
+    assert then["secret_arn"] == unreachable and "left to the next sweep" in then["message"]
 
 
-def test_when_every_record_fails_all_are_reported_and_the_function_does_not_raise(
-    world, reconcile_app, default_session
+def test_records_that_cannot_be_queued_again_are_reported_and_the_function_does_not_raise(
+    world, reconcile_app, handler_faults
 ):
-    unreachable = world.create_secret("billing/api-key", share_with=CONSUMER_C)
-    deny_assume_role_into(default_session, CONSUMER_C)
-    batch = sqs_batch(sweep_message(unreachable), load_sample("schedule.json"))
+    """Without a queue to put a transient failure back on (QUEUE_URL unset), its record fails, every one of them."""
+    arns = [world.create_secret(name, share_with=CONSUMER_B) for name in ("billing/api-key", "orders/token")]
+    handler_faults.fail("secretsmanager.PutResourcePolicy", "InternalServiceError", "down", status=500)
+    batch = sqs_batch(*(sweep_message(arn) for arn in arns))
 
     response = reconcile_app.handler(batch, LambdaContext())
 
     assert response == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in batch["Records"]]}
 
 
-def test_a_record_naming_no_secret_fails_alone_naming_the_event(world, reconcile_app, handler_output):
+def test_a_record_naming_no_secret_is_logged_whole_counted_and_dropped(world, reconcile_app, handler_output):
+    """Retrying cannot make it name a secret; failing it would hold the FIFO group back."""
     arn = world.create_secret(SECRET, share_with=CONSUMER_B)
     batch = sqs_batch(load_sample("schedule.json"), sweep_message(arn), "not json")
 
     response = reconcile_app.handler(batch, LambdaContext())
 
-    failed = [batch["Records"][0]["messageId"], batch["Records"][2]["messageId"]]
-    assert response == {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}
+    assert response == {"batchItemFailures": []}
     assert world.published_policy(CONSUMER_B, SECRET) is not None
-    lines = json_lines(handler_output.readouterr().out)
-    (unrecognized,) = [line for line in lines if line.get("message") == "event names no secret"]
-    assert "source=aws.events" in unrecognized["exception"]
+    output = handler_output.readouterr().out
+    dropped = [line for line in json_lines(output) if line.get("message") == "record names no secret; dropped"]
+    assert [line["body"] for line in dropped] == [json.dumps(load_sample("schedule.json")), "not json"]
+    assert "source=aws.events" in dropped[0]["exception"]
+    assert metric_totals(output)[RECONCILE_FAILED] == 2
 
 
 def test_one_eventbridge_event_on_its_own_is_reconciled_and_returns_the_result(world, reconcile_app):

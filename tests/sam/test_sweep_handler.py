@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from support.sam import CONSUMER_B, LambdaContext, load_template, sqs_batch
+from support.sam import CONSUMER_B, LambdaContext, load_sample, load_template, sqs_batch
 
 from secretshare.errors import ConfigurationError
 from secretshare.sweep import MESSAGE_GROUP_ID, sweep_message
@@ -47,7 +47,11 @@ def test_sweep_queues_tagged_secrets_and_secrets_still_granted_then_reconcile_re
     assert world.published_policy(CONSUMER_B, "billing/api-key") is not None
     world.secretsmanager.untag_resource(SecretId=untagged_later, TagKeys=["share-with"])  # no event seen
 
-    assert sweep_app.handler({}, LambdaContext()) == {"checked": 3, "queued": 2}
+    assert sweep_app.handler(load_sample("sweep-start.json"), LongContext()) == {
+        "checked": 3,
+        "queued": 2,
+        "resume_after": None,
+    }
 
     messages = drain(world, queue_url)
     assert sorted(json.loads(m["Body"])["resources"][0] for m in messages) == sorted([tagged, untagged_later])
@@ -62,8 +66,8 @@ def test_sweep_queues_tagged_secrets_and_secrets_still_granted_then_reconcile_re
 def test_a_second_sweep_within_five_minutes_is_deduplicated_by_the_fifo_queue(world, queue_url, sweep_app):
     world.create_secret("payments/db-password", share_with=CONSUMER_B)
 
-    sweep_app.handler({}, LambdaContext())
-    sweep_app.handler({}, LambdaContext())
+    sweep_app.handler({}, LongContext())
+    sweep_app.handler({}, LongContext())
 
     assert len(drain(world, queue_url)) == 1
 
@@ -71,14 +75,40 @@ def test_a_second_sweep_within_five_minutes_is_deduplicated_by_the_fifo_queue(wo
 def test_sweep_without_queue_url_fails_saying_so(world, sweep_app, monkeypatch):
     monkeypatch.delenv("QUEUE_URL", raising=False)
     with pytest.raises(ConfigurationError, match="QUEUE_URL is not set"):
-        sweep_app.handler({}, LambdaContext())
+        sweep_app.handler({}, LongContext())
 
 
 def test_the_template_points_the_sweep_at_the_reconcile_queue_and_the_rules_use_the_sweeps_message_group():
     template = load_template()
-    sweep = template["Resources"]["SweepFunction"]["Properties"]
-    assert sweep["Environment"]["Variables"]["QUEUE_URL"] == {"Ref": "ReconcileQueue"}
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["QUEUE_URL"] == {"Ref": "ReconcileQueue"}
     for name in ("ShareTagChangeRule", "SecretApiCallRule"):
         (target,) = template["Resources"][name]["Properties"]["Targets"]
         assert target["Arn"] == {"Fn::GetAtt": ["ReconcileQueue", "Arn"]}
         assert target["SqsParameters"] == {"MessageGroupId": MESSAGE_GROUP_ID}
+
+
+class LongContext(LambdaContext):
+    """A sweep invocation with the function's full 900 s ahead of it."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+def test_a_sweep_cut_short_hands_the_rest_over_and_the_next_invocation_finishes_it_repeating_nothing(
+    world, queue_url, sweep_app, monkeypatch
+):
+    sweep_queue = world.sqs.create_queue(QueueName="secretshare-sweep")["QueueUrl"]
+    monkeypatch.setenv("SWEEP_QUEUE_URL", sweep_queue)
+    monkeypatch.setattr("secretshare.sweep.SWEEP_CHUNK", 2)
+    arns = sorted(world.create_secret(f"app/s{i}", share_with=CONSUMER_B) for i in range(5))
+
+    # 60 s left: the sweep keeps 60 s back, so it does one chunk and hands the rest over.
+    first = sweep_app.handler(load_sample("sweep-start.json"), LambdaContext())
+    (hand_over,) = world.sqs.receive_message(QueueUrl=sweep_queue)["Messages"]
+    second = sweep_app.handler(sqs_batch(hand_over["Body"]), LongContext())
+
+    assert first == {"checked": 2, "queued": 2, "resume_after": arns[1]}
+    assert json.loads(hand_over["Body"]) == {"resume_after": arns[1]}
+    assert second == {"checked": 3, "queued": 3, "resume_after": None}
+    queued = [json.loads(m["Body"])["resources"][0] for m in drain(world, queue_url)]
+    assert sorted(queued) == arns  # every secret once: nothing lost, nothing repeated

@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 from samcli.cli.types import CfnParameterOverridesType
-from support.sam import REPO, load_template, parameter_defaults, resources_of_type
+from support.sam import REPO, load_template, parameter_defaults
 
 from secretshare.settings import Settings
 
@@ -19,6 +19,7 @@ PARAMETERS = {
     "SweepSchedule",
     "AlarmEmail",
     "CreateTrail",
+    "ReconcileRoleName",
 }
 
 
@@ -58,6 +59,7 @@ def test_function_settings_come_from_the_parameters_with_the_librarys_names(temp
         "EXPIRY_SCHEDULE_GROUP": {"Ref": "ExpiryScheduleGroup"},
         "EXPIRY_SCHEDULE_ROLE_ARN": {"Fn::GetAtt": ["ExpiryScheduleRole", "Arn"]},
         "QUEUE_ARN": {"Fn::GetAtt": ["ReconcileQueue", "Arn"]},
+        "QUEUE_URL": {"Ref": "ReconcileQueue"},
     }
     defaults = parameter_defaults(template)
     references = {name: value.get("Ref") for name, value in variables.items() if isinstance(value, dict)}
@@ -81,13 +83,30 @@ def test_queue_is_fifo_with_content_deduplication_and_a_fifo_dead_letter_queue(t
     assert queue["FifoQueue"] is True and queue["ContentBasedDeduplication"] is True
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ReconcileDeadLetterQueue", "Arn"]}
     assert 2 <= queue["RedrivePolicy"]["maxReceiveCount"] <= 5
-    assert template["Resources"]["ReconcileDeadLetterQueue"]["Properties"]["FifoQueue"] is True
+    dead = template["Resources"]["ReconcileDeadLetterQueue"]["Properties"]
+    # The function moves spent retries there itself (secretshare.retries): a FIFO queue deduplicating by content.
+    assert dead["FifoQueue"] is True and dead["ContentBasedDeduplication"] is True
     # AWS's advice for SQS event sources: visibility timeout at least six times the function timeout.
-    assert queue["VisibilityTimeout"] >= 6 * template["Globals"]["Function"]["Timeout"]
+    assert queue["VisibilityTimeout"] >= 6 * template["Resources"]["ReconcileFunction"]["Properties"]["Timeout"]
+
+
+def test_the_sweep_is_started_and_continued_through_its_own_queue_within_lambdas_limits(template):
+    resources = template["Resources"]
+    sweep = resources["SweepFunction"]["Properties"]
+    (source,) = sweep["Events"].values()
+    assert source == {"Type": "SQS", "Properties": {"Queue": {"Fn::GetAtt": ["SweepQueue", "Arn"]}, "BatchSize": 1}}
+    assert sweep["Timeout"] <= 900  # Lambda's maximum (docs/aws-facts.md §9)
+    assert resources["SweepQueue"]["Properties"]["VisibilityTimeout"] > sweep["Timeout"]
+    assert sweep["Environment"]["Variables"]["SWEEP_QUEUE_URL"] == {"Ref": "SweepQueue"}
+    rule = resources["SweepScheduleRule"]["Properties"]
+    assert rule["ScheduleExpression"] == {"Ref": "SweepSchedule"}
+    assert rule["Targets"] == [
+        {"Id": "sweep-queue", "Arn": {"Fn::GetAtt": ["SweepQueue", "Arn"]}, "Input": '{"resume_after": ""}'}
+    ]
 
 
 def test_only_the_two_rules_may_send_to_the_queue(template):
-    (policy,) = resources_of_type(template, "AWS::SQS::QueuePolicy").values()
+    policy = template["Resources"]["ReconcileQueuePolicy"]
     allow = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert allow == [
         {
@@ -157,8 +176,10 @@ def test_parameters_and_outputs(template):
     assert template["Parameters"]["SweepSchedule"]["Default"] == "rate(1 hour)"
     assert {"ReconcileRoleArn", "ReconcileQueueUrl", "ReconcileQueueArn", "AlarmTopicArn"} <= set(template["Outputs"])
     assert template["Outputs"]["ReconcileRoleArn"]["Value"] == {"Fn::GetAtt": ["ReconcileRole", "Arn"]}
-    # A fixed name, so the ARN consumers trust can be known before the stack exists.
-    assert "RoleName" in template["Resources"]["ReconcileRole"]["Properties"]
+    # Named by CloudFormation (within IAM's 64 characters whatever the stack name) unless ReconcileRoleName is set.
+    assert template["Resources"]["ReconcileRole"]["Properties"]["RoleName"] == {
+        "Fn::If": ["HasReconcileRoleName", {"Ref": "ReconcileRoleName"}, {"Ref": "AWS::NoValue"}]
+    }
 
 
 @pytest.mark.parametrize("environment", ["default", "prod"])

@@ -39,8 +39,13 @@ PSEUDO_PARAMETERS = {
     "AWS::Region": REGION,
     "AWS::AccountId": PRODUCER,
     "AWS::StackName": "secretshare",
+    "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{PRODUCER}:stack/secretshare/4c5e8a10-ce2f-11ef-9a3b-0a1b2c3d4e5",
     "AWS::URLSuffix": "amazonaws.com",
 }
+# The name CloudFormation gives the functions' role when ReconcileRoleName is left empty (the default).
+RECONCILE_ROLE_ARN = f"arn:aws:iam::{PRODUCER}:role/secretshare-ReconcileRole-4Tq9LmZx2Kp8"
+# `Fn::GetAtt` values the tests need, as CloudFormation would return them.
+ATTRIBUTES = {("ReconcileRole", "Arn"): RECONCILE_ROLE_ARN}
 
 
 # --- templates -------------------------------------------------------------------------------------------------
@@ -65,18 +70,32 @@ def parameter_defaults(template: dict[str, Any], **overrides: str) -> dict[str, 
     return {**values, **overrides}
 
 
-def resolve(node: Any, parameters: dict[str, str]) -> Any:
-    """Substitute `Ref` and `Fn::Sub` of parameters and pseudo parameters; anything else is left as it is."""
-    names = {**PSEUDO_PARAMETERS, **parameters}
+def resolve(node: Any, parameters: dict[str, str], pseudo: dict[str, str] | None = None) -> Any:
+    """Substitute `Ref` and `Fn::Sub` of parameters and pseudo parameters, `Fn::GetAtt` of the ATTRIBUTES above, and
+    evaluate `Fn::Join`, `Fn::Select` and `Fn::Split`; anything else is left as it is."""
+    names = {**PSEUDO_PARAMETERS, **(pseudo or {}), **parameters}
     if isinstance(node, list):
-        return [resolve(item, parameters) for item in node]
+        return [resolve(item, parameters, pseudo) for item in node]
     if not isinstance(node, dict):
         return node
     if set(node) == {"Ref"} and node["Ref"] in names:
         return names[node["Ref"]]
-    if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
-        return re.sub(r"\$\{([^}!]+)\}", lambda m: names.get(m.group(1), m.group(0)), node["Fn::Sub"])
-    return {key: resolve(value, parameters) for key, value in node.items()}
+    if set(node) == {"Fn::GetAtt"} and tuple(node["Fn::GetAtt"]) in ATTRIBUTES:
+        return ATTRIBUTES[tuple(node["Fn::GetAtt"])]
+    if set(node) == {"Fn::Sub"}:
+        text, local = (node["Fn::Sub"], {}) if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"]
+        values = {**names, **{k: str(resolve(v, parameters, pseudo)) for k, v in local.items()}}
+        return re.sub(r"\$\{([^}!]+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
+    if set(node) == {"Fn::Join"}:
+        separator, items = node["Fn::Join"]
+        return separator.join(str(item) for item in resolve(items, parameters, pseudo))
+    if set(node) == {"Fn::Select"}:
+        index, items = resolve(node["Fn::Select"], parameters, pseudo)
+        return items[int(index)]
+    if set(node) == {"Fn::Split"}:
+        separator, text = node["Fn::Split"]
+        return str(resolve(text, parameters, pseudo)).split(separator)
+    return {key: resolve(value, parameters, pseudo) for key, value in node.items()}
 
 
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
@@ -121,6 +140,11 @@ ROUTES = {
     # Sent by an expiry schedule (EventBridge Scheduler) straight to the queue, never through a rule.
     "share-expired.json": None,
 }
+
+
+# Samples that are SQS events as Lambda delivers them, not EventBridge events: a batch for the reconcile function, and
+# the sweep function's requests (the schedule rule's, and a sweep's hand-over).
+SQS_SAMPLES = {"sqs-batch.json", "sweep-start.json", "sweep-continue.json"}
 
 
 def sample_names() -> list[str]:
@@ -271,3 +295,42 @@ def json_lines(text: str) -> list[dict[str, Any]]:
 def emf_blobs(text: str) -> list[dict[str, Any]]:
     """CloudWatch embedded-metric-format documents among the lines of captured output."""
     return [line for line in json_lines(text) if "_aws" in line]
+
+
+# --- Lambda's SQS event source, played against moto's queue ---------------------------------------------------------
+
+
+def lambda_records(messages: list[dict[str, Any]], queue_arn: str) -> list[dict[str, Any]]:
+    """SQS messages as received (`AttributeNames=["All"]`), as Lambda hands them to a function."""
+    return [
+        {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message["Attributes"],
+            "messageAttributes": {},
+            "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": queue_arn,
+            "awsRegion": REGION,
+        }
+        for message in messages
+    ]
+
+
+def deliver_once(sqs: Any, queue_url: str, handler: Any, context: Any) -> list[dict[str, Any]]:
+    """One poll of the event source mapping: receive up to ten messages, hand them to `handler`, delete the ones it
+    did not report failed (those stay invisible until their visibility timeout ends). Returns the messages."""
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    messages = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
+    ).get("Messages", [])
+    if not messages:
+        return []
+    response = handler({"Records": lambda_records(messages, queue_arn)}, context)
+    failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
+    done = [m for m in messages if m["MessageId"] not in failed]
+    if done:
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+    return messages

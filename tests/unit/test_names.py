@@ -65,3 +65,22 @@ def test_deep_secret_names_stay_within_the_fifteen_levels_ssm_allows():
     parameter = parameter_name("/secretshare", "1" * 12, "eu-west-1", name)
     assert parameter.count("/") == 15
     assert decode_name(parameter.split("/", 4)[4]) == name
+
+
+def test_a_parameter_name_fits_ssm_s_limit_counted_with_its_arn_and_stays_distinct():
+    # A legal secret name: 512 characters; '+' and '@' encode to three characters each.
+    long_name = "team/" + "+@" * 253 + "x"
+    other = "team/" + "+@" * 253 + "y"
+    for region, partition in [("eu-west-1", "aws"), ("ap-southeast-3", "aws"), ("cn-northwest-1", "aws-cn")]:
+        name = parameter_name("/secretshare", "1" * 12, region, long_name, partition)
+        arn = f"arn:{partition}:ssm:{region}:{'2' * 12}:parameter{name}"
+        assert len(arn) <= 1011, len(arn)
+        assert "//" not in name and not name.endswith("/")
+        assert name != parameter_name("/secretshare", "1" * 12, region, other, partition)
+        assert parameter_name("/secretshare", "1" * 12, region, long_name, partition) == name  # stable
+
+
+def test_a_short_parameter_name_is_not_capped():
+    assert (
+        parameter_name("/secretshare", "1" * 12, "eu-west-1", "app/db") == "/secretshare/111111111111/eu-west-1/app/db"
+    )

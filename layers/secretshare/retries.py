@@ -1,0 +1,76 @@
+"""What becomes of a reconciliation that failed, so that one failing secret never holds up the others.
+
+The reconcile queue is FIFO with one message group, so that no two reconciliations edit a key policy at once. AWS
+delivers nothing else of a group while one of its messages is in flight or waiting to be retried
+(docs/aws-facts.md §8): a failed message left to the queue's own retries would hold every reconciliation behind it
+for its visibility timeout, each time. So a failed message is never left to the queue:
+- what trying again soon may fix (AWS throttled a call, failed on its side or did not answer; or an error nobody
+  expected) is queued again, behind what is already queued, up to MAX_ATTEMPTS times, then moved to the dead-letter
+  queue (its alarm fires);
+- what it cannot fix (a consumer account that cannot be reached, a principal AWS refuses, a policy too large, a key
+  that cannot be used, a permission missing in A) is recorded where the person looks (the status tag, written by
+  the reconciliation, the ReconcileFailed metric and its alarm, the log line) and left to the hourly sweep, which
+  finds the secret out of sync and queues it again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from .aws import Aws, Clients
+from .errors import AwsCallFailed, SecretShareError
+from .events import MESSAGE_GROUP_ID, reconcile_request
+from .settings import Settings
+
+RETRY_SOURCE = "secretshare.retry"
+RETRY_DETAIL_TYPE = "Reconciliation Retry"
+# Attempts in all, the first one included, before a message goes to the dead-letter queue.
+MAX_ATTEMPTS = 3
+
+
+def worth_retrying_soon(err: BaseException) -> bool:
+    """True for a failure that trying again in a moment may fix: AWS throttling, failing or not answering, and any
+    error secretshare did not raise on purpose. The failures it raises on purpose need a person, or the next sweep."""
+    if isinstance(err, AwsCallFailed):
+        return err.transient
+    return not isinstance(err, SecretShareError)
+
+
+def attempt_of(event: Mapping[str, Any]) -> int:
+    """Which attempt an event is: 1, or the count a retry request carries."""
+    detail = event.get("detail")
+    attempt = detail.get("attempt") if isinstance(detail, Mapping) and event.get("source") == RETRY_SOURCE else None
+    return attempt if isinstance(attempt, int) and attempt > 0 else 1
+
+
+def retry_request(secret_id: str, attempt: int, reason: str, now: datetime | None = None) -> dict[str, Any]:
+    """The request that queues a secret's reconciliation again (its detail differs from any earlier one, so content-
+    based deduplication never drops it)."""
+    detail = {"attempt": attempt, "reason": reason[:1000], "requested": (now or datetime.now(UTC)).isoformat()}
+    return reconcile_request(secret_id, RETRY_SOURCE, RETRY_DETAIL_TYPE, detail)
+
+
+def after_failure(
+    event: Mapping[str, Any], secret_id: str, err: BaseException, *, settings: Settings, clients: Clients
+) -> str:
+    """Queue a failed reconciliation again, move it to the dead-letter queue, or leave it to the sweep; say which.
+
+    Raises `err` itself when there is no queue to put it back on (a direct invocation, a CLI run).
+    """
+    if not worth_retrying_soon(err):
+        return "left to the next sweep (the status tag says why)"
+    if not settings.queue_url:
+        raise err
+    attempt = attempt_of(event)
+    aws = Aws(settings, clients)
+    request = retry_request(secret_id, attempt + 1, f"{type(err).__name__}: {err}")
+    if attempt < MAX_ATTEMPTS:
+        aws.send_messages(settings.queue_url, [json.dumps(request)], MESSAGE_GROUP_ID)
+        return f"queued again behind the others (attempt {attempt + 1} of {MAX_ATTEMPTS})"
+    if not settings.dead_letter_queue_url:
+        raise err
+    aws.send_messages(settings.dead_letter_queue_url, [json.dumps(request)], MESSAGE_GROUP_ID)
+    return f"moved to the dead-letter queue after {attempt} attempts"
