@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import Aws, error_code
-from .errors import ConsumerAccountError, KeyNotUsable, PublicPolicyRefused
+from .aws import Aws
+from .errors import ConsumerAccountError, PublicPolicyRefused
 from .events import EXPIRY_DETAIL_TYPE, EXPIRY_SOURCE, reconcile_request
 from .names import GRANTS_TAG_KEY, expiry_schedule_name, is_ours
 from .plan import CopyPlan, Plan
@@ -87,18 +87,8 @@ def apply_grants(aws: Aws, plan: Plan, failures: dict[str, str]) -> Applied:
 
 
 def _move_copy(aws: Aws, plan: Plan, copy: CopyPlan, key_arn: str) -> None:
-    """Point the secret, or one of its replicas (UpdateSecret in the replica's region), at `key_arn`."""
-    try:
-        aws.set_secret_key(copy.secret_arn, key_arn, copy.region)
-    except ClientError as err:
-        refused = error_code(err) in ("InvalidParameterException", "InvalidRequestException")
-        if copy.region == plan.region or not refused:
-            raise
-        raise KeyNotUsable(
-            f"replica {copy.secret_arn} is on {copy.previous_key_id or 'the AWS managed key'}, which other accounts "
-            f"cannot use, and AWS refused to move it to {key_arn}: {err}. Replicate it again with that key "
-            "(ReplicateSecretToRegions with KmsKeyId), or remove the replica"
-        ) from err
+    """Point the secret at `key_arn` (only the primary ever moves: a replica's key is set when it is replicated)."""
+    aws.set_secret_key(copy.secret_arn, key_arn, copy.region)
     _log(plan, f"{copy.secret_arn} now encrypted with {key_arn}")
 
 

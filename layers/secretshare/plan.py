@@ -7,7 +7,7 @@ serialized and size-checked here, once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from .arns import Arn, parse_arn
@@ -109,6 +109,7 @@ class SecretCopy:
     key: KeyState | None = None
     target_key: KeyState | None = None
     target_needs_alias: bool = False
+    problem: str | None = None  # why this replica cannot be shared (it is shared with nobody, the others are)
 
 
 @dataclass(frozen=True)
@@ -160,11 +161,16 @@ class SecretState:
 
     @property
     def copies(self) -> tuple[SecretCopy, ...]:
-        """The secret in every region, the primary first."""
+        """The secret in every region it can be shared in, the primary first."""
         primary = SecretCopy(
             self.location.region, self.arn, self.kms_key_id, self.key, self.target_key, self.target_needs_alias
         )
-        return (primary, *self.replicas)
+        return (primary, *(replica for replica in self.replicas if replica.problem is None))
+
+    @property
+    def unshared_replicas(self) -> tuple[SecretCopy, ...]:
+        """The replicas that cannot be shared, each with why."""
+        return tuple(replica for replica in self.replicas if replica.problem is not None)
 
     @property
     def selects(self) -> SecretSelector:
@@ -176,8 +182,10 @@ class SecretState:
 
     @property
     def keys(self) -> tuple[KeyState, ...]:
-        """Every key read: each copy's key, then the others that may hold our statements."""
-        found = {k.arn: k for k in (*(copy.key for copy in self.copies), *self.other_keys) if k is not None}
+        """Every key read: each copy's key, then the others that may hold our statements (an unshared replica's
+        among them: ours are revoked there)."""
+        copies = (*self.copies, *self.unshared_replicas)
+        found = {k.arn: k for k in (*(copy.key for copy in copies), *self.other_keys) if k is not None}
         return tuple(found.values())
 
     def previous_accounts(self) -> set[str]:
@@ -304,6 +312,7 @@ class Plan:
     status_before: str | None = None
     readable: bool = True
     tagged: bool = False
+    unshared_replicas: Mapping[str, str] = field(default_factory=dict)  # region -> why it is not shared
 
     @property
     def key_arn(self) -> str | None:
@@ -341,7 +350,8 @@ class Plan:
             return self.status_before
         if not (self.tagged or failed):
             return None
-        return status_value(Outcome(len(self.consumers), self.rejected, failed, self.until, self.expired))
+        outcome = Outcome(len(self.consumers), self.rejected, failed, self.until, self.expired)
+        return status_value(replace(outcome, unshared_replicas=tuple(sorted(self.unshared_replicas))))
 
     @property
     def grants_added(self) -> tuple[str, ...]:
@@ -435,6 +445,7 @@ def plan_reconciliation(
     marker = cleanup_marker_statement(state.arn, location.partition, pending) if pending else None
     copy_plans, key_changes = _key_plans(state, consumers, marker)
     _check_movable(state, copy_plans)
+    unshared = state.unshared_replicas if consumers else ()
     return Plan(
         secret_arn=state.arn,
         secret_name=state.name,
@@ -454,7 +465,7 @@ def plan_reconciliation(
         parameter_writes=_parameter_writes(state, wanted_accounts, copy_plans),
         parameter_deletes=tuple(deletes),
         unreachable={a: r for a, r in state.unreachable.items() if a in wanted_accounts or a in pending},
-        notes=_notes(state, share, now) + tuple(kept.values()),
+        notes=_notes(state, share, now) + tuple(kept.values()) + tuple(r.problem or "" for r in unshared),
         until=share.until,
         expired=share.expired(now),
         schedule_change=_schedule_change(state, share, consumers, settings, now),
@@ -462,6 +473,7 @@ def plan_reconciliation(
         readable=state.readable,
         tagged=has_share_tag(state.tags, settings.share_tag_key)
         or tag_value(state.tags, settings.share_until_tag_key) is not None,
+        unshared_replicas={r.region: r.problem or "" for r in unshared},
     )
 
 

@@ -87,7 +87,7 @@ def read_state(
     pending_deletion = "DeletedDate" in description
     wanted = bool(share.consumers) and not pending_deletion
     keys = _Keys(aws, description["Name"], location.account, key_index)
-    primary = _copy(aws, keys, location.region, arn, description.get("KmsKeyId"), wanted=wanted, replica=False)
+    primary = _copy(aws, keys, location.region, arn, description.get("KmsKeyId"), wanted=wanted)
     state = SecretState(
         arn=arn,
         name=description["Name"],
@@ -205,28 +205,55 @@ def _primary_description(aws: Aws, description: dict) -> dict:
 def _replicas(aws: Aws, keys: _Keys, description: dict, *, wanted: bool) -> tuple[SecretCopy, ...]:
     """The secret's replicas, each with the key that encrypts it in its region.
 
-    A replica whose replication failed does not exist yet: it is left out until it does (the sweep retries).
+    A replica whose replication failed does not exist yet: it is left out until it does (the sweep retries). A
+    replica that cannot be shared (on the AWS managed key, or on a key A cannot grant on) carries why, and is
+    shared with nobody: the others are shared all the same.
     """
     arn = description["ARN"]
     found = []
     for replica in description.get("ReplicationStatus", []):
-        if replica.get("Status") == "Failed":
-            logger.warning("secret %s: replica in %s failed to replicate and is not shared", arn, replica["Region"])
-            continue
         region = replica["Region"]
-        kms_key_id = replica.get("KmsKeyId")
-        found.append(_copy(aws, keys, region, in_region(arn, region), kms_key_id, wanted=wanted, replica=True))
+        if replica.get("Status") == "Failed":
+            logger.warning("secret %s: replica in %s failed to replicate and is not shared", arn, region)
+            continue
+        found.append(_replica(aws, keys, arn, region, replica.get("KmsKeyId"), wanted=wanted))
     return tuple(found)
 
 
-def _copy(
-    aws: Aws, keys: _Keys, region: str, secret_arn: str, kms_key_id: str | None, *, wanted: bool, replica: bool
+def _replica(
+    aws: Aws, keys: _Keys, primary_arn: str, region: str, kms_key_id: str | None, *, wanted: bool
 ) -> SecretCopy:
-    """One copy of the secret: its current key and, when it is on the AWS managed key, the key it would move to."""
+    """One replica. Its key is never changed: no AWS API reference documents a call that changes a replica's key
+    (UpdateSecret on a replica is refused in the field: docs/aws-facts.md §7); a replica gets a key when it is
+    replicated (ReplicateSecretToRegions, AddReplicaRegions[].KmsKeyId)."""
+    replica_arn = in_region(primary_arn, region)
+    try:
+        key = _current_key(aws, keys, replica_arn, kms_key_id, required=wanted)
+    except KeyNotUsable as err:
+        left = _current_key(aws, keys, replica_arn, kms_key_id, required=False)  # its grants are revoked still
+        return SecretCopy(region, replica_arn, kms_key_id, left, problem=str(err))
+    if wanted and key is None:
+        return SecretCopy(region, replica_arn, kms_key_id, problem=_replica_fix(primary_arn, region))
+    return SecretCopy(region, replica_arn, kms_key_id, key)
+
+
+def _replica_fix(primary_arn: str, region: str) -> str:
+    return (
+        f"replica in {region} is on the AWS managed key, which other accounts cannot use, and AWS offers no call "
+        "that changes a replica's key. To share it, replicate it again with a customer-managed key of its region "
+        f"(its readers in {region} lose it meanwhile): aws secretsmanager remove-regions-from-replication "
+        f"--secret-id {primary_arn} --remove-replica-regions {region}, then aws secretsmanager "
+        f"replicate-secret-to-regions --secret-id {primary_arn} "
+        f"--add-replica-regions Region={region},KmsKeyId=<key ARN>"
+    )
+
+
+def _copy(aws: Aws, keys: _Keys, region: str, secret_arn: str, kms_key_id: str | None, *, wanted: bool) -> SecretCopy:
+    """The primary: its current key and, when it is on the AWS managed key, the key it would move to."""
     key = _current_key(aws, keys, secret_arn, kms_key_id, required=wanted)
     if not wanted or key is not None:
         return SecretCopy(region, secret_arn, kms_key_id, key)
-    target, needs_alias = _move_target(aws, keys, secret_arn, replica=replica)
+    target, needs_alias = _move_target(aws, keys, secret_arn)
     return SecretCopy(region, secret_arn, kms_key_id, key, target, needs_alias)
 
 
@@ -286,18 +313,16 @@ def _customer_key(aws: Aws, keys: _Keys, key_id: str, region: str, owner: str) -
     return KeyState(arn, aws.key_policy(arn, region), keys.tags(arn, region), metadata.get("Description", ""))
 
 
-def _move_target(aws: Aws, keys: _Keys, secret_arn: str, *, replica: bool) -> tuple[KeyState | None, bool]:
+def _move_target(aws: Aws, keys: _Keys, secret_arn: str) -> tuple[KeyState | None, bool]:
     """The existing key a copy leaving the AWS managed key moves to (None: create a dedicated key), and whether it
     is the key made for the secret that still needs its alias (a run stopped between CreateKey and CreateAlias).
-
-    A replica in a region other than SHARED_KEY_ARN's gets a dedicated key in its own region.
     """
     location = parse_arn(secret_arn)
     assert location is not None
     region = location.region
     shared = aws.settings.shared_key_arn
     in_same_region = region_of(shared) == region
-    if shared and not in_same_region and not replica:
+    if shared and not in_same_region:
         raise KeyNotUsable(f"SHARED_KEY_ARN {shared} is not in the region of secret {secret_arn}")
     if shared and in_same_region:
         key = _customer_key(aws, keys, shared, region, "SHARED_KEY_ARN")

@@ -29,6 +29,7 @@ class Outcome:
     unreachable: tuple[str, ...] = ()
     until: datetime | None = None
     expired: bool = False
+    unshared_replicas: tuple[str, ...] = ()  # regions of replicas that cannot be shared
 
 
 def status_value(outcome: Outcome) -> str:
@@ -39,6 +40,9 @@ def status_value(outcome: Outcome) -> str:
         problems.append(f"{len(outcome.rejected)} rejected: {entries}")
     if outcome.unreachable:
         problems.append(f"{len(outcome.unreachable)} unreachable: {' '.join(sorted(outcome.unreachable))}")
+    if outcome.unshared_replicas:
+        regions = outcome.unshared_replicas
+        problems.append(f"{len(regions)} replica{'s' if len(regions) > 1 else ''} not shared: {' '.join(regions)}")
     if outcome.expired and outcome.until is not None:
         result = f"expired {format_time(outcome.until)}"
     elif outcome.expired:

@@ -3,12 +3,11 @@
 The primary is in eu-west-1 and the replica in us-east-1, each region a moto backend of its own.
 
 moto gaps, and how they are covered: moto reports every replica on `alias/aws/secretsmanager` whatever key it
-was replicated with, and refuses UpdateSecret on a replica, while AWS reports each replica's key in the
-primary's `ReplicationStatus` and lets a replica's key (the one thing about a replica that can change) be set
-with UpdateSecret in the replica's region. `ReplicaKeys` answers exactly those two things at the botocore
-boundary of the library's session, with AWS's response shapes (DescribeSecret's `ReplicationStatus` entries,
-UpdateSecret's `{"ARN", "Name"}`); and moto lists `ReplicationStatus` in ListSecrets, which AWS's SecretListEntry
-does not have, so it is taken out there. Everything else (keys, key policies, parameters) is moto.
+was replicated with, while AWS reports each replica's key in the primary's `ReplicationStatus`. `ReplicaKeys`
+answers that at the botocore boundary of the library's session, in AWS's response shape; and moto lists
+`ReplicationStatus` in ListSecrets, which AWS's SecretListEntry does not have, so it is taken out there.
+Everything else (keys, key policies, parameters) is moto. A replica's key is never changed: AWS documents no call
+for it (docs/aws-facts.md §7), and moto refuses UpdateSecret on a replica as AWS does in the field.
 """
 
 import json
@@ -16,10 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
 
-from secretshare.arns import parse_arn
-from secretshare.errors import KeyNotUsable
 from secretshare.sweep import sweep
 
 B = "222222222222"
@@ -36,10 +32,8 @@ class ReplicaKeys:
 
     def __init__(self, session) -> None:
         self.keys: dict[str, str] = {}
-        self.moves: list[tuple[str, str]] = []
         session.events.register("after-call.secretsmanager.DescribeSecret", self._report)
         session.events.register("after-call.secretsmanager.ListSecrets", self._list)
-        session.events.register("before-call.secretsmanager.UpdateSecret", self._move)
 
     def _report(self, parsed: dict[str, Any], **_: Any) -> None:
         for replica in parsed.get("ReplicationStatus", []):
@@ -49,16 +43,6 @@ class ReplicaKeys:
     def _list(parsed: dict[str, Any], **_: Any) -> None:
         for secret in parsed.get("SecretList", []):
             secret.pop("ReplicationStatus", None)  # not a member of AWS's SecretListEntry
-
-    def _move(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
-        request = json.loads(params["body"])
-        arn = parse_arn(request["SecretId"])
-        if arn is None or arn.region == PRIMARY:
-            return None  # the primary: moto does it
-        self.keys[arn.region] = request["KmsKeyId"]
-        self.moves.append((request["SecretId"], request["KmsKeyId"]))
-        response = {"ARN": request["SecretId"], "Name": NAME, "ResponseMetadata": {"HTTPStatusCode": 200}}
-        return AWSResponse(arn.region, 200, {}, b""), response
 
 
 class Replicas:
@@ -248,33 +232,44 @@ def test_only_the_sweep_in_the_primarys_region_queues_a_drifted_replicated_secre
     assert replica not in in_primary_region.checked
 
 
-def test_a_replica_on_the_aws_managed_key_moves_to_a_dedicated_key_in_its_region(world, replicas):
+def test_a_replica_on_the_aws_managed_key_is_left_as_it_is_and_the_primary_is_shared(world, replicas, calls):
     arn = world.create_secret(NAME, B)
-    replica = replicas.replicate(arn)  # on aws/secretsmanager, which no other account can use
+    replicas.replicate(arn)  # on aws/secretsmanager, which no other account can use
 
     result = world.reconcile(arn)
-    again = world.reconcile(arn)
 
-    replica_key = replicas.kms.describe_key(KeyId=f"alias/secretshare/{NAME}")["KeyMetadata"]["Arn"]
-    assert replicas.keys.moves == [(replica, replica_key)]
-    assert grants(world, replicas.key_policy(replica_key), replica) == {
-        (ROOT_B, "secretsmanager.us-east-1.amazonaws.com")
-    }
-    assert f"move replica in {REPLICA} from key alias/aws/secretsmanager to alias/secretshare/{NAME}" in result.changes
-    assert published(world, B)["Statement"][1]["Resource"] == [world.kms_key_id(arn), replica_key]
-    assert again.plan.is_noop, again.changes
+    assert "UpdateSecret" not in {c.operation for c in calls.calls if c.arguments.get("SecretId", "").find(REPLICA) > 0}
+    assert world.sharing(arn, (B,)).key_grantees == {ROOT_B}
+    read, decrypt = published(world, B)["Statement"]
+    assert read["Resource"] == arn and decrypt["Resource"] == world.kms_key_id(arn)
+    assert world.status(arn) == f"error 1 replica not shared: {REPLICA} / ok 1 consumer"
+    (note,) = [n for n in result.plan.notes if "replica" in n]
+    assert "replicate-secret-to-regions" in note and f"Region={REPLICA},KmsKeyId=" in note
+    assert world.reconcile(arn).plan.is_noop
 
 
-def test_a_replica_aws_will_not_move_fails_loudly_naming_it_and_the_fix(world):
-    # Without ReplicaKeys: moto refuses UpdateSecret on the replica, as AWS would if it ever did.
+def test_a_replica_whose_key_is_disabled_fails_alone_and_loses_our_grant_there(world, replicas):
     arn = world.create_secret(NAME, B)
-    world.secretsmanager.replicate_secret_to_regions(SecretId=arn, AddReplicaRegions=[{"Region": REPLICA}])
-    replica = arn.replace(f":{PRIMARY}:", f":{REPLICA}:")
+    replica_key = replicas.create_key()
+    replica = replicas.replicate(arn, replica_key)
+    world.reconcile(arn)
+    replicas.kms.disable_key(KeyId=replica_key.split("/")[-1])  # moto takes the key id only
 
-    with pytest.raises(KeyNotUsable) as refused:
-        world.reconcile(arn)
+    world.reconcile(arn)
 
-    message = str(refused.value)
-    assert replica in message and "ReplicateSecretToRegions" in message
-    assert world.status(arn) == "error key-not-usable"
-    assert published(world, B) is None
+    assert world.key_grants_for(replicas.key_policy(replica_key), replica) == []
+    assert world.sharing(arn, (B,)).key_grantees == {ROOT_B}
+    assert published(world, B)["Statement"][0]["Resource"] == arn
+    assert world.status(arn) == f"error 1 replica not shared: {REPLICA} / ok 1 consumer"
+
+
+def test_the_sweep_finds_a_replica_whose_event_was_missed(world, replicas):
+    arn = world.create_secret(NAME, B)
+    world.reconcile(arn)
+    replicas.replicate(arn, replicas.create_key())  # ReplicateSecretToRegions, its event lost
+
+    report = sweep(settings=world.settings, session=world.session)
+
+    assert report.to_reconcile == (arn,)
+    (check,) = report.checks
+    assert [line for line in check.plan.describe() if REPLICA in line]
