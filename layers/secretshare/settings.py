@@ -206,7 +206,12 @@ def _arn(env: Mapping[str, str], variable: str, service: str, resource_prefix: s
 
 def _queue_url(env: Mapping[str, str], variable: str, *, fifo: bool = False) -> str:
     """A queue URL setting (empty when unset)."""
-    value = env.get(variable, "").strip()
+    return check_queue_url(variable, env.get(variable, ""), fifo=fifo)
+
+
+def check_queue_url(variable: str, value: str, *, fifo: bool = False) -> str:
+    """`value` as a queue URL (empty stays empty), or ConfigurationError naming `variable` (a setting or option)."""
+    value = value.strip()
     if not value:
         return ""
     if not value.startswith(("https://", "http://")) or value.rstrip("/").count("/") < 3:
