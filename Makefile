@@ -53,8 +53,21 @@ $(EVALUATOR_STAMP): $(EVALUATOR)/package.json $(EVALUATOR)/package-lock.json
 	npm ci --prefix $(EVALUATOR) --no-audit --no-fund
 	touch $(EVALUATOR_STAMP)
 
+# The demo needs the `demo` extra only (boto3, click, rich, moto and its server, and pytest, which the tests' IAM
+# evaluator imports: about 160 MB), not the whole `dev` one (SAM CLI, cfn-lint, every moto service: about 450 MB). Its
+# own stamp, so `make test` still installs `dev` into the same .venv.
+DEMO_STAMP := $(VENV)/.installed-demo
+
+$(DEMO_STAMP): pyproject.toml
+	@echo "==> $(VENV): installing secretshare with the demo extra (boto3, click, rich, moto and its server, pytest)"
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --progress-bar on -e '.[demo]'
+	touch $(DEMO_STAMP)
+
 # The demo judges an app role of account A with the tests' IAM evaluator (tests/support, node): hence the path.
-demo: $(STAMP) $(EVALUATOR_STAMP)
+demo: $(DEMO_STAMP) $(EVALUATOR_STAMP)
+	@echo "==> running the demo: an embedded moto server, the IAM evaluator on node"
 	PYTHONPATH=tests $(BIN)/secretshare demo
 
 test: lint $(CHECKOV_STAMP) $(EVALUATOR_STAMP)

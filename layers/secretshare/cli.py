@@ -1,100 +1,586 @@
-"""The `secretshare` command line: reconcile, sweep, status and demo.
+"""The `secretshare` command line: reconcile, status, sweep and demo.
 
-It uses the standard AWS environment (profiles, AWS_REGION, AWS_ENDPOINT_URL) through boto3. This
-module is the only one that imports the presentation libraries; they are not shipped to Lambda.
+It uses the standard AWS environment (profiles, AWS_REGION, AWS_ENDPOINT_URL) through boto3. Every failure a user
+can cause ends in one `Error: ...` line with a hint and a documented exit status (`-v` adds the traceback); `--json`
+prints a stable document on stdout (schema in the README, "Command line"). Output that is not a terminal is never
+cut or wrapped; progress goes to stderr, on a terminal only. This module is the only one that imports the
+presentation libraries; they are not shipped to Lambda.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import logging
+import os
+import re
+import socket
 import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 import click
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    CredentialRetrievalError,
+    HTTPClientError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from rich.console import Console
-from rich.syntax import Syntax
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from .errors import ReconcileFailed, SecretShareError
+from .arns import is_account_id, parse_arn, secret_name_from_arn
+from .aws import REQUIRED_ACTIONS, Aws, Clients, error_code, failed_action
+from .errors import AllowListUnavailable, AwsCallFailed, ConfigurationError, ReconcileFailed, SecretShareError
 from .plan import Plan
 from .policy import render
 from .reconcile import ReconcileResult, reconcile_secret
-from .settings import Settings
-from .sweep import enqueue_reconciliations, secrets_to_reconcile
+from .settings import ALLOW_ORGANIZATION, Settings, check_queue_url
+from .sweep import SecretCheck, SweepReport, enqueue_reconciliations
 from .sweep import sweep as sweep_secrets
 
-# emoji=False: ARNs contain ":secret:", which rich would otherwise turn into an emoji.
-console = Console(highlight=False, emoji=False)
+# Exit statuses: a small stable set, documented in --help and the README.
+EXIT_OK = 0
+EXIT_FAILED = 1  # a reconciliation or an AWS call failed; `status --check` found drift or an error
+EXIT_USAGE = 2  # usage or configuration: an option, a setting, the profile, the region, the secret named
+EXIT_UNREACHABLE = 3  # AWS could not be used: no credentials, credentials refused, no answer
+# The `--json` documents' schema version: a field is only ever added within one version.
+JSON_VERSION = 1
+
+# Output that is not a terminal (a pipe, a file, CI) is as wide as its longest line: nothing is cut or wrapped.
+_UNLIMITED_WIDTH = 10_000
+# Secrets Manager names: 1 to 512 of letters, digits and /_+=.@- (a partial ARN ends in such a name too).
+_SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
+# Connecting to an endpoint (AWS_ENDPOINT_URL, or AWS) gives up after this many seconds instead of botocore's 60.
+_CONNECT_TIMEOUT = 5
+_GONE_NOTE = "secret no longer exists"
+# A failure in a consumer account (errors.ConsumerAccountError) names the account first.
+_FAILED_ACCOUNT = re.compile(r"consumer account ([0-9]{12}):")
+# AWS error codes that mean the credentials themselves were refused (not a missing permission).
+_CREDENTIALS_REFUSED = {
+    "AuthFailure",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "IncompleteSignature",
+    "InvalidAccessKeyId",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "MissingAuthenticationToken",
+    "RequestExpired",
+    "SignatureDoesNotMatch",
+    "UnrecognizedClientException",
+}
+_CREDENTIALS_HINT = (
+    "configure credentials for account A: `aws configure`, `aws sso login --profile <profile>`, "
+    "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
 
 
-@click.group()
-@click.option("--profile", envvar="AWS_PROFILE", help="AWS profile of the producer account A.")
-@click.option("--region", envvar="AWS_REGION", help="Region of the secrets (default: the profile's).")
-@click.option("-v", "--verbose", is_flag=True, help="Log every AWS change as it is made.")
+class CliError(click.ClickException):
+    """A failure the user can act on: printed as one `Error: <message>; hint: <hint>` line, with its exit status."""
+
+    def __init__(self, message: str, *, hint: str = "", exit_code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.hint = hint
+        self.exit_code = exit_code
+
+    def format_message(self) -> str:
+        """The message and its hint, on one line."""
+        return f"{self.message}; hint: {self.hint}" if self.hint else self.message
+
+
+def explain(err: Exception) -> CliError:
+    """The one-line error (with a hint and an exit status) for any failure of a command."""
+    if isinstance(err, CliError):
+        return err
+    if isinstance(err, AwsCallFailed):
+        cause = err.__cause__
+        if isinstance(cause, BotoCoreError) and not isinstance(cause, BotoConnectionError | HTTPClientError):
+            return explain(cause)  # no credentials, say, is not "AWS did not answer"
+        return CliError(str(err), exit_code=EXIT_UNREACHABLE if err.code == "aws-unreachable" else EXIT_FAILED)
+    if isinstance(err, ConfigurationError):
+        return CliError(
+            str(err), hint="`secretshare --help` lists the settings and their defaults", exit_code=EXIT_USAGE
+        )
+    if isinstance(err, AllowListUnavailable):
+        return CliError(
+            str(err),
+            hint=f"outside the management account set ALLOWED_CONSUMERS to the consumer account ids (or 'any'); "
+            f"its default is {ALLOW_ORGANIZATION!r}",
+            exit_code=EXIT_USAGE,
+        )
+    if isinstance(err, ReconcileFailed):
+        return CliError(
+            str(err),
+            hint="each failure names the account and role; the other steps were applied, and running it again "
+            "once fixed completes it",
+        )
+    if isinstance(err, SecretShareError):
+        return CliError(str(err))
+    if isinstance(err, ProfileNotFound):
+        return CliError(
+            f"AWS profile {err.kwargs.get('profile')!r} is not configured",
+            hint="`aws configure list-profiles` lists the profiles; pass --profile or set AWS_PROFILE",
+            exit_code=EXIT_USAGE,
+        )
+    if isinstance(err, NoRegionError):
+        return _no_region()
+    if isinstance(err, NoCredentialsError | PartialCredentialsError | CredentialRetrievalError):
+        return CliError(f"no usable AWS credentials: {err}", hint=_CREDENTIALS_HINT, exit_code=EXIT_UNREACHABLE)
+    if isinstance(err, BotoConnectionError | HTTPClientError):
+        return CliError(
+            f"AWS did not answer: {err}",
+            hint="check the network, --region and AWS_ENDPOINT_URL (an emulator that is not running)",
+            exit_code=EXIT_UNREACHABLE,
+        )
+    if isinstance(err, BotoCoreError):
+        # Credential providers (SSO, processes, containers) raise their own BotoCoreErrors.
+        return CliError(f"AWS could not be used: {err}", hint=_CREDENTIALS_HINT, exit_code=EXIT_UNREACHABLE)
+    if isinstance(err, ClientError):
+        return _explain_client_error(err)
+    return CliError(
+        f"unexpected {type(err).__name__}: {err}", hint="run it again with -v for the traceback, and report it"
+    )
+
+
+def _explain_client_error(err: ClientError) -> CliError:
+    code = error_code(err)
+    reason = err.response.get("Error", {}).get("Message", str(err))
+    call = failed_action(err) or _action_of(err.operation_name)
+    if code in _CREDENTIALS_REFUSED:
+        return CliError(
+            f"AWS refused the credentials: {code}: {reason}",
+            hint="they may have expired: " + _CREDENTIALS_HINT,
+            exit_code=EXIT_UNREACHABLE,
+        )
+    if "AccessDenied" in code or code in ("UnauthorizedOperation", "AuthorizationError"):
+        return CliError(
+            f"{call} was denied: {code}: {reason}",
+            hint=f"the credentials of account A need {call} (an SCP or a permissions boundary may deny it)",
+        )
+    return CliError(f"{call} failed: {code}: {reason}")
+
+
+def _action_of(operation: str) -> str:
+    """The IAM action of an operation secretshare calls (a paginated call fails outside its declared method)."""
+    actions = {action for (_, name), action in REQUIRED_ACTIONS.items() if name == operation}
+    return actions.pop() if len(actions) == 1 else operation
+
+
+def _no_region() -> CliError:
+    return CliError(
+        "no AWS region",
+        hint="pass --region (before or after the command), set AWS_REGION, or set a region in the profile",
+        exit_code=EXIT_USAGE,
+    )
+
+
+class _Commands(click.Group):
+    """The group that turns every failure into one line (the traceback only with -v) and leaves logging as it was."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a failure becomes a CliError, shown by click as `Error: ...` with its exit status."""
+        logger = logging.getLogger("secretshare")
+        level, handlers = logger.level, list(logger.handlers)
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort) as err:
+            if isinstance(err, CliError):
+                _traceback_if_verbose(ctx, err)
+            raise
+        except Exception as err:
+            _traceback_if_verbose(ctx, err)
+            raise explain(err) from err
+        finally:
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
+
+
+def _traceback_if_verbose(ctx: click.Context, err: BaseException) -> None:
+    """With -v, the traceback of what failed (a CliError of the command's own checks has none worth showing)."""
+    failure = err.__cause__ if isinstance(err, CliError) else err
+    if failure is not None and (ctx.obj or {}).get("verbose"):
+        traceback.print_exception(type(failure), failure, failure.__traceback__, file=sys.stderr)
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Keep a global option, given before the command or after it (the later one wins)."""
+    options = ctx.ensure_object(dict)
+    if value not in (None, False) or param.name not in options:
+        options[param.name] = value
+    return value
+
+
+def _global_options(*, top: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--profile, --region and -v, on the group (reading the environment) and again on every command."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        env = {"show_envvar": True} if top else {}
+        options = [
+            click.option(
+                "--profile",
+                envvar="AWS_PROFILE" if top else None,
+                expose_value=False,
+                callback=_remember,
+                help="AWS profile of the producer account A.",
+                **env,
+            ),
+            click.option(
+                "--region",
+                envvar="AWS_REGION" if top else None,
+                expose_value=False,
+                callback=_remember,
+                help="Region of the secrets (default: the profile's).",
+                **env,
+            ),
+            click.option(
+                "-v",
+                "--verbose",
+                "--debug",
+                "verbose",
+                is_flag=True,
+                expose_value=False,
+                callback=_remember,
+                help="Log each AWS change as it is made, print every plan with its diffs, and show the traceback "
+                "of a failure.",
+            ),
+        ]
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+_DEFAULTS = Settings()
+ENVIRONMENT_HELP = f"""\b
+Environment (default in brackets):
+  AWS_PROFILE, AWS_REGION  as --profile and --region
+  AWS_ENDPOINT_URL         an emulator (moto, LocalStack) instead of AWS
+  SHARE_TAG_KEY            the tag read, and <key>/... [{_DEFAULTS.share_tag_key}]
+  SHARE_UNTIL_TAG_KEY      when a share ends [{_DEFAULTS.share_until_tag_key}]
+  CONSUMER_ROLE_NAME       publisher role in each consumer account [{_DEFAULTS.consumer_role_name}]
+  PARAMETER_PREFIX         path of the consumer parameters [{_DEFAULTS.parameter_prefix}]
+  ALLOWED_CONSUMERS        'organization', 'any', or account ids [{_DEFAULTS.allowed_consumers}]:
+                           'organization' reads A's AWS Organization, which needs
+                           organizations:ListAccounts (the management account or a
+                           delegated administrator); elsewhere list the account ids
+  SHARED_KEY_ARN           one key for all secrets [empty: a dedicated key per secret]
+  QUEUE_URL                the reconcile FIFO queue, for sweep --queue-url [empty]"""
+EXIT_HELP = f"""\b
+Exit status:
+  {EXIT_OK}  done
+  {EXIT_FAILED}  a reconciliation or an AWS call failed; status --check: drift or an error
+  {EXIT_USAGE}  usage or configuration: an option, a setting, the profile, the region,
+     a secret that does not exist
+  {EXIT_UNREACHABLE}  AWS could not be used: no credentials, credentials refused, no answer"""
+
+
+def _epilog(example: str) -> str:
+    return f"\b\nExample:\n  {example}\n\n{ENVIRONMENT_HELP}\n\n{EXIT_HELP}"
+
+
+@click.group(
+    name="secretshare",
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=_epilog("secretshare reconcile payments/db-password --dry-run --region eu-west-1"),
+)
+@_global_options(top=True)
 @click.pass_context
-def main(ctx: click.Context, profile: str | None, region: str | None, verbose: bool) -> None:
-    """Share Secrets Manager secrets across AWS accounts with a `share-with` tag."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(message)s")
-    ctx.obj = {"profile": profile, "region": region}
+def main(ctx: click.Context) -> None:
+    """Share Secrets Manager secrets across AWS accounts with a `share-with` tag.
+
+    Tag a secret in account A `share-with = 222222222222 arn:aws:iam::333333333333:role/app`: secretshare grants
+    exactly those consumers (key policy, resource policy, a parameter in each consumer account) and revokes what the
+    tag no longer names. The commands act as account A, with your AWS credentials.
+
+    --profile, --region and -v go before or after the command.
+    """
+    ctx.ensure_object(dict)
 
 
-def _session(ctx: click.Context) -> boto3.Session:
-    return boto3.Session(profile_name=ctx.obj["profile"], region_name=ctx.obj["region"])
+@dataclass
+class _Run:
+    """One command's settings, AWS session and clients, output consoles and options."""
+
+    settings: Settings
+    session: boto3.Session
+    clients: Clients
+    account: str
+    verbose: bool
+    out: Console
+    err: Console
+    as_json: bool = False
+
+    @property
+    def region(self) -> str:
+        """The region the command works in."""
+        return self.session.region_name or ""
 
 
-def _settings() -> Settings:
+def stderr_is_terminal() -> bool:
+    """True when progress may be drawn on stderr."""
+    return sys.stderr.isatty()
+
+
+def _consoles() -> tuple[Console, Console]:
+    # emoji=False: ARNs contain ":secret:", which rich would otherwise turn into an emoji.
+    out = Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else _UNLIMITED_WIDTH)
+    terminal = stderr_is_terminal()
+    err = Console(stderr=True, highlight=False, emoji=False, force_terminal=terminal or None)
+    return out, err
+
+
+def _start(ctx: click.Context, *, as_json: bool = False) -> _Run:
+    """Settings, session and a first call to AWS, each checked before anything else runs."""
+    options = ctx.ensure_object(dict)
+    verbose = bool(options.get("verbose"))
+    _configure_logging(verbose)
+    settings = Settings.from_env()
+    out, err = _consoles()
+    session = make_session(options.get("profile"), options.get("region"))
+    _check_region(session)
+    _check_endpoint()
+    clients = Clients(session)
+    with _spinner(err, "connecting to AWS"):
+        caller = parse_arn(Aws(settings, clients).caller_arn(session.region_name))
+    run = _Run(settings, session, clients, caller.account if caller else "", verbose, out, err, as_json)
+    _check_shared_key(run)
+    return run
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Library log lines on stderr with -v; otherwise none (the command reports every outcome itself)."""
+    logger = logging.getLogger("secretshare")
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    else:
+        logger.setLevel(logging.CRITICAL + 1)
+
+
+def make_session(profile: str | None, region: str | None) -> boto3.Session:
+    """The boto3 session of account A for --profile and --region (the standard AWS environment otherwise)."""
+    core = botocore.session.get_session()
+    # An endpoint that does not answer fails in seconds (botocore waits 60 s for each connection attempt).
+    core.set_default_client_config(Config(connect_timeout=_CONNECT_TIMEOUT))
+    return boto3.Session(botocore_session=core, profile_name=profile, region_name=region)
+
+
+def _check_region(session: boto3.Session) -> None:
+    region = session.region_name
+    if not region:
+        raise _no_region()
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        return  # an emulator answers in any region
+    known = {
+        name
+        for partition in session.get_available_partitions()
+        for name in session.get_available_regions("secretsmanager", partition_name=partition)
+    }
+    if region not in known:
+        close = difflib.get_close_matches(region, sorted(known), n=1)
+        raise CliError(
+            f"unknown AWS region {region!r} (from --region, AWS_REGION or the profile)",
+            hint=(f"did you mean {close[0]!r}? " if close else "")
+            + "a region newer than this botocore needs a newer boto3",
+            exit_code=EXIT_USAGE,
+        )
+
+
+def _check_endpoint() -> None:
+    """Fail at once when AWS_ENDPOINT_URL names something that does not answer (botocore retries for half a
+    minute). Behind a proxy the connection is the proxy's to make: not checked."""
+    url = os.environ.get("AWS_ENDPOINT_URL", "")
+    proxies = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+    if not url or any(os.environ.get(name) for name in proxies):
+        return
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise CliError(
+            f"AWS_ENDPOINT_URL={url!r} is not a URL", hint="like http://localhost:4566", exit_code=EXIT_USAGE
+        )
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        return Settings.from_env()
-    except SecretShareError as err:
-        raise click.ClickException(str(err)) from err
+        socket.create_connection((parts.hostname, port), timeout=_CONNECT_TIMEOUT).close()
+    except OSError as err:
+        raise CliError(
+            f"nothing answers at {url} (AWS_ENDPOINT_URL): {err.strerror or err}",
+            hint="start the emulator, or unset AWS_ENDPOINT_URL to use AWS",
+            exit_code=EXIT_UNREACHABLE,
+        ) from err
 
 
-@main.command()
+def _check_shared_key(run: _Run) -> None:
+    """SHARED_KEY_ARN names a key of account A that can carry grants, or nothing is done."""
+    key_arn = run.settings.shared_key_arn
+    if not key_arn:
+        return
+    location = parse_arn(key_arn)
+    assert location is not None  # Settings checked its shape
+    hint = "create the key, name another one, or unset SHARED_KEY_ARN for a dedicated key per secret"
+    if run.account and location.account != run.account:
+        raise CliError(
+            f"SHARED_KEY_ARN={key_arn} is a key of account {location.account}; secretshare runs as account "
+            f"{run.account} and grants only on its own keys",
+            hint=hint,
+            exit_code=EXIT_USAGE,
+        )
+    metadata = Aws(run.settings, run.clients).describe_key(key_arn, location.region)
+    if metadata is None:
+        raise CliError(
+            f"SHARED_KEY_ARN={key_arn} names no key: it does not exist in account {location.account}, "
+            f"region {location.region}",
+            hint=hint,
+            exit_code=EXIT_USAGE,
+        )
+    state = metadata.get("KeyState", "Enabled")
+    if metadata.get("KeyManager") == "AWS" or state != "Enabled":
+        what = "an AWS managed key" if metadata.get("KeyManager") == "AWS" else f"{state}"
+        raise CliError(f"SHARED_KEY_ARN={key_arn} is {what}: it cannot carry grants", hint=hint, exit_code=EXIT_USAGE)
+
+
+def check_secret_id(secret: str) -> None:
+    """A secret's name, full ARN or partial ARN, or a CliError saying what `secret` is instead (a key's ARN, a
+    malformed ARN, a name with characters Secrets Manager does not allow): never taken for a deleted secret."""
+    shape = "a secret's name or ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)"
+    if secret.startswith("arn:"):
+        arn = parse_arn(secret)
+        if arn is None:
+            raise CliError(f"{secret!r} is not a well-formed ARN", hint=f"name {shape}", exit_code=EXIT_USAGE)
+        if arn.service != "secretsmanager":
+            what = "a KMS key's ARN" if arn.service == "kms" else f"an ARN of {arn.service!r}"
+            raise CliError(f"{secret!r} is {what}, not a secret's", hint=f"name {shape}", exit_code=EXIT_USAGE)
+        problem = (
+            "names no secret (its resource is not secret:<name>)"
+            if not arn.resource.startswith("secret:") or arn.resource == "secret:"
+            else "names no region"
+            if not arn.region
+            else f"has {arn.account!r} where a 12-digit account id belongs"
+            if not is_account_id(arn.account)
+            else None
+        )
+        if problem:
+            raise CliError(f"{secret!r} {problem}", hint=f"name {shape}", exit_code=EXIT_USAGE)
+        name = arn.resource.removeprefix("secret:")
+    else:
+        name = secret
+    if not _SECRET_NAME.fullmatch(name):
+        odd = next((c for c in name if not _SECRET_NAME.fullmatch(c)), None)
+        problem = f"contains {odd!r}" if odd else f"is {len(name)} characters long"
+        raise CliError(
+            f"{secret!r} {problem}: secret names are 1 to 512 letters, digits and / _ + = . @ -",
+            hint=f"name {shape}",
+            exit_code=EXIT_USAGE,
+        )
+
+
+def _named_nothing(plan: Plan) -> bool:
+    """True when the secret does not exist and secretshare holds nothing for it: as far as it can tell, it never
+    existed (a typo, another region or account), which is not a clean-up."""
+    gone = any(note.startswith(_GONE_NOTE) for note in plan.notes)
+    return gone and plan.is_noop and not plan.previous_consumers
+
+
+# --- reconcile ------------------------------------------------------------------------------------------------
+
+
+@main.command(
+    short_help="Bring one secret in line with its share tags.",
+    epilog=_epilog("secretshare reconcile payments/db-password --dry-run"),
+)
 @click.argument("secret")
-@click.option("--dry-run", is_flag=True, help="Show the plan as a diff; change nothing.")
+@click.option("--dry-run", is_flag=True, help="Print the plan, policy changes as diffs; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document (schema: README).")
+@_global_options(top=False)
 @click.pass_context
-def reconcile(ctx: click.Context, secret: str, dry_run: bool) -> None:
-    """Bring SECRET (name, ARN or partial ARN) in line with its share tags."""
+def reconcile(ctx: click.Context, secret: str, dry_run: bool, as_json: bool) -> None:
+    """Bring SECRET in line with its share tags: grant what they name, revoke what they no longer name.
+
+    SECRET is a name, a full ARN or a partial ARN (a replica's ARN reconciles its primary). With --dry-run nothing
+    is written. A secret that does not exist is cleaned up after (its grants revoked); one that does not exist and
+    for which secretshare holds nothing is an error: a typo, or another region or account.
+    """
+    check_secret_id(secret)
+    run = _start(ctx, as_json=as_json)
     try:
-        result = reconcile_secret(secret, dry_run=dry_run, settings=_settings(), session=_session(ctx))
+        result = reconcile_secret(secret, dry_run=dry_run, settings=run.settings, clients=run.clients)
     except ReconcileFailed as err:
-        print_result(err.result)  # type: ignore[arg-type]
-        raise click.ClickException(str(err)) from err
-    except SecretShareError as err:
-        raise click.ClickException(str(err)) from err
-    print_result(result)
+        partial = err.result
+        if isinstance(partial, ReconcileResult):
+            _show_result(run, partial, dry_run=dry_run, error=str(err))
+        raise
+    if _named_nothing(result.plan):
+        region = parse_arn(result.plan.secret_arn)
+        raise CliError(
+            f"no secret {secret!r} in account {run.account}, region {region.region if region else run.region}, and "
+            "secretshare holds nothing for one of that name",
+            hint="check the name (`aws secretsmanager list-secrets`), --region and --profile",
+            exit_code=EXIT_USAGE,
+        )
+    _show_result(run, result, dry_run=dry_run)
 
 
-def print_result(result: ReconcileResult) -> None:
-    """The plan as readable lines and policy diffs, then consumers and rejected entries."""
+def _show_result(run: _Run, result: ReconcileResult, *, dry_run: bool, error: str | None = None) -> None:
+    if run.as_json:
+        _print_json({"version": JSON_VERSION, "dry_run": dry_run, **result_report(result, error=error)})
+    else:
+        print_result(run.out, result)
+
+
+def print_result(console: Console, result: ReconcileResult) -> None:
+    """The plan as readable lines and policy diffs, then consumers, keys, status and rejected entries."""
     plan = result.plan
     verb = "applied" if result.applied else "would apply (dry run)"
-    console.print(f"[bold]{plan.secret_name}[/bold]  {plan.secret_arn}")
+    _line(console, f"[bold]{escape(plan.secret_name)}[/bold]  {escape(plan.secret_arn)}")
     for note in plan.notes:
-        console.print(f"  [yellow]note:[/yellow] {note}")
+        _line(console, f"  [yellow]note:[/yellow] {escape(note)}")
     if plan.is_noop:
-        console.print("  [green]in sync: nothing to change[/green]")
+        _line(console, "  [green]in sync: nothing to change[/green]")
     else:
-        console.print(f"  {verb}:")
-        for line in plan.describe():
-            console.print(f"   • {line}")
-        print_policy_diffs(plan)
-    console.print(f"  consumers: {', '.join(plan.consumers) or 'none'}")
-    console.print(f"  key: {result.key_arn or 'AWS managed key'}")
+        _line(console, f"  {verb}:")
+        for change in plan.describe():
+            _line(console, f"   • {escape(change)}")
+        print_policy_diffs(console, plan)
+    _line(console, f"  consumers: {escape(', '.join(plan.consumers) or 'none')}")
+    _line(console, f"  key: {escape(result.key_arn or _key_of(plan.copies[0]))}")
     for copy in plan.copies[1:]:
-        key = copy.key_arn or (copy.new_key.alias if copy.new_key else "-")
-        console.print(f"  replica in {copy.region}: key {key}")
-    if plan.status_after:
-        console.print(f"  status: {plan.status_after}")
+        _line(console, f"  replica in {copy.region}: key {escape(_key_of(copy))}")
+    status_after = result_status(result)
+    if status_after:
+        _line(console, f"  status: {escape(status_after)}")
     for entry in plan.rejected:
-        console.print(f"  [red]rejected[/red] {entry.entry!r}: {entry.reason}")
+        _line(console, f"  [red]rejected[/red] {escape(repr(entry.entry))}: {escape(entry.reason)}")
     for failure in result.failures:
-        console.print(f"  [red]failed[/red] {failure}")
+        _line(console, f"  [red]failed[/red] {escape(failure)}")
 
 
-def print_policy_diffs(plan: Plan) -> None:
-    """Unified diffs of every policy document the plan rewrites."""
+def result_status(result: ReconcileResult) -> str | None:
+    """The status tag's value once the reconciliation ran: the plan's, with the consumer accounts that failed."""
+    failed = {found.group(1) for found in map(_FAILED_ACCOUNT.match, result.failures) if found}
+    return result.plan.status_with(failed | set(result.plan.unreachable)) if failed else result.plan.status_after
+
+
+def print_policy_diffs(console: Console, plan: Plan) -> None:
+    """Unified diffs of every policy document the plan rewrites, whole lines however long."""
     documents = [
         (f"key policy {c.key_arn or f'of the new key in {c.region}'}", c.before, c.after)
         for c in plan.key_policy_changes
@@ -109,70 +595,385 @@ def print_policy_diffs(plan: Plan) -> None:
             tofile=f"{title} (planned)",
             lineterm="",
         )
-        console.print(Syntax("\n".join(diff), "diff", theme="ansi_dark", background_color="default"))
+        for line in diff:
+            console.print(Text(line, style=_diff_style(line)), soft_wrap=True)
 
 
-@main.command()
+def _diff_style(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return "bold"
+    if line.startswith("@@"):
+        return "cyan"
+    return "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+
+
+def _key_of(copy: Any) -> str:
+    if copy.key_arn:
+        return copy.key_arn
+    return f"new key {copy.new_key.alias}" if copy.new_key else "AWS managed key"
+
+
+def _line(console: Console, markup: str) -> None:
+    console.print(markup, soft_wrap=True)
+
+
+# --- status ---------------------------------------------------------------------------------------------------
+
+
+@main.command(
+    short_help="Every shared secret: consumers, keys, status, drift.",
+    epilog=_epilog("secretshare status --check --json > status.json"),
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema: README).")
+@click.option(
+    "--check",
+    is_flag=True,
+    help=f"Exit {EXIT_FAILED} when a secret is out of sync, could not be checked, or has an error status (for CI).",
+)
+@_global_options(top=False)
 @click.pass_context
-def status(ctx: click.Context) -> None:
-    """A table of every shared secret: consumers, key, status (as its status tag says it), and whether it is in sync."""
-    settings, session = _settings(), _session(ctx)
-    table = Table("secret", "consumers", "key", "status", "state")
-    for arn in secrets_to_reconcile(settings=settings, session=session):
-        try:
-            result = reconcile_secret(arn, dry_run=True, settings=settings, session=session)
-        except SecretShareError as err:
-            table.add_row(arn, "", "", f"[red]error {err.status_code}[/red]", f"[red]error: {err}[/red]")
+def status(ctx: click.Context, as_json: bool, check: bool) -> None:
+    """A table of every shared secret (tagged, or still granted by a key of ours): consumers, keys, the status its
+    status tag shows, and whether it is in sync or what a reconciliation would change.
+
+    Read-only: it is the sweep's check, every secret read in parallel. An error status means rejected entries, a
+    consumer account that cannot be reached, or a reconciliation that failed.
+    """
+    run = _start(ctx, as_json=as_json)
+    report = _checked(run)
+    counts = _status_counts(report)
+    if as_json:
+        _print_json({"version": JSON_VERSION, **counts, "secrets": [check_report(c) for c in report.checks]})
+    else:
+        _print_status_table(run, report)
+        _line(run.out, _status_summary(counts))
+    problems = counts["drifted"] + counts["errors"] + counts["error_status"]
+    if check and problems:
+        raise CliError(
+            f"status --check: {_status_summary(counts)}",
+            hint="`secretshare sweep` reconciles what is out of sync; an error status names the entry or account "
+            "to fix",
+            exit_code=EXIT_FAILED,
+        )
+
+
+def _checked(run: _Run) -> SweepReport:
+    """The sweep's read-only check of every candidate, with a progress bar on a terminal."""
+    with _progress(run.err, "checking secrets", total=None) as advance:
+        return sweep_secrets(settings=run.settings, clients=run.clients, on_chunk=lambda done: advance(len(done)))
+
+
+def _status_counts(report: SweepReport) -> dict[str, int]:
+    checks = report.checks
+    return {
+        "checked": len(checks),
+        "in_sync": sum(1 for c in checks if not c.drifted),
+        "drifted": sum(1 for c in checks if c.drifted and c.error is None),
+        "errors": sum(1 for c in checks if c.error is not None),
+        "error_status": sum(1 for c in checks if c.plan and (c.plan.status_after or "").startswith("error")),
+    }
+
+
+def _status_summary(counts: dict[str, int]) -> str:
+    parts = [f"{counts['in_sync']} in sync", f"{counts['drifted']} out of sync"]
+    if counts["errors"]:
+        parts.append(f"{counts['errors']} could not be checked")
+    if counts["error_status"]:
+        parts.append(f"{counts['error_status']} with an error status")
+    return f"{_count(counts['checked'], 'secret')}: {', '.join(parts)}"
+
+
+def _print_status_table(run: _Run, report: SweepReport) -> None:
+    table = Table("secret", "consumers", "keys", "status", "state")
+    for column in table.columns:
+        column.overflow = "fold"  # an ARN wraps on a narrow terminal; it is never cut short
+    for check in report.checks:
+        plan = check.plan
+        if plan is None:
+            name = _name_of(check.arn)
+            if check.error is not None:
+                table.add_row(name, "", "", Text("error", "red"), Text(f"error: {check.error}", "red"))
+            else:
+                table.add_row(name, "", "", "", Text("a replica: its primary's region reconciles it", "dim"))
             continue
-        plan = result.plan
-        state = "[green]in sync[/green]" if plan.is_noop else "[yellow]" + "; ".join(plan.describe()) + "[/yellow]"
-        if plan.rejected:
-            state += "\n[red]rejected: " + "; ".join(e.reason for e in plan.rejected) + "[/red]"
-        keys = "\n".join(copy.key_arn or f"AWS managed ({copy.region})" for copy in plan.copies)
+        state = Text("in sync", "green") if not check.drifted else Text("\n".join(plan.describe()), "yellow")
+        for entry in plan.rejected:
+            state.append(f"\nrejected: {entry.reason}", "red")
+        for account, reason in sorted(plan.unreachable.items()):
+            state.append(f"\nunreachable {account}: {reason}", "red")
+        keys = "\n".join(_key_of(copy) + ("" if i == 0 else f" ({copy.region})") for i, copy in enumerate(plan.copies))
         table.add_row(plan.secret_name, "\n".join(plan.consumers) or "-", keys, _status_cell(plan), state)
-    console.print(table)
+    run.out.print(table)
 
 
-def _status_cell(plan: Plan) -> str:
+def _status_cell(plan: Plan) -> Text:
     """The status tag's value; where the tag is behind, the value the next reconciliation writes."""
     value = plan.status_after or "-"
     colour = "green" if value.startswith("ok") else "red" if value.startswith("error") else "yellow"
-    cell = f"[{colour}]{value}[/{colour}]"
+    cell = Text(value, colour)
     if plan.status_changes:
-        cell += f"\n(tag now: {plan.status_before or 'none'})"
+        cell.append(f"\n(tag now: {plan.status_before or 'none'})")
     return cell
 
 
-@main.command()
-@click.option("--queue-url", envvar="QUEUE_URL", help="Queue the reconciliations here instead of running them.")
+# --- sweep ----------------------------------------------------------------------------------------------------
+
+
+@main.command(
+    short_help="Reconcile (or queue) every secret out of sync.",
+    epilog=_epilog("secretshare sweep --queue-url https://sqs.eu-west-1.amazonaws.com/111111111111/reconcile.fifo"),
+)
+@click.option(
+    "--queue-url",
+    envvar="QUEUE_URL",
+    show_envvar=True,
+    help="Queue the reconciliations on this FIFO queue (the reconcile function's) instead of running them here.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema: README).")
+@_global_options(top=False)
 @click.pass_context
-def sweep(ctx: click.Context, queue_url: str | None) -> None:
-    """Check every tagged secret and every secret our keys still grant on; reconcile (or queue) those out of sync."""
-    settings, session = _settings(), _session(ctx)
-    report = sweep_secrets(settings=settings, session=session)
+def sweep(ctx: click.Context, queue_url: str | None, as_json: bool) -> None:
+    """Check every shared secret as `status` does, then reconcile those out of sync (or queue them) and print a
+    table of what changed; -v prints each plan with its diffs as well.
+    """
+    queue_url = check_queue_url("--queue-url", queue_url or "", fifo=True)
+    run = _start(ctx, as_json=as_json)
+    report = _checked(run)
     arns = list(report.to_reconcile)
-    console.print(f"checked {len(report.checked)} secrets: {len(arns)} to reconcile")
+    checks = {check.arn: check for check in report.checks}
+    if not as_json:
+        _line(run.out, f"checked {_count(len(report.checks), 'secret')}: {len(arns)} to reconcile")
     if queue_url:
-        console.print(f"queued {enqueue_reconciliations(arns, queue_url, session=session)} reconciliations")
+        queued = enqueue_reconciliations(arns, queue_url, settings=run.settings, clients=run.clients)
+        if as_json:
+            items = [{**check_report(checks[arn]), "applied": False, "failures": []} for arn in arns]
+            _print_json(_sweep_document(report, items, queued=queued))
+        else:
+            _line(run.out, f"queued {_count(queued, 'reconciliation')} on {queue_url}")
         return
-    failed = 0
-    for arn in arns:
-        try:
-            print_result(reconcile_secret(arn, settings=settings, session=session))
-        except SecretShareError as err:
-            failed += 1
-            console.print(f"[red]{arn}: {err}[/red]")
-    console.print(f"reconciled {len(arns)} secrets, {failed} failed")
+    outcomes = _reconcile_all(run, arns, checks)
+    failed = sum(1 for outcome in outcomes if outcome["error"])
+    if as_json:
+        _print_json(_sweep_document(report, outcomes, queued=None))
+    elif outcomes:
+        _print_sweep_table(run, outcomes)
+        _line(run.out, f"reconciled {_count(len(outcomes), 'secret')}: {len(outcomes) - failed} done, {failed} failed")
     if failed:
-        sys.exit(1)
+        raise CliError(
+            f"{failed} of {_count(len(outcomes), 'reconciliation')} failed",
+            hint="the table names each failure; `secretshare reconcile <secret> -v` shows one in full",
+        )
 
 
-@main.command()
+def _reconcile_all(run: _Run, arns: list[str], checks: dict[str, SecretCheck]) -> list[dict[str, Any]]:
+    """Reconcile each secret (one after the other, like the FIFO queue), each outcome as a report."""
+    outcomes = []
+    with _progress(run.err, "reconciling", total=len(arns)) as advance:
+        for arn in arns:
+            result: ReconcileResult | None = None
+            error: str | None = None
+            try:
+                result = reconcile_secret(arn, settings=run.settings, clients=run.clients)
+            except ReconcileFailed as err:
+                result = err.result if isinstance(err.result, ReconcileResult) else None
+                error = str(err)
+            except SecretShareError as err:
+                error = str(err)
+            if result is None:
+                outcomes.append({**check_report(checks[arn]), "applied": False, "failures": [], "error": error})
+            else:
+                outcomes.append(result_report(result, error=error))
+                if run.verbose and not run.as_json:
+                    print_result(run.out, result)
+            advance(1)
+    return outcomes
+
+
+def _print_sweep_table(run: _Run, outcomes: list[dict[str, Any]]) -> None:
+    table = Table("secret", "granted", "revoked", "writes", "status", "result")
+    for column in table.columns:
+        column.overflow = "fold"
+    for outcome in outcomes:
+        result = Text(f"failed: {outcome['error']}", "red") if outcome["error"] else Text("done", "green")
+        table.add_row(
+            outcome["name"] or outcome["secret"],
+            "\n".join(outcome.get("granted", [])) or "-",
+            "\n".join(outcome.get("revoked", [])) or "-",
+            outcome.get("writes") or "-",
+            outcome["status"] or "-",
+            result,
+        )
+    run.out.print(table)
+
+
+def _sweep_document(report: SweepReport, items: list[dict[str, Any]], *, queued: int | None) -> dict[str, Any]:
+    return {
+        "version": JSON_VERSION,
+        "checked": len(report.checks),
+        "to_reconcile": len(report.to_reconcile),
+        "queued": queued,
+        "reconciled": 0 if queued is not None else len(items),
+        "failed": sum(1 for item in items if item["error"]),
+        "secrets": [{k: v for k, v in item.items() if k not in _TABLE_ONLY} for item in items],
+    }
+
+
+# --- demo -----------------------------------------------------------------------------------------------------
+
+
+@main.command(
+    short_help="The whole story on an embedded AWS emulator.",
+    epilog=f"\b\nExample:\n  make demo\n\n\b\nExit status:\n  {EXIT_OK}  every step verified\n  {EXIT_FAILED}  a check "
+    "did not hold",
+)
+@_global_options(top=False)
 def demo() -> None:
-    """Run the whole story on an embedded moto server and verify every step."""
+    """Run the whole story (share, edit, reject, expire, revoke) on an embedded moto server and verify every step
+    against what the emulator holds. Needs no AWS account: `pip install 'secretshare[demo]'`."""
     from .demo import run_demo
 
-    sys.exit(0 if run_demo(console) else 1)
+    _configure_logging(bool(click.get_current_context().ensure_object(dict).get("verbose")))
+    console = Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 120)
+    if not run_demo(console):
+        sys.exit(EXIT_FAILED)
+
+
+# --- JSON -----------------------------------------------------------------------------------------------------
+
+# Fields the sweep's table shows that are not part of the JSON schema.
+_TABLE_ONLY = ("granted", "revoked", "writes")
+
+
+def plan_report(plan: Plan, *, drift: bool, error: str | None = None) -> dict[str, Any]:
+    """One secret as the JSON documents describe it (fields documented in the README)."""
+    return {
+        "secret": plan.secret_arn,
+        "name": plan.secret_name,
+        "consumers": list(plan.consumers),
+        "keys": [
+            {
+                "region": copy.region,
+                "key_arn": copy.key_arn,
+                "new_key_alias": copy.new_key.alias if copy.new_key else None,
+            }
+            for copy in plan.copies
+        ],
+        "status": plan.status_after,
+        "status_tag": plan.status_before,
+        "drift": drift,
+        "changes": plan.describe(),
+        "rejected": [{"entry": e.entry, "code": e.code, "reason": e.reason} for e in plan.rejected],
+        "unreachable": [{"account": a, "reason": r} for a, r in sorted(plan.unreachable.items())],
+        "notes": list(plan.notes),
+        "error": error,
+        # For the sweep's table only (left out of the JSON).
+        "granted": list(plan.grants_added),
+        "revoked": list(plan.grants_revoked),
+        "writes": _writes(plan),
+    }
+
+
+def check_report(check: SecretCheck) -> dict[str, Any]:
+    """A secret as the sweep's read-only check found it."""
+    if check.plan is not None:
+        return _public(plan_report(check.plan, drift=check.drifted, error=check.error))
+    note = [] if check.error else ["a replica: reconciled with its primary, by the stack of the primary's region"]
+    return {
+        "secret": check.arn,
+        "name": _name_of(check.arn),
+        "consumers": [],
+        "keys": [],
+        "status": None,
+        "status_tag": None,
+        "drift": check.drifted,
+        "changes": [],
+        "rejected": [],
+        "unreachable": [],
+        "notes": note,
+        "error": check.error,
+    }
+
+
+def result_report(result: ReconcileResult, *, error: str | None = None) -> dict[str, Any]:
+    """A reconciliation's outcome: the secret's report plus whether it was applied and what failed."""
+    plan = result.plan
+    drift = not plan.is_noop or bool(plan.unreachable)
+    report = {**plan_report(plan, drift=drift, error=error), "status": result_status(result)}
+    if result.key_arn and report["keys"]:
+        report["keys"][0] = {**report["keys"][0], "key_arn": result.key_arn}
+    return {**report, "applied": result.applied, "failures": list(result.failures)}
+
+
+def _public(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in report.items() if k not in _TABLE_ONLY}
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    click.echo(json.dumps(_public(document), indent=2))
+
+
+def _writes(plan: Plan) -> str:
+    """The plan's writes in a few words, for the sweep's table."""
+    parts = []
+    new_keys = sum(1 for copy in plan.copies if copy.new_key)
+    if new_keys:
+        parts.append(_count(new_keys, "new key"))
+    if any(copy.repoint for copy in plan.copies):
+        parts.append("key move")
+    if plan.key_policy_changes:
+        parts.append(_count(len(plan.key_policy_changes), "key policy", "key policies"))
+    if plan.resource_policy_change:
+        parts.append("resource policy" + (" deleted" if plan.resource_policy_change.after is None else ""))
+    if plan.parameter_writes:
+        parts.append(f"{_count(len(plan.parameter_writes), 'parameter')} published")
+    if plan.parameter_deletes:
+        parts.append(f"{_count(len(plan.parameter_deletes), 'parameter')} deleted")
+    if plan.schedule_change:
+        parts.append("expiry schedule")
+    if plan.status_changes:
+        parts.append("status tag")
+    return ", ".join(parts)
+
+
+# --- helpers --------------------------------------------------------------------------------------------------
+
+
+def _name_of(arn: str) -> str:
+    try:
+        return secret_name_from_arn(arn)
+    except ValueError:
+        return arn
+
+
+def _count(number: int, singular: str, plural: str = "") -> str:
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"
+
+
+@contextmanager
+def _spinner(console: Console, what: str) -> Iterator[None]:
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(f"{what} ..."):
+        yield
+
+
+@contextmanager
+def _progress(console: Console, what: str, *, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr, on a terminal only; yields the function that advances it."""
+    if not console.is_terminal:
+        yield lambda _: None
+        return
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}" + (f"/{total}" if total is not None else "") + " secrets"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(what, total=total)
+        yield lambda done: progress.advance(task, done)
 
 
 if __name__ == "__main__":

@@ -72,6 +72,7 @@ class Demo:
         self.settings = Settings(allowed_consumers=AllowList.parse(f"{CONSUMER_B} {CONSUMER_C}"))
         self.failures: list[str] = []
         self.secret_arn = ""
+        console.print("[dim]starting the IAM policy evaluator (iam-simulate on node) ...[/dim]")
         self.evaluator = _evaluator()
 
     def check(self, ok: bool, what: str) -> None:
@@ -291,6 +292,7 @@ def _evaluator() -> Any:
 def run_demo(console: Console) -> bool:
     """Start the embedded emulator and run the story; True when every step verified."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
+    console.print("[dim]starting the embedded moto server ...[/dim]")
     with embedded_moto() as endpoint:
         console.print(f"embedded moto server at {endpoint}; account A = {PRODUCER}, region {REGION}")
         console.print(f"ALLOWED_CONSUMERS = {CONSUMER_B} {CONSUMER_C} (demo setting; the default is A's organization)")

@@ -117,14 +117,17 @@ def entry_principal(entry: str, partition: str) -> str:
         raise InvalidShareEntry(
             f"{entry!r} is a service principal; only accounts and IAM roles/users can be consumers", "service-principal"
         )
-    raise InvalidShareEntry(f"{entry!r} is not a 12-digit account id or an IAM role/user ARN", "not-an-account")
+    raise InvalidShareEntry(
+        f"{entry!r} is not a 12-digit account id or an IAM role/user ARN{_hint(entry)}", "not-an-account"
+    )
 
 
 def _arn_principal(entry: str, partition: str) -> str:
     arn = parse_arn(entry)
     if arn is None or not is_account_id(arn.account):
         raise InvalidShareEntry(
-            f"{entry!r} is not a well-formed ARN (arn:{partition}:iam::<account>:role/<name>)", "malformed-arn"
+            f"{entry!r} is not a well-formed ARN (arn:{partition}:iam::<account>:role/<name>){_hint(entry)}",
+            "malformed-arn",
         )
     if arn.partition != partition:
         raise InvalidShareEntry(
@@ -143,8 +146,22 @@ def _arn_principal(entry: str, partition: str) -> str:
             f"{entry!r} is an IAM group, which cannot be a principal; name a role or user", "iam-group"
         )
     if not _ROLE_OR_USER.fullmatch(arn.resource):
-        raise InvalidShareEntry(f"{entry!r} is not an IAM role or user ARN", "not-role-or-user")
+        raise InvalidShareEntry(
+            f"{entry!r} is not an IAM role or user ARN (arn:{partition}:iam::<account>:role/<path/name>){_hint(entry)}",
+            "not-role-or-user",
+        )
     return entry
+
+
+def _hint(entry: str) -> str:
+    """What a rejected entry most likely meant: the usual slips, each named."""
+    if "," in entry or ";" in entry:
+        return "; entries are separated by spaces, not commas or semicolons"
+    if re.fullmatch(r"[0-9]{4}-[0-9]{4}-[0-9]{4}", entry):
+        return f"; write the account id without dashes ({entry.replace('-', '')})"
+    if re.fullmatch(r"[0-9]+", entry):
+        return f" (it has {len(entry)} digits)"
+    return ""
 
 
 def parse_share_tag(

@@ -3,7 +3,8 @@
 The person who tagged the secret sees the result where they acted, without opening CloudWatch. Values:
 `ok 2 consumers`, `ok 1 consumer until 2026-12-31T00:00:00Z`, `expired 2026-12-31T00:00:00Z`,
 `error 1 rejected: 12345 not-an-account / ok 1 consumer`, `error 1 unreachable: 444444444444 / ok 2 consumers`,
-`error key-not-usable`. Problems come first, so a truncated value still shows them.
+`error 1 rejected: 12345 not-an-account / nothing granted`, `error key-not-usable`. Problems come first, so a
+truncated value still shows them.
 """
 
 from __future__ import annotations
@@ -18,11 +19,16 @@ from .sharetag import RejectedEntry, format_time
 STATUS_MAX_CHARS = 256
 _NOT_ALLOWED_IN_TAG = re.compile(r"[^\w\s.:/=+\-@]", re.ASCII)
 _ELLIPSIS = "..."
+# Where nobody is granted because of a problem the value names first ("ok 0 consumers" would contradict it).
+NOTHING_GRANTED = "nothing granted"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one reconciliation achieved, as the status tag reports it."""
+    """What one reconciliation achieved, as the status tag reports it.
+
+    `expired` with no `until` is a share whose `share-until` cannot be read: it grants nothing until it is fixed.
+    """
 
     consumers: int
     rejected: tuple[RejectedEntry, ...] = ()
@@ -36,7 +42,7 @@ def status_value(outcome: Outcome) -> str:
     """The status tag value for an outcome, within AWS's tag-value limits."""
     problems = []
     if outcome.rejected:
-        entries = " ".join(f"{entry.entry} {entry.code}" for entry in outcome.rejected)
+        entries = " ".join(f"{tag_safe(entry.entry)} {entry.code}" for entry in outcome.rejected)
         problems.append(f"{len(outcome.rejected)} rejected: {entries}")
     if outcome.unreachable:
         problems.append(f"{len(outcome.unreachable)} unreachable: {' '.join(sorted(outcome.unreachable))}")
@@ -45,8 +51,8 @@ def status_value(outcome: Outcome) -> str:
         problems.append(f"{len(regions)} replica{'s' if len(regions) > 1 else ''} not shared: {' '.join(regions)}")
     if outcome.expired and outcome.until is not None:
         result = f"expired {format_time(outcome.until)}"
-    elif outcome.expired:
-        result = "expired"
+    elif (outcome.expired or not outcome.consumers) and problems:
+        result = NOTHING_GRANTED
     else:
         result = f"ok {_consumers(outcome.consumers)}"
         if outcome.until is not None:
@@ -67,8 +73,9 @@ def promises_expiry(value: str | None) -> bool:
 
 
 def tag_safe(text: str) -> str:
-    """`text` with characters AWS refuses in tag values replaced by "-", cut to 256 characters."""
-    safe = _NOT_ALLOWED_IN_TAG.sub("-", text)
+    """`text` with each character AWS refuses in tag values written as its code point (`*` as `U+002A`, so the
+    entry stays recognisable), cut to 256 characters."""
+    safe = _NOT_ALLOWED_IN_TAG.sub(lambda found: f"U+{ord(found.group()):04X}", text)
     if len(safe) <= STATUS_MAX_CHARS:
         return safe
     return safe[: STATUS_MAX_CHARS - len(_ELLIPSIS)] + _ELLIPSIS

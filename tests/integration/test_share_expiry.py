@@ -102,7 +102,7 @@ def test_a_malformed_date_is_rejected_and_grants_nothing(scheduled):
     assert "ISO 8601" in rejected.reason
     assert result.consumers == ()
     assert scheduled.sharing(arn).parameter_accounts == set()
-    assert scheduled.status(arn) == "error 1 rejected: share-until=31/12/2026 malformed-date / expired"
+    assert scheduled.status(arn) == "error 1 rejected: share-until=31/12/2026 malformed-date / nothing granted"
 
 
 def test_fixing_or_removing_the_date_moves_or_removes_the_schedule(scheduled):

@@ -113,6 +113,6 @@ def test_a_revocation_still_pending_in_an_unreachable_account_keeps_a_status_unt
     world.session.events.unregister("before-call.sts.AssumeRole", hook)
     world.reconcile(arn)
 
-    assert pending == f"error 1 unreachable: {B} / ok 0 consumers"
+    assert pending == f"error 1 unreachable: {B} / nothing granted"
     assert world.status(arn) is None
     assert world.sharing(arn).parameter_accounts == set()

@@ -79,3 +79,28 @@ def test_only_an_active_time_boxed_status_promises_a_schedule():
     assert promises_expiry("ok 1 consumer until 2026-12-31T00:00:00Z")
     assert not promises_expiry("expired 2026-12-31T00:00:00Z")
     assert not promises_expiry(None)
+
+
+def test_an_entry_a_tag_value_cannot_hold_is_shown_by_its_code_points_not_hidden():
+    rejected = (
+        RejectedEntry("*", "...", "wildcard"),
+        RejectedEntry("arn:aws:iam::222222222222:role/ápp", "...", "non-ascii"),
+    )
+    assert status_value(Outcome(1, rejected)) == (
+        "error 2 rejected: U+002A wildcard arn:aws:iam::222222222222:role/U+00E1pp non-ascii / ok 1 consumer"
+    )
+
+
+def test_nobody_granted_because_of_a_problem_reads_nothing_granted_not_ok():
+    rejected = (RejectedEntry("12345", "...", "not-an-account"),)
+    assert status_value(Outcome(0, rejected)) == "error 1 rejected: 12345 not-an-account / nothing granted"
+    assert status_value(Outcome(0, unreachable=("444444444444",))) == (
+        "error 1 unreachable: 444444444444 / nothing granted"
+    )
+    assert status_value(Outcome(0)) == "ok 0 consumers"
+
+
+def test_a_share_until_that_cannot_be_read_grants_nothing_and_does_not_read_expired():
+    parsed = share("31/12/2026")
+    outcome = Outcome(0, parsed.rejected, until=parsed.until, expired=parsed.expired(datetime(2000, 1, 1, tzinfo=UTC)))
+    assert status_value(outcome) == "error 1 rejected: share-until=31/12/2026 malformed-date / nothing granted"

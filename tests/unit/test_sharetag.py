@@ -93,3 +93,18 @@ def test_entry_principal_uses_the_secrets_partition_for_account_ids():
     assert entry_principal("222222222222", "aws-us-gov") == "arn:aws-us-gov:iam::222222222222:root"
     with pytest.raises(InvalidShareEntry, match="partition 'aws'"):
         entry_principal("arn:aws:iam::222222222222:role/x", "aws-us-gov")
+
+
+@pytest.mark.parametrize(
+    ("entry", "hint"),
+    [
+        ("222222222222,333333333333", "; entries are separated by spaces, not commas or semicolons"),
+        ("222222222222;333333333333", "; entries are separated by spaces, not commas or semicolons"),
+        ("arn:aws:iam::222222222222:root,333333333333", "; entries are separated by spaces, not commas or semicolons"),
+        ("2222-2222-2222", "; write the account id without dashes (222222222222)"),
+        ("12345", "'12345' is not a 12-digit account id or an IAM role/user ARN (it has 5 digits)"),
+    ],
+)
+def test_a_rejected_entry_says_what_was_most_likely_meant(entry, hint):
+    (rejected,) = parse(entry).rejected
+    assert rejected.reason.endswith(hint)

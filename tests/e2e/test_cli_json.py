@@ -1,0 +1,239 @@
+"""`--json` on reconcile, status and sweep: one stable document on stdout, its fields as the README documents them;
+`status --check` for CI."""
+
+import json
+
+import pytest
+from commandline import shared_secret
+
+from secretshare.cli import EXIT_FAILED, JSON_VERSION
+
+# The schema, as the README's "Command line" section documents it: field -> allowed types.
+STRING_OR_NULL = (str, type(None))
+SECRET_FIELDS = {
+    "secret": str,
+    "name": str,
+    "consumers": list,
+    "keys": list,
+    "status": STRING_OR_NULL,
+    "status_tag": STRING_OR_NULL,
+    "drift": bool,
+    "changes": list,
+    "rejected": list,
+    "unreachable": list,
+    "notes": list,
+    "error": STRING_OR_NULL,
+}
+RESULT_FIELDS = {**SECRET_FIELDS, "applied": bool, "failures": list}
+KEY_FIELDS = {"region": str, "key_arn": STRING_OR_NULL, "new_key_alias": STRING_OR_NULL}
+REJECTED_FIELDS = {"entry": str, "code": str, "reason": str}
+UNREACHABLE_FIELDS = {"account": str, "reason": str}
+RECONCILE_FIELDS = {"version": int, "dry_run": bool, **RESULT_FIELDS}
+STATUS_FIELDS = {
+    "version": int,
+    "checked": int,
+    "in_sync": int,
+    "drifted": int,
+    "errors": int,
+    "error_status": int,
+    "secrets": list,
+}
+SWEEP_FIELDS = {
+    "version": int,
+    "checked": int,
+    "to_reconcile": int,
+    "queued": (int, type(None)),
+    "reconciled": int,
+    "failed": int,
+    "secrets": list,
+}
+
+
+def assert_shape(document, fields):
+    assert set(document) == set(fields), set(document) ^ set(fields)
+    for name, kind in fields.items():
+        assert isinstance(document[name], kind), (name, document[name])
+        assert not (kind is int and isinstance(document[name], bool)), name
+
+
+def assert_secret(secret, fields=SECRET_FIELDS):
+    assert_shape(secret, fields)
+    for key in secret["keys"]:
+        assert_shape(key, KEY_FIELDS)
+    for entry in secret["rejected"]:
+        assert_shape(entry, REJECTED_FIELDS)
+    for account in secret["unreachable"]:
+        assert_shape(account, UNREACHABLE_FIELDS)
+    for name in ("consumers", "changes", "notes", *(("failures",) if "failures" in fields else ())):
+        assert all(isinstance(item, str) for item in secret[name]), name
+
+
+def parsed(outcome):
+    """The JSON document on stdout: the whole of stdout, nothing else."""
+    return json.loads(outcome.stdout)
+
+
+def test_reconcile_dry_run_json_names_the_secret_consumers_keys_status_drift_rejections_and_changes(aws, run):
+    arn = shared_secret(aws, "222222222222 12345")
+    outcome = run("reconcile", "team/api-key", "--dry-run", "--json")
+    assert outcome.exit_code == 0, outcome.stderr
+    document = parsed(outcome)
+    assert_secret(document, RECONCILE_FIELDS)
+    assert document["version"] == JSON_VERSION
+    assert (document["dry_run"], document["applied"], document["drift"]) == (True, False, True)
+    assert (document["secret"], document["name"]) == (arn, "team/api-key")
+    assert document["consumers"] == ["arn:aws:iam::222222222222:root"]
+    assert document["keys"] == [
+        {"region": "eu-west-1", "key_arn": None, "new_key_alias": "alias/secretshare/team/api-key"}
+    ]
+    assert document["status"] == "error 1 rejected: 12345 not-an-account / ok 1 consumer"
+    assert document["status_tag"] is None
+    assert document["rejected"] == [
+        {
+            "entry": "12345",
+            "code": "not-an-account",
+            "reason": "'12345' is not a 12-digit account id or an IAM role/user ARN (it has 5 digits)",
+        }
+    ]
+    assert document["changes"][0] == "create KMS key alias/secretshare/team/api-key in eu-west-1"
+    assert document["error"] is None
+
+
+def test_reconcile_json_after_applying_reports_the_key_and_then_no_drift(aws, run):
+    shared_secret(aws, "222222222222")
+    first = parsed(run("reconcile", "team/api-key", "--json"))
+    second = parsed(run("reconcile", "team/api-key", "--json"))
+    assert first["applied"] and first["drift"]
+    key_arn = first["keys"][0]["key_arn"]
+    assert key_arn.startswith("arn:aws:kms:eu-west-1:123456789012:key/")
+    assert_secret(second, RECONCILE_FIELDS)
+    assert (second["drift"], second["changes"], second["status_tag"]) == (False, [], "ok 1 consumer")
+    assert second["keys"] == [{"region": "eu-west-1", "key_arn": key_arn, "new_key_alias": None}]
+
+
+def test_a_failed_reconciliation_still_prints_its_document_then_one_error_line(cli_world, cli_faults, run):
+    cli_world.create_secret("team/api-key", "222222222222 333333333333")
+    cli_faults.deny("sts.AssumeRole", "not authorized", when=lambda request: "::333333333333:" in request["RoleArn"])
+    outcome = run("reconcile", "team/api-key", "--json")
+    assert outcome.exit_code == EXIT_FAILED
+    document = parsed(outcome)
+    assert_secret(document, RECONCILE_FIELDS)
+    assert document["applied"] is True
+    assert document["failures"][0].startswith("consumer account 333333333333: cannot assume the publisher role")
+    assert document["error"].startswith("reconciling arn:aws:secretsmanager:")
+    assert document["status"] == "error 1 unreachable: 333333333333 / ok 2 consumers"
+    assert outcome.error_lines[-1].startswith("Error: reconciling")
+
+
+def test_status_json_lists_every_secret_with_counts(aws, run):
+    shared_secret(aws, "222222222222", name="app/one")
+    synced = shared_secret(aws, "222222222222", name="app/two")
+    run("reconcile", synced)
+    outcome = run("status", "--json")
+    assert outcome.exit_code == 0, outcome.stderr
+    document = parsed(outcome)
+    assert_shape(document, STATUS_FIELDS)
+    for secret in document["secrets"]:
+        assert_secret(secret)
+    assert {k: document[k] for k in ("checked", "in_sync", "drifted", "errors", "error_status")} == {
+        "checked": 2,
+        "in_sync": 1,
+        "drifted": 1,
+        "errors": 0,
+        "error_status": 0,
+    }
+    by_name = {secret["name"]: secret for secret in document["secrets"]}
+    assert by_name["app/two"]["drift"] is False and by_name["app/two"]["status"] == "ok 1 consumer"
+    assert by_name["app/one"]["drift"] is True and by_name["app/one"]["changes"]
+
+
+def test_a_secret_that_could_not_be_checked_is_an_error_row_not_a_failure_of_status(cli_world, cli_faults, run):
+    cli_world.create_secret("team/api-key", "222222222222")
+    cli_faults.deny("secretsmanager.GetResourcePolicy", "not authorized")
+    outcome = run("status", "--json")
+    assert outcome.exit_code == 0, outcome.stderr
+    document = parsed(outcome)
+    (secret,) = document["secrets"]
+    assert_secret(secret)
+    assert document["errors"] == 1 and secret["drift"] is True
+    assert "AccessDeniedException" in secret["error"]
+    table = run("status")
+    assert "could not be checked" in table.stdout and "AccessDeniedException" in table.stdout
+
+
+@pytest.mark.parametrize("as_json", [[], ["--json"]])
+def test_status_check_exits_zero_only_when_everything_is_in_sync_and_ok(aws, run, as_json):
+    arn = shared_secret(aws, "222222222222")
+    drifted = run("status", "--check", *as_json)
+    run("reconcile", arn)
+    in_sync = run("status", "--check", *as_json)
+    aws.client("secretsmanager").tag_resource(SecretId=arn, Tags=[{"Key": "share-with", "Value": "222222222222 *"}])
+    run("reconcile", arn)
+    error_status = run("status", "--check", *as_json)
+
+    assert drifted.exit_code == EXIT_FAILED
+    assert drifted.error_lines == [
+        "Error: status --check: 1 secret: 0 in sync, 1 out of sync; hint: `secretshare sweep` reconciles what is out "
+        "of sync; an error status names the entry or account to fix"
+    ]
+    assert in_sync.exit_code == 0, in_sync.stderr
+    assert in_sync.stderr == ""
+    assert error_status.exit_code == EXIT_FAILED
+    assert "1 in sync, 0 out of sync, 1 with an error status" in error_status.error_lines[0]
+    if as_json:
+        assert parsed(error_status)["error_status"] == 1
+        assert parsed(error_status)["secrets"][0]["status"] == "error 1 rejected: U+002A wildcard / ok 1 consumer"
+
+
+def test_status_check_fails_on_a_secret_that_could_not_be_checked(cli_world, cli_faults, run):
+    cli_world.create_secret("team/api-key", "222222222222")
+    cli_faults.deny("secretsmanager.GetResourcePolicy", "not authorized")
+    outcome = run("status", "--check")
+    assert outcome.exit_code == EXIT_FAILED
+    assert "1 could not be checked" in outcome.error_lines[0]
+
+
+def test_sweep_json_reports_what_it_reconciled(aws, run):
+    shared_secret(aws, "222222222222", name="app/one")
+    shared_secret(aws, "333333333333", name="app/two")
+    outcome = run("sweep", "--json")
+    assert outcome.exit_code == 0, outcome.stderr
+    document = parsed(outcome)
+    assert_shape(document, SWEEP_FIELDS)
+    assert (document["checked"], document["to_reconcile"], document["reconciled"], document["failed"]) == (2, 2, 2, 0)
+    assert document["queued"] is None
+    for secret in document["secrets"]:
+        assert_secret(secret, RESULT_FIELDS)
+        assert secret["applied"] and secret["drift"] and secret["status"] == "ok 1 consumer"
+    again = parsed(run("sweep", "--json"))
+    assert (again["to_reconcile"], again["secrets"]) == (0, [])
+
+
+def test_sweep_json_with_a_queue_reports_what_it_queued(aws, run):
+    shared_secret(aws, "222222222222")
+    queue = aws.client("sqs").create_queue(
+        QueueName="reconcile.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    document = parsed(run("sweep", "--queue-url", queue, "--json"))
+    assert (document["queued"], document["reconciled"], document["to_reconcile"]) == (1, 0, 1)
+    (secret,) = document["secrets"]
+    assert_secret(secret, RESULT_FIELDS)
+    assert secret["applied"] is False and secret["drift"] is True
+    messages = aws.client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    assert len(messages) == 1
+
+
+def test_a_sweep_whose_reconciliation_fails_exits_1_and_says_which(cli_world, cli_faults, run):
+    cli_world.create_secret("app/one", "222222222222")
+    cli_world.create_secret("app/two", "333333333333")
+    cli_faults.deny("sts.AssumeRole", "not authorized", when=lambda request: "::333333333333:" in request["RoleArn"])
+    outcome = run("sweep", "--json")
+    assert outcome.exit_code == EXIT_FAILED
+    document = parsed(outcome)
+    assert (document["reconciled"], document["failed"]) == (2, 1)
+    failed = [secret for secret in document["secrets"] if secret["error"]]
+    assert [secret["name"] for secret in failed] == ["app/two"]
+    assert outcome.error_lines == [
+        "Error: 1 of 2 reconciliations failed; hint: the table names each failure; `secretshare reconcile <secret> -v` "
+        "shows one in full"
+    ]

@@ -1,0 +1,144 @@
+"""What the command line prints: whole lines when piped, progress on a terminal's stderr, the sweep's summary table,
+help that says everything once, and options accepted before or after the command."""
+
+import json
+
+import pytest
+from commandline import shared_secret
+from rich.console import Console
+
+from secretshare import cli
+from secretshare.cli import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
+
+
+def test_a_piped_dry_run_keeps_every_line_whole(aws, run):
+    arn = shared_secret(aws, "222222222222")
+    outcome = run("reconcile", "team/api-key", "--dry-run")
+    # The key condition is longer than 80 columns: it stays on one line, as JSON, ready to copy.
+    assert f'+          "kms:EncryptionContext:SecretARN": "{arn}",' in outcome.stdout.splitlines()
+    assert "…" not in outcome.stdout
+
+
+def test_piped_status_shows_whole_key_arns(aws, run):
+    arn = shared_secret(aws, "222222222222")
+    run("reconcile", arn)
+    key_arn = aws.client("secretsmanager").describe_secret(SecretId=arn)["KmsKeyId"]
+    outcome = run("status")
+    assert key_arn in outcome.stdout
+    assert "…" not in outcome.stdout
+
+
+def test_on_a_narrow_terminal_status_wraps_arns_instead_of_cutting_them(aws, run, monkeypatch):
+    arn = shared_secret(aws, "222222222222")
+    run("reconcile", arn)
+    narrow = Console(highlight=False, emoji=False, width=70)
+    monkeypatch.setattr(cli, "_consoles", lambda: (narrow, Console(stderr=True)))
+    outcome = run("status")
+    assert "…" not in outcome.stdout
+    key_id = aws.client("secretsmanager").describe_secret(SecretId=arn)["KmsKeyId"].split("/")[-1]
+    assert key_id.split("-")[0] in outcome.stdout
+
+
+def test_status_and_sweep_draw_progress_on_a_terminal_stderr_only(aws, run, monkeypatch):
+    shared_secret(aws, "222222222222", name="app/one")
+    shared_secret(aws, "222222222222", name="app/two")
+    monkeypatch.setattr(cli, "stderr_is_terminal", lambda: True)
+    status = run("status", "--json")
+    sweep = run("sweep")
+    assert "checking secrets" in status.stderr
+    assert json.loads(status.stdout)["checked"] == 2  # stdout holds the document alone
+    assert "checking secrets" in sweep.stderr and "reconciling" in sweep.stderr
+    assert "checking secrets" not in sweep.stdout
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(aws, run):
+    shared_secret(aws, "222222222222")
+    assert run("status").stderr == ""
+
+
+def test_sweep_prints_a_table_of_what_it_changed_and_diffs_only_with_v(aws, run):
+    shared_secret(aws, "222222222222", name="app/one")
+    shared_secret(aws, "222222222222 333333333333", name="app/two")
+    outcome = run("sweep")
+    assert outcome.exit_code == 0, outcome.stderr
+    lines = outcome.stdout.splitlines()
+    assert lines[0] == "checked 2 secrets: 2 to reconcile"
+    header = next(line for line in lines if "secret" in line and "granted" in line)
+    for column in ("revoked", "writes", "status", "result"):
+        assert column in header
+    row = next(line for line in lines if "app/two" in line)
+    assert "arn:aws:iam::222222222222:root" in row and "ok 2 consumers" in row and "done" in row
+    assert "1 new key, key move, 1 key policy, resource policy, 2 parameters published, status tag" in row
+    assert lines[-1] == "reconciled 2 secrets: 2 done, 0 failed"
+    assert "+++" not in outcome.stdout
+
+    run("reconcile", "app/two")
+    shared_secret(aws, "222222222222", name="app/three")
+    verbose = run("sweep", "-v")
+    assert "+++ key policy of the new key in eu-west-1 (planned)" in verbose.stdout
+    assert "INFO " in verbose.stderr  # each change logged as it is made
+
+
+def test_sweep_with_nothing_to_do_prints_no_table(aws, run):
+    outcome = run("sweep")
+    assert outcome.stdout.splitlines() == ["checked 0 secrets: 0 to reconcile"]
+
+
+def test_sweep_queues_instead_of_reconciling_with_a_queue_url(aws, run):
+    shared_secret(aws, "222222222222")
+    queue = aws.client("sqs").create_queue(
+        QueueName="reconcile.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    outcome = run("sweep", "--queue-url", queue)
+    assert outcome.stdout.splitlines() == ["checked 1 secret: 1 to reconcile", f"queued 1 reconciliation on {queue}"]
+
+
+# --- options and help ----------------------------------------------------------------------------------------
+
+
+def test_global_options_are_accepted_after_the_command_too(aws, run, monkeypatch):
+    shared_secret(aws, "222222222222")
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    after = run("reconcile", "team/api-key", "--dry-run", "--region", "eu-west-1")
+    before = run("--region", "eu-west-1", "reconcile", "team/api-key", "--dry-run")
+    assert after.exit_code == before.exit_code == 0, after.stderr
+    assert after.stdout == before.stdout
+    assert run("status", "-v", "--region", "eu-west-1").exit_code == 0
+    assert run("status").exit_code == EXIT_USAGE  # no region anywhere
+
+
+@pytest.mark.parametrize("command", [[], ["reconcile"], ["status"], ["sweep"], ["demo"]])
+def test_h_and_help_show_the_same_help(run, command):
+    short, long = run(*command, "-h"), run(*command, "--help")
+    assert short.exit_code == long.exit_code == 0
+    assert short.stdout == long.stdout
+    assert "Example:" in short.stdout and "Exit status:" in short.stdout
+
+
+@pytest.mark.parametrize("command", [[], ["reconcile"], ["status"], ["sweep"]])
+def test_help_names_the_environment_its_defaults_and_the_exit_statuses(run, command):
+    text = run(*command, "--help").stdout
+    for variable in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", "SHARE_TAG_KEY", "CONSUMER_ROLE_NAME"):
+        assert variable in text
+    assert "ALLOWED_CONSUMERS        'organization', 'any', or account ids [organization]" in text
+    assert "organizations:ListAccounts" in text
+    assert "[secretshare-publisher]" in text and "[share-with]" in text
+    for status in (EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE):
+        assert f"\n    {status}  " in text
+    assert "Example:\n    secretshare " in text
+
+
+def test_the_command_list_is_not_cut_short(run):
+    text = run("--help").stdout
+    commands = text.split("Commands:")[1].split("Example:")[0]
+    assert "..." not in commands
+    for name in ("demo", "reconcile", "status", "sweep"):
+        assert f"\n  {name} " in commands
+    assert "go before or after the command" in text
+
+
+def test_the_help_says_how_to_gate_ci_on_status(run):
+    text = run("status", "--help").stdout
+    assert "--check" in text and "--json" in text
+    assert "secretshare status --check --json" in text
