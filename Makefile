@@ -98,5 +98,6 @@ format: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .aws-sam $(EVALUATOR)/node_modules
 
+# Both parts by default (about 16 minutes); BENCH_ARGS=--quick for smaller estates, --moto or --latency for one part.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -22,7 +23,10 @@ from .arns import parse_arn
 from .errors import AllowListUnavailable, ConsumerAccountError, KeyNotUsable
 from .events import MESSAGE_GROUP_ID
 from .names import MANAGED_BY_TAG
-from .settings import ALLOW_ANY, ALLOW_ORGANIZATION, Settings
+from .orgs import Organization, scope_organization, scope_ou
+from .settings import Settings
+
+logger = logging.getLogger("secretshare")
 
 # Adaptive retry mode backs off on throttling and 5xx and, once throttled, paces further calls on the client
 # (the sweep's parallel reads stay near the per-account quotas). A record that still fails is retried by SQS.
@@ -83,7 +87,7 @@ def failed_action(err: ClientError) -> str:
 # EventBridge Scheduler's one-off expression: at(yyyy-mm-ddThh:mm:ss), read in ScheduleExpressionTimezone.
 _AT_FORMAT = "at(%Y-%m-%dT%H:%M:%S)"
 
-_organization_cache: dict[str, tuple[float, frozenset[str]]] = {}
+_organization_cache: dict[str, tuple[float, Organization]] = {}
 
 
 def default_session() -> boto3.Session:
@@ -144,6 +148,7 @@ class Aws:
     clients: Clients = field(default_factory=Clients)
     _key_metadata: dict[tuple[str, str], dict | None] = field(default_factory=dict)
     _key_policies: dict[str, dict] = field(default_factory=dict)
+    _scopes: dict[str, frozenset[str] | None] = field(default_factory=dict)
     _assuming: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -223,30 +228,94 @@ class Aws:
         for page in pages:
             yield from page["SecretList"]
 
-    def allowed_accounts(self) -> frozenset[str] | None:
-        """Accounts that may be consumers under ALLOWED_CONSUMERS; None when any account may."""
-        allow = self.settings.allowed_consumers
-        if allow.mode == ALLOW_ANY:
-            return None
-        if allow.mode != ALLOW_ORGANIZATION:
-            return allow.accounts
-        return self._organization_accounts()
-
-    @calls("organizations:ListAccounts")
-    def _organization_accounts(self) -> frozenset[str]:
-        cached = _organization_cache.get("accounts")
+    @calls("organizations:DescribeOrganization")
+    def organization(self, account: str) -> Organization:
+        """Account A's organization: its id (DescribeOrganization answers any member account) and, where A may list
+        them, its active accounts (ListAccounts answers only the management account or a delegated administrator:
+        docs/aws-facts.md §5). Cached for ORGANIZATION_CACHE_SECONDS. AllowListUnavailable when A is in no
+        organization, or may not even describe it: then nothing can be checked, nor enforced."""
+        cached = _organization_cache.get(account)
         if cached and time.monotonic() - cached[0] < ORGANIZATION_CACHE_SECONDS:
             return cached[1]
         try:
-            pages = self._client("organizations").get_paginator("list_accounts").paginate()
-            accounts = frozenset(a["Id"] for page in pages for a in page["Accounts"] if a["Status"] == "ACTIVE")
+            found = self._client("organizations").describe_organization()["Organization"]
         except ClientError as err:
             raise AllowListUnavailable(
-                "ALLOWED_CONSUMERS=organization needs organizations:ListAccounts (run in the management "
-                f"account or a delegated administrator), or set it to account ids or 'any': {err}"
+                f"ALLOWED_CONSUMERS=organization, but account {account} cannot describe its organization "
+                f"(organizations:DescribeOrganization): {err}. Set ALLOWED_CONSUMERS to account ids or 'any'"
             ) from err
-        _organization_cache["accounts"] = (time.monotonic(), accounts)
-        return accounts
+        organization = Organization(found["Id"], self._active_members(account))
+        _organization_cache[account] = (time.monotonic(), organization)
+        return organization
+
+    @calls("organizations:ListAccounts")
+    def _active_members(self, account: str) -> frozenset[str] | None:
+        """The organization's ACTIVE accounts (read from `State`: `Status` was retired on 2026-09-09), or None when
+        A may not list them, or the answer cannot be a real organization's (empty, or without A itself)."""
+        try:
+            pages = self._client("organizations").get_paginator("list_accounts").paginate()
+            listed = {a["Id"]: a.get("State") for page in pages for a in page["Accounts"]}
+        except ClientError as err:
+            if error_code(err) not in ("AccessDeniedException", "AccessDenied"):
+                raise
+            logger.info("organization accounts cannot be listed from %s; AWS enforces membership: %s", account, err)
+            return None
+        if account not in listed:
+            logger.warning("ListAccounts answered %d accounts without %s itself: ignored", len(listed), account)
+            return None
+        return frozenset(member for member, state in listed.items() if state == "ACTIVE")
+
+    @calls(
+        "organizations:ListParents",
+        "organizations:ListOrganizationalUnitsForParent",
+        "organizations:ListAccountsForParent",
+    )
+    def scope_members(self, scope: str, organization: Organization) -> frozenset[str] | None:
+        """The active accounts an organization or OU consumer covers (nested OUs included), or None when they cannot
+        be listed from A (another organization, a member account of this one, or an OU path that is not this
+        organization's). Read once per instance."""
+        if scope not in self._scopes:
+            self._scopes[scope] = self._list_scope(scope, organization)
+        return self._scopes[scope]
+
+    def _list_scope(self, scope: str, organization: Organization) -> frozenset[str] | None:
+        if scope_organization(scope) != organization.id or organization.accounts is None:
+            return None
+        ou = scope_ou(scope)
+        if ou is None:
+            return organization.accounts
+        organizations = self._client("organizations")
+        try:
+            if not self._path_is(ou, scope.split("/")[1:-1]):
+                logger.warning(
+                    "OU path %s does not lead to %s in %s: its accounts are not listed", scope, ou, organization.id
+                )
+                return None
+            found: set[str] = set()
+            pending = [ou]
+            while pending:
+                parent = pending.pop()
+                for page in organizations.get_paginator("list_accounts_for_parent").paginate(ParentId=parent):
+                    found |= {a["Id"] for a in page["Accounts"] if a.get("State") == "ACTIVE"}
+                for page in organizations.get_paginator("list_organizational_units_for_parent").paginate(
+                    ParentId=parent
+                ):
+                    pending += [unit["Id"] for unit in page["OrganizationalUnits"]]
+        except ClientError as err:
+            logger.warning("the accounts under %s cannot be listed: %s", scope, err)
+            return None
+        return frozenset(found)
+
+    def _path_is(self, ou: str, ancestors: list[str]) -> bool:
+        """True when `ancestors` (root first) are the OU's parents up to the root."""
+        organizations = self._client("organizations")
+        child = ou
+        for expected in reversed(ancestors):
+            (parent,) = organizations.list_parents(ChildId=child)["Parents"]
+            if parent["Id"] != expected:
+                return False
+            child = parent["Id"]
+        return True
 
     # --- writes in account A --------------------------------------------------------------
 

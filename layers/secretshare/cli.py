@@ -120,8 +120,8 @@ def explain(err: Exception) -> CliError:
     if isinstance(err, AllowListUnavailable):
         return CliError(
             str(err),
-            hint=f"outside the management account set ALLOWED_CONSUMERS to the consumer account ids (or 'any'); "
-            f"its default is {ALLOW_ORGANIZATION!r}",
+            hint=f"{ALLOW_ORGANIZATION!r} (the default) needs account A in an AWS Organization; elsewhere set "
+            "ALLOWED_CONSUMERS to the consumer account ids (or 'any')",
             exit_code=EXIT_USAGE,
         )
     if isinstance(err, ReconcileFailed):
@@ -537,6 +537,33 @@ def reconcile(ctx: click.Context, secret: str, dry_run: bool, as_json: bool) -> 
             exit_code=EXIT_USAGE,
         )
     _show_result(run, result, dry_run=dry_run)
+
+
+@main.command(
+    short_help="Print the IAM policy a consumer attaches to read one secret.",
+    epilog=_epilog("secretshare policy payments/db-password > read-payments-db.json"),
+)
+@click.argument("secret")
+@_global_options(top=False)
+@click.pass_context
+def policy(ctx: click.Context, secret: str) -> None:
+    """Print the consumer IAM policy of SECRET, as secretshare publishes it: read the exact secret ARNs, decrypt
+    with their exact keys through Secrets Manager only.
+
+    Accounts of an organization or OU consumer get no parameter where account A cannot list them (a member
+    account); they attach this instead. Reads only. Fails when the secret is not on its key yet (reconcile first).
+    """
+    check_secret_id(secret)
+    run = _start(ctx)
+    plan = reconcile_secret(secret, dry_run=True, settings=run.settings, clients=run.clients).plan
+    key_arns = {copy.region: copy.key_arn for copy in plan.copies}
+    if not plan.consumers or None in key_arns.values():
+        raise CliError(
+            f"secret {plan.secret_arn} is not shared yet, or not yet on the key it will be shared with",
+            hint=f"reconcile it first: secretshare reconcile {secret}",
+            exit_code=EXIT_FAILED,
+        )
+    click.echo(plan.consumer_document({region: arn for region, arn in key_arns.items() if arn}))
 
 
 def _show_result(run: _Run, result: ReconcileResult, *, dry_run: bool, error: str | None = None) -> None:

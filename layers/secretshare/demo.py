@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ CONSUMER_B = "222222222222"
 CONSUMER_C = "333333333333"
 REGION = "eu-west-1"
 SECRET_NAME = "payments/db-password"
+OU_SECRET_NAME = "analytics/api-key"
 ROLE_C = f"arn:aws:iam::{CONSUMER_C}:role/app"
 
 
@@ -152,7 +154,7 @@ class Demo:
         text = self.secrets.get_resource_policy(SecretId=self.secret_arn).get("ResourcePolicy")
         return json.loads(text) if text else None
 
-    def parameter(self, account: str) -> str | None:
+    def parameter(self, account: str, secret_name: str = SECRET_NAME) -> str | None:
         """The consumer-policy parameter in a consumer account, read through its publisher role."""
         role = self.settings.consumer_role_arn("aws", account)
         credentials = self.session.client("sts").assume_role(RoleArn=role, RoleSessionName="demo")["Credentials"]
@@ -162,7 +164,7 @@ class Demo:
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
         )
-        name = parameter_name(self.settings.parameter_prefix, PRODUCER, REGION, SECRET_NAME)
+        name = parameter_name(self.settings.parameter_prefix, PRODUCER, REGION, secret_name)
         found = ssm.get_parameters(Names=[name])["Parameters"]
         return found[0]["Value"] if found else None
 
@@ -181,6 +183,7 @@ class Demo:
         self.reject_bad_entry()
         self.time_boxed_share()
         self.untag()
+        self.share_with_an_ou()
         self.console.rule()
         if self.failures:
             self.console.print(f"[red bold]demo failed: {len(self.failures)} check(s) did not hold[/red bold]")
@@ -274,6 +277,52 @@ class Demo:
         self.check(self.parameter(CONSUMER_B) is None, f"parameter deleted in {CONSUMER_B}")
         self.check_status(None)
         self.check_app_role_of_a("after the share ends (it stays on its key)")
+
+    def share_with_an_ou(self) -> None:
+        """An OU entry: AWS's own aws:PrincipalOrgPaths decides who is in it; the policy goes to its accounts."""
+        self.step("8. Share with an OU of A's organization")
+        organizations = self.session.client("organizations")
+        org = organizations.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+        root = organizations.list_roots()["Roots"][0]["Id"]
+        units = {
+            name: organizations.create_organizational_unit(ParentId=root, Name=name)["OrganizationalUnit"]["Id"]
+            for name in ("apps", "data")
+        }
+        members = {}
+        for name, unit in units.items():
+            created = organizations.create_account(AccountName=name, Email=f"{name}@example.com")
+            members[name] = created["CreateAccountStatus"]["AccountId"]
+            organizations.move_account(AccountId=members[name], SourceParentId=root, DestinationParentId=unit)
+        path = f"{org}/{root}/{units['apps']}"
+        self.console.print(f"  organization {org}: account {members['apps']} in OU apps, {members['data']} in data")
+        self.settings = replace(self.settings, allowed_consumers=AllowList.parse("organization"))
+        self.secret_arn = self.secrets.create_secret(Name=OU_SECRET_NAME, SecretString="ou-value")["ARN"]
+        self.tag(path)
+        self.reconcile()
+        (grant,) = [s for s in statements(self.key_policy()) if str(s.get("Sid", "")).startswith(GRANT_SID_PREFIX)]
+        self.show_json("key policy grant", grant)
+        self.check(grant["Principal"] == {"AWS": "*"}, "granted to the OU through AWS's conditions, not a principal")
+        self.check(self.parameter(members["apps"], OU_SECRET_NAME) is not None, f"{members['apps']} got the policy")
+        self.check(self.parameter(members["data"], OU_SECRET_NAME) is None, f"{members['data']} got nothing")
+        if self.evaluator is None:
+            return
+        from support.iam_evaluator import can_read_secret
+
+        identity = json.loads(self.parameter(members["apps"], OU_SECRET_NAME) or "{}")
+        for name, paths, allowed in (("apps", f"{path}/", True), ("data", f"{org}/{root}/{units['data']}/", False)):
+            verdict = can_read_secret(
+                self.evaluator,
+                caller_arn=f"arn:aws:iam::{members[name]}:role/reader",
+                secret_arn=self.secret_arn,
+                kms_key_arn=self.key_arn(),
+                key_policy=self.key_policy(),
+                secret_policy=self.resource_policy(),
+                identity_policies=[identity],
+                org_id=org,
+                org_paths=[paths],
+            )
+            reads = "reads it" if allowed else "cannot read it, though its IAM allows the same"
+            self.check(verdict.allowed is allowed, f"a role of {members[name]} (OU {name}) {reads}")
 
 
 def _evaluator() -> Any:

@@ -24,6 +24,7 @@ from .names import (
     is_ours,
     key_grant_sid,
 )
+from .orgs import ORG_ID_KEY, is_scope, scope_condition, scope_of
 from .policy import (
     PRINCIPAL_ACCOUNT_KEY,
     Document,
@@ -77,29 +78,53 @@ class KeyGrant:
     consumers: tuple[str, ...]
 
 
-def key_grant_statement(consumers: Iterable[str], secret_arns: Iterable[str], region: str, partition: str) -> Statement:
-    """Let the consumers decrypt these secrets, and only through Secrets Manager in their region.
+def key_grant_statement(
+    audience: Iterable[str], secret_arns: Iterable[str], region: str, partition: str, org_id: str | None = None
+) -> Statement:
+    """Let one audience decrypt these secrets, and only through Secrets Manager in their region.
 
-    `aws:PrincipalAccount` names the consumers' accounts: it narrows nothing (each principal is in one of them), but
-    AWS never rewrites a condition, while it shows a deleted role as its unique id (`AROA...`, docs/aws-facts.md
-    §12): the accounts still to clean up are read from here, not parsed out of principals.
+    An audience is a set of principals, or one organization or OU (see `audiences`). For principals,
+    `aws:PrincipalAccount` names their accounts: it narrows nothing (each principal is in one of them), but AWS never
+    rewrites a condition, while it shows a deleted role as its unique id (`AROA...`, docs/aws-facts.md §12): the
+    accounts still to clean up are read from here, not parsed out of principals. `org_id` narrows principals to A's
+    organization, which AWS then enforces (ALLOWED_CONSUMERS=organization). An organization or OU is `Principal: *`
+    with the conditions of `orgs.scope_condition`.
     """
     arns = sorted(secret_arns)
-    principals = sorted(consumers)
+    members = sorted(audience)
+    pinned = {"kms:ViaService": via_service(region, partition), SECRET_ARN_KEY: arns[0] if len(arns) == 1 else arns}
+    statement: Statement = {"Sid": key_grant_sid(members), "Effect": "Allow"}
+    if len(members) == 1 and is_scope(members[0]):
+        condition = scope_condition(members[0])
+        condition["StringEquals"] = {**pinned, **condition["StringEquals"]}
+        return {
+            **statement,
+            "Principal": {"AWS": "*"},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": condition,
+        }
+    narrowing = {ORG_ID_KEY: org_id} if org_id else {}
     return {
-        "Sid": key_grant_sid(principals),
-        "Effect": "Allow",
-        "Principal": {"AWS": principals},
+        **statement,
+        "Principal": {"AWS": members},
         "Action": "kms:Decrypt",
         "Resource": "*",
-        "Condition": {
-            "StringEquals": {
-                "kms:ViaService": via_service(region, partition),
-                SECRET_ARN_KEY: arns[0] if len(arns) == 1 else arns,
-                PRINCIPAL_ACCOUNT_KEY: account_condition(principals),
-            }
-        },
+        "Condition": {"StringEquals": {**pinned, PRINCIPAL_ACCOUNT_KEY: account_condition(members), **narrowing}},
     }
+
+
+def audiences(consumers: Iterable[str]) -> list[frozenset[str]]:
+    """The statements a consumer set is granted in: one for its principals, one for each organization or OU."""
+    found = list(consumers)
+    principals = frozenset(c for c in found if not is_scope(c))
+    return ([principals] if principals else []) + [frozenset({c}) for c in sorted(set(found)) if is_scope(c)]
+
+
+def audience_of(statement: Statement) -> frozenset[str]:
+    """Who a grant of ours grants: its principals, or the organization or OU its conditions name."""
+    scope = scope_of(statement)
+    return frozenset({scope}) if scope else frozenset(principals_of(statement))
 
 
 def cleanup_marker_statement(secret_arn: str, partition: str, accounts: Iterable[str]) -> Statement:
@@ -145,13 +170,8 @@ def granted_secret_arns(statement: Statement) -> list[str]:
 
 
 def secret_grantees(document: Document | None, selects: SecretSelector) -> set[str]:
-    """Principals our Allow statements grant on the selected secret."""
-    return {
-        principal
-        for statement in _naming(document, selects)
-        if _is_grant(statement)
-        for principal in principals_of(statement)
-    }
+    """The consumers (principals, organizations, OUs) our grants give the selected secret to."""
+    return {member for s in _naming(document, selects) if _is_grant(s) for member in audience_of(s)}
 
 
 def granted_accounts(document: Document | None, selects: SecretSelector) -> set[str]:
@@ -182,36 +202,35 @@ def merge_key_policy(
     partition: str,
     grant: KeyGrant | None = None,
     marker: Statement | None = None,
+    org_id: str | None = None,
 ) -> Document | None:
     """Give the selected secret exactly `grant` (none when None) and `marker`, touching nothing else.
 
-    Statements we did not write are kept as they were. Our statements for other secrets keep their
-    principals and secrets; one that named the selected secret is rewritten without it. A statement
-    whose canonical form does not change is kept byte-for-byte, so AWS's reformatting never causes a write.
+    Statements we did not write are kept as they were. Our statements for other secrets keep their audiences
+    and secrets; one that named the selected secret is rewritten without it. A statement whose canonical form
+    does not change is kept byte-for-byte, so AWS's reformatting never causes a write. `org_id`: see
+    `key_grant_statement`.
     """
-    wanted = canonical({"AWS": sorted(grant.consumers)}) if grant else None
-    placed = grant is None
+    placed = dict.fromkeys(audiences(grant.consumers) if grant else [], False)
     merged: list[Statement] = []
     for statement in statements(document):
         arns = granted_secret_arns(statement)
-        takes_grant = not placed and _is_grant(statement) and canonical(statement.get("Principal")) == wanted
+        audience = audience_of(statement) if _is_grant(statement) else None
+        takes_grant = audience in placed and not placed[audience]
         if not is_ours(statement) or _is_key_level(statement) or not (takes_grant or any(map(selects, arns))):
             merged.append(statement)
             continue
-        if not _is_grant(statement):
+        if audience is None:
             continue  # this secret's old cleanup marker (`marker` replaces it), or a probe left by a stopped run
         remaining = [arn for arn in arns if not selects(arn)]
         if takes_grant and grant:
             remaining.append(grant.secret_arn)
-            placed = True
+            placed[audience] = True
         if remaining:
-            rebuilt = {
-                **key_grant_statement(principals_of(statement), remaining, region, partition),
-                "Sid": statement["Sid"],
-            }
+            rebuilt = {**key_grant_statement(audience, remaining, region, partition, org_id), "Sid": statement["Sid"]}
             merged.append(statement if canonical(rebuilt) == canonical(statement) else rebuilt)
-    if grant and not placed:
-        merged.append(key_grant_statement(grant.consumers, [grant.secret_arn], region, partition))
+    for audience in (a for a, done in placed.items() if not done and grant):
+        merged.append(key_grant_statement(audience, [grant.secret_arn], region, partition, org_id))
     if marker:
         merged.append(marker)
     if not merged:

@@ -115,26 +115,27 @@ def _capped(name: str, limit: int, secret_name: str) -> str:
 
 def key_grant_sid(consumers: Iterable[str]) -> str:
     """Sid of the key-policy grant for one consumer set (a shared key groups its secrets by consumer set)."""
-    return f"{GRANT_SID_PREFIX}{_hash(' '.join(sorted(consumers)))}"
+    return f"{GRANT_SID_PREFIX}{name_hash(' '.join(sorted(consumers)))}"
 
 
 def cleanup_statement_sid(secret_arn: str) -> str:
     """Sid of the key-policy marker listing accounts whose parameter for this secret is still to delete."""
-    return f"{CLEANUP_SID_PREFIX}{_hash(secret_arn)}"
+    return f"{CLEANUP_SID_PREFIX}{name_hash(secret_arn)}"
 
 
 def expiry_schedule_name(secret_arn: str) -> str:
     """Name of the one-off EventBridge Scheduler schedule that ends a time-boxed share (at most 64 characters)."""
-    return f"secretshare-expiry-{_hash(secret_arn)}"
+    return f"secretshare-expiry-{name_hash(secret_arn)}"
 
 
 def name_tag_value(secret_name: str) -> str:
     """The `secretshare-grants` tag value of the key made for a secret name (a tag value holds 256 characters;
     a secret name up to 512)."""
-    return f"{NAME_TAG_PREFIX}{_hash(secret_name)}"
+    return f"{NAME_TAG_PREFIX}{name_hash(secret_name)}"
 
 
-def _hash(text: str) -> str:
+def name_hash(text: str) -> str:
+    """A short stable hash for names and Sids: twenty hex characters of SHA-256."""
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 

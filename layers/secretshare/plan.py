@@ -7,7 +7,7 @@ serialized and size-checked here, once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from .arns import Arn, parse_arn
@@ -36,6 +36,7 @@ from .names import (
     name_tag_value,
     parameter_name,
 )
+from .orgs import Organization, is_scope
 from .policy import (
     KEY_POLICY_MAX_BYTES,
     RESOURCE_POLICY_MAX_CHARS,
@@ -50,7 +51,7 @@ from .policy import (
     published_resources,
     recorded_accounts,
     render,
-    resource_grant_statement,
+    resource_grant_statements,
     statements,
 )
 from .settings import Settings
@@ -125,7 +126,9 @@ class SecretState:
     regions. `owning_service` names the AWS service that manages the secret (RDS, ...), if any. `parameters` maps
     each consumer account read to its parameter's current value (None when absent);
     `unreachable` maps accounts that could not be read to the reason. `expiry_schedule` is when the exact-time
-    expiry schedule fires (None: no schedule), read only where the tags say one may exist.
+    expiry schedule fires (None: no schedule), read only where the tags say one may exist. `organization` is A's
+    organization when ALLOWED_CONSUMERS=organization (its grants are narrowed to it), and `scope_members` the
+    accounts each organization or OU consumer, wanted or granted before, covers (None: A cannot list them).
     """
 
     arn: str
@@ -145,6 +148,8 @@ class SecretState:
     parameters: Mapping[str, str | None] = field(default_factory=dict)
     unreachable: Mapping[str, str] = field(default_factory=dict)
     expiry_schedule: datetime | None = None
+    organization: Organization | None = None
+    scope_members: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
 
     @property
     def location(self) -> Arn:
@@ -188,15 +193,39 @@ class SecretState:
         found = {k.arn: k for k in (*(copy.key for copy in copies), *self.other_keys) if k is not None}
         return tuple(found.values())
 
+    def previous_consumers(self) -> set[str]:
+        """The consumers (principals, organizations, OUs) our statements grant the secret to now."""
+        granted = [secret_grantees(k.policy, self.selects) for k in self.keys]
+        return granted_principals(self.resource_policy).union(*granted)
+
+    def previous_scopes(self) -> set[str]:
+        """The organizations and OUs our statements grant the secret to now."""
+        return {consumer for consumer in self.previous_consumers() if is_scope(consumer)}
+
     def previous_accounts(self) -> set[str]:
         """Accounts our statements for this secret grant, or still mark for cleanup: those that may hold its
-        parameter. Read from the accounts our statements record, never from principals AWS may have rewritten."""
+        parameter. Read from the accounts our statements record, never from principals AWS may have rewritten;
+        for an organization or OU, the accounts it covers where A can list them."""
         selects = self.selects
         from_keys = [
             granted_accounts(k.policy, selects) | pending_cleanup_accounts(k.policy, selects) for k in self.keys
         ]
         ours = [s for s in statements(self.resource_policy) if is_ours(s) and s.get("Effect") == "Allow"]
-        return set().union(*from_keys, *(recorded_accounts(s) for s in ours))
+        recorded = set().union(*from_keys, *(recorded_accounts(s) for s in ours))
+        return recorded | self.accounts_of(self.previous_scopes())
+
+    def accounts_of(self, consumers: Iterable[str]) -> set[str]:
+        """The accounts these consumers are in (and would get the consumer policy): each principal's own, and those
+        of each organization or OU where A can list them; never A itself."""
+        found = principal_accounts(c for c in consumers if not is_scope(c))
+        for scope in (c for c in consumers if is_scope(c)):
+            found |= self.scope_members.get(scope) or set()
+        return found - {self.location.account}
+
+    @property
+    def org_narrowing(self) -> str | None:
+        """A's organization when ALLOWED_CONSUMERS=organization: every principal grant is narrowed to it."""
+        return self.organization.id if self.organization else None
 
 
 @dataclass(frozen=True)
@@ -313,6 +342,7 @@ class Plan:
     readable: bool = True
     tagged: bool = False
     unshared_replicas: Mapping[str, str] = field(default_factory=dict)  # region -> why it is not shared
+    organization_listed: bool | None = None  # see status.Outcome
 
     @property
     def key_arn(self) -> str | None:
@@ -350,8 +380,16 @@ class Plan:
             return self.status_before
         if not (self.tagged or failed):
             return None
-        outcome = Outcome(len(self.consumers), self.rejected, failed, self.until, self.expired)
-        return status_value(replace(outcome, unshared_replicas=tuple(sorted(self.unshared_replicas))))
+        outcome = Outcome(
+            len(self.consumers),
+            self.rejected,
+            failed,
+            self.until,
+            self.expired,
+            tuple(sorted(self.unshared_replicas)),
+            self.organization_listed,
+        )
+        return status_value(outcome)
 
     @property
     def grants_added(self) -> tuple[str, ...]:
@@ -434,11 +472,8 @@ def plan_reconciliation(
     now = now or datetime.now(UTC)
     location = state.location
     consumers = share.consumers_at(now) if state.readable else ()
-    selects = state.selects
-    previous = granted_principals(state.resource_policy).union(
-        *(secret_grantees(k.policy, selects) for k in state.keys)
-    )
-    wanted_accounts = principal_accounts(consumers)
+    previous = state.previous_consumers()
+    wanted_accounts = state.accounts_of(consumers)
     revoked = sorted(state.previous_accounts() - wanted_accounts)
     deletes, kept = _parameter_deletes(state, revoked, undeletable)
     pending = sorted(set(revoked) - set(deletes) - set(kept) - _absent(state, revoked))
@@ -465,7 +500,10 @@ def plan_reconciliation(
         parameter_writes=_parameter_writes(state, wanted_accounts, copy_plans),
         parameter_deletes=tuple(deletes),
         unreachable={a: r for a, r in state.unreachable.items() if a in wanted_accounts or a in pending},
-        notes=_notes(state, share, now) + tuple(kept.values()) + tuple(r.problem or "" for r in unshared),
+        notes=_notes(state, share, now)
+        + tuple(kept.values())
+        + tuple(r.problem or "" for r in unshared)
+        + _unpublished(state, consumers),
         until=share.until,
         expired=share.expired(now),
         schedule_change=_schedule_change(state, share, consumers, settings, now),
@@ -474,6 +512,7 @@ def plan_reconciliation(
         tagged=has_share_tag(state.tags, settings.share_tag_key)
         or tag_value(state.tags, settings.share_until_tag_key) is not None,
         unshared_replicas={r.region: r.problem or "" for r in unshared},
+        organization_listed=state.organization.listed if state.organization else None,
     )
 
 
@@ -489,6 +528,17 @@ def _check_movable(state: SecretState, copies: tuple[CopyPlan, ...]) -> None:
             else f"names its key as {moving.previous_key_id!r}, which other accounts would look up in their own"
         )
         raise ManagedSecretNotShareable(state.arn, service, reason)
+
+
+def _unpublished(state: SecretState, consumers: Iterable[str]) -> tuple[str, ...]:
+    """A note for each organization or OU consumer whose accounts A cannot list, so gets no parameter."""
+    return tuple(
+        f"{scope}: granted, but its accounts cannot be listed from {state.location.account} (ListAccounts answers "
+        "the management account or a delegated administrator), so no consumer policy is published there; its "
+        "accounts attach the policy `secretshare policy <secret>` prints"
+        for scope in consumers
+        if is_scope(scope) and state.scope_members.get(scope) is None
+    )
 
 
 def _parameter_deletes(
@@ -606,7 +656,13 @@ def _key_policy_change(
     key the secret was moved to (see `keypolicy.with_account_use`)."""
     region = region or key.region
     after = merge_key_policy(
-        key.policy, state.selects, region=region, partition=state.location.partition, grant=grant, marker=marker
+        key.policy,
+        state.selects,
+        region=region,
+        partition=state.location.partition,
+        grant=grant,
+        marker=marker,
+        org_id=state.org_narrowing,
     )
     if after is None:
         raise KeyNotUsable(f"removing secretshare's grants would leave key {key.arn} with an empty key policy")
@@ -661,7 +717,7 @@ def _resource_policy_change(state: SecretState, consumers: tuple[str, ...]) -> R
     # Replicas get the primary's resource policy from Secrets Manager itself.
     if not state.readable:
         return None
-    desired = [resource_grant_statement(consumers)] if consumers else []
+    desired = resource_grant_statements(consumers, state.org_narrowing)
     after = merge_statements(state.resource_policy, is_ours, desired)
     if after == state.resource_policy:
         return None

@@ -13,7 +13,8 @@ from typing import Any
 
 from .arns import is_account_id, principal_account
 from .errors import PolicyTooLarge
-from .names import CONSUMER_DECRYPT_SID, CONSUMER_READ_SID, RESOURCE_POLICY_SID, is_ours
+from .names import CONSUMER_DECRYPT_SID, CONSUMER_READ_SID, RESOURCE_POLICY_SID, is_ours, name_hash
+from .orgs import ORG_ID_KEY, is_scope, scope_condition, scope_of
 
 POLICY_VERSION = "2012-10-17"
 SECRET_READ_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
@@ -39,18 +40,39 @@ def via_service_pattern(partition: str = "aws") -> str:
     return via_service("*", partition)
 
 
-def resource_grant_statement(consumers: Iterable[str]) -> Statement:
-    """Secret resource-policy statement letting the consumers read the secret (their accounts recorded, as in the
-    key grant)."""
+def resource_grant_statement(consumers: Iterable[str], org_id: str | None = None) -> Statement:
+    """Secret resource-policy statement letting these principals read the secret (their accounts recorded, and
+    narrowed to A's organization by `org_id`, as in the key grant)."""
     principals = sorted(consumers)
+    narrowing = {ORG_ID_KEY: org_id} if org_id else {}
     return {
         "Sid": RESOURCE_POLICY_SID,
         "Effect": "Allow",
         "Principal": {"AWS": principals},
         "Action": list(SECRET_READ_ACTIONS),
         "Resource": "*",
-        "Condition": {"StringEquals": {PRINCIPAL_ACCOUNT_KEY: account_condition(principals)}},
+        "Condition": {"StringEquals": {PRINCIPAL_ACCOUNT_KEY: account_condition(principals), **narrowing}},
     }
+
+
+def resource_grant_statements(consumers: Iterable[str], org_id: str | None = None) -> list[Statement]:
+    """The resource-policy statements for a consumer set: one for its principals, one for each organization or OU
+    (`Principal: *` with `orgs.scope_condition`: a fixed `aws:PrincipalOrgID` in every one, see docs/security.md)."""
+    found = sorted(set(consumers))
+    principals = [c for c in found if not is_scope(c)]
+    scoped = [
+        {
+            "Sid": f"{RESOURCE_POLICY_SID}{name_hash(scope)}",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": list(SECRET_READ_ACTIONS),
+            "Resource": "*",
+            "Condition": scope_condition(scope),
+        }
+        for scope in found
+        if is_scope(scope)
+    ]
+    return ([resource_grant_statement(principals, org_id)] if principals else []) + scoped
 
 
 def account_condition(principals: Iterable[str]) -> str | list[str]:
@@ -182,13 +204,13 @@ def merge_statements(
 
 
 def granted_principals(document: Document | None) -> set[str]:
-    """AWS principals that our Allow statements in a document grant."""
-    return {
-        principal
-        for statement in statements(document)
-        if is_ours(statement) and statement.get("Effect") == "Allow"
-        for principal in principals_of(statement)
-    }
+    """The consumers our Allow statements in a resource policy grant: principals, organizations and OUs."""
+    found: set[str] = set()
+    for statement in statements(document):
+        if is_ours(statement) and statement.get("Effect") == "Allow":
+            scope = scope_of(statement)
+            found |= {scope} if scope else principals_of(statement)
+    return found
 
 
 def principals_of(statement: Statement) -> set[str]:

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from .arns import in_region, is_complete_secret_arn, parse_arn, secret_name_from_arn
 from .aws import Aws, key_account
-from .errors import ConsumerAccountError, KeyNotUsable
+from .errors import AllowListUnavailable, ConsumerAccountError, KeyNotUsable
 from .names import (
     CONSUMER_DECRYPT_SID,
     GRANTS_TAG_KEY,
@@ -28,8 +28,10 @@ from .names import (
     name_tag_value,
     parameter_name,
 )
+from .orgs import Organization, is_scope
 from .plan import KeyState, SecretCopy, SecretState
-from .policy import principal_accounts, published_resources
+from .policy import published_resources
+from .settings import ALLOW_ANY, ALLOW_ORGANIZATION, AllowList
 from .sharetag import ShareTag, has_share_tag, parse_share_tag, tag_value
 from .status import promises_expiry
 
@@ -67,21 +69,25 @@ def read_state(
     description = description or aws.describe_secret(secret_id, region)
     if description is None:
         state = _gone_secret_state(aws, secret_id, region)
-        return _complete(aws, state, _Keys(aws, state.name, state.location.account, key_index), set()), ShareTag()
+        return _complete(aws, state, _Keys(aws, state.name, state.location.account, key_index), ()), ShareTag()
     description = _primary_description(aws, description)
     arn = description["ARN"]
     location = parse_arn(arn)
     assert location is not None  # describe_secret always returns a secret ARN
     tags = tuple(description.get("Tags", []))
     settings = aws.settings
-    allowed = aws.allowed_accounts() if has_share_tag(tags, settings.share_tag_key) else frozenset()
+    allow = settings.allowed_consumers
+    tagged = has_share_tag(tags, settings.share_tag_key)
+    organization = aws.organization(location.account) if tagged and allow.mode == ALLOW_ORGANIZATION else None
+    allowed_accounts, allowed_organizations = _allowed(allow, organization)
     share = parse_share_tag(
         tags,
         tag_key=settings.share_tag_key,
         partition=location.partition,
         producer_account=location.account,
-        allowed_accounts=allowed,
-        allow_list_name=f"ALLOWED_CONSUMERS={settings.allowed_consumers}",
+        allowed_accounts=allowed_accounts,
+        allowed_organizations=allowed_organizations,
+        allow_list_name=f"ALLOWED_CONSUMERS={allow}",
         until_key=settings.share_until_tag_key,
     )
     pending_deletion = "DeletedDate" in description
@@ -101,11 +107,24 @@ def read_state(
         target_needs_alias=primary.target_needs_alias,
         replicas=_replicas(aws, keys, description, wanted=wanted),
         expiry_schedule=_expiry_schedule(aws, arn, tags),
+        organization=organization,
     )
     # A new key means a new parameter value everywhere: publishing does not need to read first.
     new_key = wanted and any(copy.key is None and copy.target_key is None for copy in state.copies)
-    consumers = set() if new_key or not wanted else principal_accounts(share.consumers)
-    return _complete(aws, state, keys, consumers), share
+    return _complete(aws, state, keys, share.consumers if wanted else (), read_wanted=not new_key), share
+
+
+def _allowed(
+    allow: AllowList, organization: Organization | None
+) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """Which accounts and which organizations' entries the allow-list admits (None: any)."""
+    if allow.mode == ALLOW_ANY:
+        return None, None
+    if allow.mode == ALLOW_ORGANIZATION:
+        if organization is None:  # not read: the secret carries no share tag, so no entry to admit
+            return frozenset(), frozenset()
+        return organization.accounts, frozenset({organization.id})
+    return allow.accounts, allow.organizations
 
 
 def region_of(secret_id: str) -> str | None:
@@ -165,22 +184,46 @@ def _made_by_an_earlier_version(tags: Mapping[str, str]) -> bool:
     return tags.get(MANAGED_BY_TAG[0]) == MANAGED_BY_TAG[1] and tags.get(GRANTS_TAG_KEY) == LEGACY_KEY_TAG_VALUE
 
 
-def _complete(aws: Aws, state: SecretState, keys: _Keys, consumers: set[str]) -> SecretState:
-    """Add the other keys that may hold our statements and the parameters of every account that may hold one.
+def _complete(
+    aws: Aws, state: SecretState, keys: _Keys, consumers: Iterable[str], *, read_wanted: bool = True
+) -> SecretState:
+    """Add the other keys that may hold our statements, the accounts each organization or OU consumer covers, and
+    the parameters of every account that may hold one (the wanted consumers' only when `read_wanted`).
 
     Keys are searched in the secret's regions and, once the parameters are read, in the regions of the keys they
     name (a replica region removed since); what that second search finds may name accounts to read as well.
     """
     searched = {copy.region for copy in state.copies}
     state = replace(state, other_keys=tuple(keys.others(searched, (copy.key for copy in state.copies))))
-    parameters, unreachable = _read_parameters(aws, state, consumers | state.previous_accounts())
+    state = _with_scope_members(aws, state, consumers)
+    wanted = state.accounts_of(consumers) if read_wanted else set()
+    parameters, unreachable = _read_parameters(aws, state, wanted | state.previous_accounts())
     hinted = _hinted_regions(parameters.values(), state.location.account) - searched
     if hinted:
         more = keys.others(hinted, state.keys)
-        state = replace(state, other_keys=(*state.other_keys, *more))
+        state = _with_scope_members(aws, replace(state, other_keys=(*state.other_keys, *more)), consumers)
         extra, extra_unreachable = _read_parameters(aws, state, state.previous_accounts() - parameters.keys())
         parameters, unreachable = {**parameters, **extra}, {**unreachable, **extra_unreachable}
     return replace(state, parameters=parameters, unreachable=unreachable)
+
+
+def _with_scope_members(aws: Aws, state: SecretState, consumers: Iterable[str]) -> SecretState:
+    """The accounts of every organization or OU consumer, wanted or granted before (None where A cannot list them)."""
+    scopes = {c for c in consumers if is_scope(c)} | state.previous_scopes()
+    if not scopes:
+        return state
+    organization = state.organization or _organization_if_any(aws, state.location.account)
+    members = {scope: aws.scope_members(scope, organization) if organization else None for scope in scopes}
+    return replace(state, scope_members=members)
+
+
+def _organization_if_any(aws: Aws, account: str) -> Organization | None:
+    """A's organization, to list the accounts a revoked organization or OU consumer may hold parameters in."""
+    try:
+        return aws.organization(account)
+    except AllowListUnavailable as err:
+        logger.warning("%s", err)
+        return None
 
 
 def _hinted_regions(values: Iterable[str | None], account: str) -> set[str]:

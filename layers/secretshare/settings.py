@@ -12,6 +12,7 @@ from .errors import ConfigurationError
 
 ALLOW_ORGANIZATION = "organization"
 ALLOW_ANY = "any"
+ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
 
 # IAM role names: 1 to 64 of letters, digits and +=,.@_- (the consumer stacks' RoleName: a name, no path).
 _ROLE_NAME_CHARACTERS = re.compile(r"[\w+=,.@-]", re.ASCII)
@@ -28,28 +29,33 @@ _SCHEDULE_GROUP = re.compile(r"[0-9A-Za-z_.-]{1,64}")
 
 @dataclass(frozen=True)
 class AllowList:
-    """Which accounts may be consumers: A's organization, any account, or a fixed set of ids."""
+    """Which accounts may be consumers: A's organization, any account, or a fixed set of account ids (and of
+    organization ids, whose organization and OU entries may then be granted)."""
 
     mode: str  # ALLOW_ORGANIZATION, ALLOW_ANY, or "accounts"
     accounts: frozenset[str] = frozenset()
+    organizations: frozenset[str] = frozenset()
 
     @classmethod
     def parse(cls, text: str) -> AllowList:
-        """Parse ALLOWED_CONSUMERS: `organization`, `any`, or account ids separated by spaces or commas."""
+        """Parse ALLOWED_CONSUMERS: `organization`, `any`, or account ids and organization ids (`o-...`) separated
+        by spaces or commas."""
         value = text.strip()
         if value in (ALLOW_ORGANIZATION, ALLOW_ANY):
             return cls(value)
-        ids = [item for item in re.split(r"[\s,]+", value) if item]
-        bad = [item for item in ids if not is_account_id(item)]
-        if not ids or bad:
+        items = [item for item in re.split(r"[\s,]+", value) if item]
+        organizations = {item for item in items if ORGANIZATION_ID.fullmatch(item)}
+        bad = [item for item in items if not is_account_id(item) and item not in organizations]
+        if not items or bad:
             raise ConfigurationError(
-                f"ALLOWED_CONSUMERS={text!r}: expected 'organization', 'any' or 12-digit account ids separated by "
-                "spaces or commas" + (f"; {bad[0]!r} is not an account id{_allow_list_hint(bad[0])}" if bad else "")
+                f"ALLOWED_CONSUMERS={text!r}: expected 'organization', 'any', or 12-digit account ids and organization "
+                "ids (o-...) separated by spaces or commas"
+                + (f"; {bad[0]!r} is neither{_allow_list_hint(bad[0])}" if bad else "")
             )
-        return cls("accounts", frozenset(ids))
+        return cls("accounts", frozenset(items) - organizations, frozenset(organizations))
 
     def __str__(self) -> str:
-        return self.mode if self.mode != "accounts" else " ".join(sorted(self.accounts))
+        return self.mode if self.mode != "accounts" else " ".join(sorted(self.accounts | self.organizations))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from .arns import account_root, is_account_id, parse_arn, principal_account
+from .orgs import MalformedScope, parse_scope, scope_organization
 
 # IAM path segments and names: alphanumerics and +=,.@_- (names at most 64 characters).
 _IAM_NAME = r"[\w+=,.@-]"
@@ -171,20 +172,24 @@ def parse_share_tag(
     partition: str,
     producer_account: str,
     allowed_accounts: frozenset[str] | None,
+    allowed_organizations: frozenset[str] | None = None,
     allow_list_name: str = "ALLOWED_CONSUMERS",
     until_key: str = "share-until",
 ) -> ShareTag:
     """Parse the share tags into consumers, rejected entries and the `until_key` expiry.
 
-    `allowed_accounts` is None when any account may be a consumer. Rejections are returned, never
-    raised: a bad entry must not stop the valid ones from converging.
+    `allowed_accounts` (`allowed_organizations`) is None when any account (organization) may be a consumer.
+    Rejections are returned, never raised: a bad entry must not stop the valid ones from converging.
     """
     consumers: dict[str, str] = {}
     rejected: dict[str, RejectedEntry] = {}
     for entry in share_tag_entries(tags, tag_key):
         try:
-            principal = entry_principal(entry, partition)
-            _check_account(entry, principal, producer_account, allowed_accounts, allow_list_name)
+            if entry.startswith("o-"):
+                principal = _organization_consumer(entry, allowed_organizations, allow_list_name)
+            else:
+                principal = entry_principal(entry, partition)
+                _check_account(entry, principal, producer_account, allowed_accounts, allow_list_name)
         except InvalidShareEntry as err:
             rejected.setdefault(entry, RejectedEntry(entry, str(err), err.code))
         else:
@@ -217,6 +222,22 @@ def parse_until(value: str) -> datetime:
 def format_time(moment: datetime) -> str:
     """A UTC moment as secretshare writes it: 2026-12-31T00:00:00Z."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _organization_consumer(entry: str, allowed: frozenset[str] | None, allow_list_name: str) -> str:
+    """An organization or OU entry as its consumer, or InvalidShareEntry saying why it cannot be granted."""
+    try:
+        scope = parse_scope(entry)
+    except MalformedScope as err:
+        raise InvalidShareEntry(str(err), "malformed-organization") from err
+    organization = scope_organization(scope)
+    if allowed is not None and organization not in allowed:
+        raise InvalidShareEntry(
+            f"{entry!r}: organization {organization} is not allowed by {allow_list_name} (A's own organization is, "
+            "under 'organization'; another must be listed)",
+            "other-organization",
+        )
+    return scope
 
 
 def _check_account(

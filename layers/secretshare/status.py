@@ -21,6 +21,9 @@ _NOT_ALLOWED_IN_TAG = re.compile(r"[^\w\s.:/=+\-@]", re.ASCII)
 _ELLIPSIS = "..."
 # Where nobody is granted because of a problem the value names first ("ok 0 consumers" would contradict it).
 NOTHING_GRANTED = "nothing granted"
+# Which way ALLOWED_CONSUMERS=organization held: see Outcome.organization_listed.
+ORG_CHECKED = "org members checked"
+ORG_ENFORCED = "org membership enforced by AWS"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ class Outcome:
     until: datetime | None = None
     expired: bool = False
     unshared_replicas: tuple[str, ...] = ()  # regions of replicas that cannot be shared
+    # Under ALLOWED_CONSUMERS=organization: whether A could list its organization's accounts (members checked up
+    # front, and AWS enforces it) or not (AWS enforces it, through aws:PrincipalOrgID); None under another setting.
+    organization_listed: bool | None = None
 
 
 def status_value(outcome: Outcome) -> str:
@@ -57,6 +63,8 @@ def status_value(outcome: Outcome) -> str:
         result = f"ok {_consumers(outcome.consumers)}"
         if outcome.until is not None:
             result += f" until {format_time(outcome.until)}"
+        if outcome.organization_listed is not None and outcome.consumers:
+            result += f" / {ORG_CHECKED if outcome.organization_listed else ORG_ENFORCED}"
     if problems:
         return tag_safe(f"error {' / '.join(problems)} / {result}")
     return tag_safe(result)

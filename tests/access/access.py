@@ -50,7 +50,9 @@ class Access:
         arn = self.world.key_arn(key_id)
         return arn, self.world.key_policy(arn)
 
-    def _arguments(self, caller: str, identity: dict[str, Any]) -> dict[str, Any]:
+    def _arguments(
+        self, caller: str, identity: dict[str, Any], org_id: str | None = None, org_paths: list[str] | None = None
+    ) -> dict[str, Any]:
         key_arn, key_policy = self.key()
         return {
             "caller_arn": caller,
@@ -58,11 +60,16 @@ class Access:
             "kms_key_arn": key_arn,
             "key_policy": key_policy,
             "identity_policies": [identity],
+            "org_id": org_id,
+            "org_paths": org_paths,
         }
 
-    def read(self, caller: str, identity: dict[str, Any]) -> AccessResult:
-        """Can `caller`, holding `identity`, read the secret's value through Secrets Manager?"""
-        arguments = self._arguments(caller, identity)
+    def read(
+        self, caller: str, identity: dict[str, Any], org_id: str | None = None, org_paths: list[str] | None = None
+    ) -> AccessResult:
+        """Can `caller`, holding `identity`, read the secret's value through Secrets Manager? `org_id` and
+        `org_paths` are what AWS puts in aws:PrincipalOrgID and aws:PrincipalOrgPaths for the caller."""
+        arguments = self._arguments(caller, identity, org_id, org_paths)
         return can_read_secret(self.evaluator, secret_policy=self.world.resource_policy(self.secret_arn), **arguments)
 
     def write(self, caller: str, identity: dict[str, Any]) -> AccessResult:

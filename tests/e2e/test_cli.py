@@ -80,3 +80,16 @@ def test_sweep_reconciles_only_the_secrets_out_of_sync(aws, run):
     assert "SecretShareConsumers" in aws.client("secretsmanager").get_resource_policy(SecretId=arn)["ResourcePolicy"]
     second = run("sweep")
     assert "checked 1 secret: 0 to reconcile" in second.stdout
+
+
+def test_policy_prints_what_is_published_and_fails_before_the_first_reconciliation(aws, run):
+    arn = shared_secret(aws, "222222222222")
+    before = run("policy", "team/api-key")
+    run("reconcile", arn)
+    printed = run("policy", "team/api-key")
+
+    assert before.exit_code == 1 and "reconcile it first" in before.stderr
+    assert printed.exit_code == 0, printed.stderr
+    read, decrypt = json.loads(printed.stdout)["Statement"]
+    assert read["Resource"] == arn
+    assert decrypt["Resource"] == aws.client("secretsmanager").describe_secret(SecretId=arn)["KmsKeyId"]

@@ -173,7 +173,7 @@ def test_an_unexpected_failure_is_still_one_line_pointing_at_v(aws, run, monkeyp
         ("CONSUMER_ROLE_NAME", "secretshare publisher", "CONSUMER_ROLE_NAME='secretshare publisher' contains ' '"),
         ("CONSUMER_ROLE_NAME", "p" * 65, "is 65 characters long; IAM role names have at most 64"),
         ("CONSUMER_ROLE_NAME", "arn:aws:iam::222222222222:role/secretshare-publisher", "is an ARN or a path"),
-        ("ALLOWED_CONSUMERS", "222222222222;333333333333", "'222222222222;333333333333' is not an account id"),
+        ("ALLOWED_CONSUMERS", "222222222222;333333333333", "'222222222222;333333333333' is neither"),
         ("SHARED_KEY_ARN", "alias/shared", "SHARED_KEY_ARN='alias/shared' is not a KMS key ARN"),
         ("PARAMETER_PREFIX", "/secretshare/", "PARAMETER_PREFIX='/secretshare/' is not a parameter path"),
     ],
@@ -210,20 +210,18 @@ def test_a_disabled_or_foreign_shared_key_is_refused_up_front(aws, run, monkeypa
     assert_one_error_line(run("status"), EXIT_USAGE, "is a key of account 999999999999")
 
 
-def test_an_organization_allow_list_outside_the_management_account_says_what_to_set(
+def test_an_organization_allow_list_in_an_account_of_no_organization_says_what_to_set(
     cli_world, cli_faults, run, monkeypatch
 ):
     cli_world.create_secret("team/api-key", "222222222222")
     monkeypatch.setenv("ALLOWED_CONSUMERS", "organization")
     cli_faults.fail(
-        "organizations.ListAccounts",
+        "organizations.DescribeOrganization",
         "AWSOrganizationsNotInUseException",
         "Your account is not a member of an organization.",
     )
     outcome = run("reconcile", "team/api-key", "--dry-run")
-    assert_one_error_line(
-        outcome, EXIT_USAGE, "ALLOWED_CONSUMERS=organization needs organizations:ListAccounts", "consumer account ids"
-    )
+    assert_one_error_line(outcome, EXIT_USAGE, "cannot describe its organization", "consumer account ids")
 
 
 def test_a_queue_url_that_is_not_a_fifo_queue_is_a_usage_error(aws, run):

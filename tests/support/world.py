@@ -184,6 +184,37 @@ class World:
         tags = self.secretsmanager.describe_secret(SecretId=secret_id).get("Tags", [])
         return next((tag["Value"] for tag in tags if tag["Key"] == "share-with-status"), None)
 
+    def make_organization(self) -> OrgTree:
+        """A's AWS Organization (A is its management account): root -> apps -> team, and a sibling OU, with one
+        account in team, one in the sibling, and one at the root. moto picks the member account ids."""
+        organizations = self.organizations
+        org = organizations.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+        root = organizations.list_roots()["Roots"][0]["Id"]
+
+        def ou(parent: str, name: str) -> str:
+            return organizations.create_organizational_unit(ParentId=parent, Name=name)["OrganizationalUnit"]["Id"]
+
+        def account(name: str, parent: str) -> str:
+            created = organizations.create_account(AccountName=name, Email=f"{name}@example.com")
+            account_id = created["CreateAccountStatus"]["AccountId"]
+            if parent != root:
+                organizations.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=parent)
+            return account_id
+
+        apps = ou(root, "apps")
+        team = ou(apps, "team")
+        sibling = ou(root, "data")
+        return OrgTree(
+            org,
+            root,
+            apps,
+            team,
+            sibling,
+            account("in-team", team),
+            account("in-data", sibling),
+            account("at-root", root),
+        )
+
     def create_key(self, policy: dict | None = None) -> dict:
         """A customer-managed key in A; its KeyMetadata."""
         arguments = {"Policy": json.dumps(policy)} if policy else {}
@@ -321,6 +352,29 @@ class World:
             resource_grantees=frozenset(p for s in self.ours(self.resource_policy(secret_arn)) for p in principals(s)),
             parameter_accounts=frozenset(a for a in accounts if self.parameters_for(a, secret_arn)),
         )
+
+
+@dataclass(frozen=True)
+class OrgTree:
+    """The organization `World.make_organization` makes: ids of its root, OUs and member accounts."""
+
+    id: str
+    root: str
+    apps: str
+    team: str  # nested in apps
+    sibling: str  # beside apps
+    in_team: str
+    in_sibling: str
+    at_root: str
+
+    def path(self, *units: str) -> str:
+        """An OU entry of `share-with`: the path from the organization through the root to the last unit."""
+        return "/".join([self.id, self.root, *units])
+
+    def principal_paths(self, account: str) -> list[str]:
+        """What AWS puts in `aws:PrincipalOrgPaths` for a principal of `account` (its parents' path)."""
+        parents = {self.in_team: [self.apps, self.team], self.in_sibling: [self.sibling], self.at_root: []}[account]
+        return ["/".join([self.id, self.root, *parents]) + "/"]
 
 
 @dataclass(frozen=True)

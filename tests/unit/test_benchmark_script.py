@@ -1,9 +1,20 @@
-"""`make bench` is not part of `make test`, so this keeps its script importable against the library it measures."""
+"""`make bench` is not part of `make test`, so this keeps its script importable against the library it measures, and
+holds its real-latency injector to AWS's behaviour (no benchmark is run here)."""
 
 import importlib.util
+import json
+import sys
+import time
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench.py"
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+BENCH = BENCHMARKS / "bench.py"
 
 
 def test_the_benchmark_script_imports_and_its_key_policy_capacity_holds():
@@ -13,3 +24,42 @@ def test_the_benchmark_script_imports_and_its_key_policy_capacity_holds():
     spec.loader.exec_module(bench)
     capacity = bench.shared_key_capacity()
     assert min(capacity.values()) > 0, capacity
+
+
+class _Body:
+    def stream(self, **_):
+        yield json.dumps({"ARN": "arn", "Name": "name"}).encode()
+
+
+@pytest.fixture
+def aws_latency(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    sys.modules.pop("aws_latency", None)
+    import aws_latency
+
+    return aws_latency
+
+
+def test_the_latency_injector_makes_each_attempt_take_the_latency_and_throttles_past_the_quota(aws_latency):
+    session = boto3.Session(region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
+    quota = aws_latency.Quota("resource policy", frozenset({"secretsmanager.GetResourcePolicy"}), 2, "test")
+    latency = aws_latency.AwsLatency(session, "123456789012", latency=0.02, quotas=(quota,))
+    # What an emulator behind the injector would answer (registered after it, as moto's server sits behind it).
+    session.events.register(
+        "before-send", lambda request, **_: AWSResponse(request.url, 200, {"x-amzn-RequestId": "r"}, _Body())
+    )
+    client = session.client("secretsmanager", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+
+    started = time.monotonic()
+    client.get_resource_policy(SecretId="name")
+    client.get_resource_policy(SecretId="name")
+    assert time.monotonic() - started >= 0.04  # two attempts of 20 ms each
+    with pytest.raises(ClientError) as refused:  # the bucket holds one second of the quota: 2 calls
+        client.get_resource_policy(SecretId="name")
+
+    assert refused.value.response["Error"]["Code"] == "ThrottlingException"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    client.describe_secret(SecretId="name")  # another quota: not throttled
+    tally = latency.take()
+    assert tally.calls["secretsmanager.GetResourcePolicy"] == 3
+    assert tally.throttled == {"secretsmanager.GetResourcePolicy": 1}

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from secretshare.errors import PolicyTooLarge
 from secretshare.keypolicy import (
     KeyGrant,
+    audiences,
     cleanup_marker_statement,
     for_secret_family,
     for_secret_name,
@@ -19,6 +20,7 @@ from secretshare.keypolicy import (
     secret_grantees,
 )
 from secretshare.names import is_ours
+from secretshare.orgs import scope_of
 from secretshare.policy import (
     check_size,
     consumer_policy,
@@ -38,6 +40,17 @@ B = "arn:aws:iam::222222222222:root"
 C = "arn:aws:iam::333333333333:role/app"
 
 principals = st.lists(st.sampled_from([B, C, "arn:aws:iam::444444444444:root"]), min_size=1, unique=True)
+ORG = "o-a1b2c3d4e5"
+SCOPES = [ORG, f"{ORG}/r-ab12/ou-ab12-11111111"]
+# A consumer set: principals, organizations and OUs, at least one of them.
+consumer_sets = (
+    st.tuples(
+        st.lists(st.sampled_from([B, C, "arn:aws:iam::444444444444:root"]), unique=True),
+        st.lists(st.sampled_from(SCOPES), unique=True),
+    )
+    .map(lambda parts: [*parts[0], *parts[1]])
+    .filter(bool)
+)
 # Near-misses of our prefix included: only an exact "SecretShare" prefix marks a statement as ours.
 foreign_sids = st.sampled_from([None, "Enable IAM User Permissions", "AllowAdmins", "secretshareLower", "Secret", ""])
 
@@ -62,17 +75,20 @@ def our_key_statements(draw):
     arns = draw(st.lists(st.sampled_from([SECRET, *OTHERS]), min_size=1, unique=True))
     if draw(st.booleans()):
         return cleanup_marker_statement(arns[0], "aws", ["555555555555"])
-    return key_grant_statement(draw(principals), arns, "eu-west-1", "aws")
+    audience = draw(st.one_of(principals, st.sampled_from(SCOPES).map(lambda scope: [scope])))
+    return key_grant_statement(audience, arns, "eu-west-1", "aws")
 
 
 @st.composite
 def key_policies(draw):
-    """Key policies in which each secret appears in at most one grant, as secretshare keeps them."""
+    """Key policies in which each secret appears in at most one grant to principals and one per organization or OU,
+    as secretshare keeps them."""
     found = draw(st.lists(st.one_of(foreign_statements(), our_key_statements()), max_size=8))
-    seen: set[str] = set()
+    seen: set[tuple[str, str | None]] = set()
     kept = []
     for statement in found:
-        arns = set(granted_secret_arns(statement))
+        kind = scope_of(statement)
+        arns = {(arn, kind) for arn in granted_secret_arns(statement)}
         if statement.get("Effect") == "Allow" and is_ours(statement) and arns & seen:
             continue
         seen |= arns if statement.get("Effect") == "Allow" else set()
@@ -80,7 +96,7 @@ def key_policies(draw):
     return {"Version": "2012-10-17", "Statement": kept}
 
 
-grants = st.one_of(st.none(), principals.map(lambda p: KeyGrant(SECRET, tuple(p))))
+grants = st.one_of(st.none(), consumer_sets.map(lambda consumers: KeyGrant(SECRET, tuple(consumers))))
 
 
 def merge(document, grant):
@@ -116,13 +132,13 @@ def test_merging_twice_is_the_same_as_merging_once(document, grant):
 
 
 @given(key_policies(), grants)
-def test_after_merging_the_secret_is_granted_to_exactly_its_consumers_in_one_statement(document, grant):
+def test_after_merging_the_secret_is_granted_to_exactly_its_consumers_one_statement_per_audience(document, grant):
     merged = merge(document, grant)
     granting = [
         s for s in statements(merged) if is_ours(s) and s["Effect"] == "Allow" and SECRET in granted_secret_arns(s)
     ]
     assert secret_grantees(merged, for_secret_family(SECRET)) == set(grant.consumers if grant else ())
-    assert len(granting) == (1 if grant else 0)
+    assert len(granting) == (len(audiences(grant.consumers)) if grant else 0)
     assert pending_cleanup_accounts(merged, for_secret_family(SECRET)) == set()
 
 

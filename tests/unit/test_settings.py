@@ -24,10 +24,11 @@ def test_allow_list_of_account_ids_accepts_spaces_and_commas():
 @pytest.mark.parametrize(
     ("variables", "message"),
     [
-        ({"ALLOWED_CONSUMERS": "2222 333333333333"}, "'2222' is not an account id"),
-        ({"ALLOWED_CONSUMERS": "everyone"}, "expected 'organization', 'any' or 12-digit account ids"),
+        ({"ALLOWED_CONSUMERS": "2222 333333333333"}, "'2222' is neither"),
+        ({"ALLOWED_CONSUMERS": "everyone"}, "expected 'organization', 'any', or 12-digit account ids and organization"),
         ({"ALLOWED_CONSUMERS": "Organization"}, "did you mean 'organization'"),
         ({"ALLOWED_CONSUMERS": "2222-2222-2222"}, "without dashes: '222222222222'"),
+        ({"ALLOWED_CONSUMERS": "o-short"}, "'o-short' is neither"),
         ({"SHARED_KEY_ARN": "alias/shared"}, "SHARED_KEY_ARN='alias/shared' is not a KMS key ARN"),
         (
             {"SHARED_KEY_ARN": "arn:aws:kms:eu-west-1:111111111111:alias/shared"},
