@@ -53,13 +53,12 @@ $(EVALUATOR_STAMP): $(EVALUATOR)/package.json $(EVALUATOR)/package-lock.json
 	npm ci --prefix $(EVALUATOR) --no-audit --no-fund
 	touch $(EVALUATOR_STAMP)
 
-# The demo needs the `demo` extra only (boto3, click, rich, moto and its server, and pytest, which the tests' IAM
-# evaluator imports: about 160 MB), not the whole `dev` one (SAM CLI, cfn-lint, every moto service: about 450 MB). Its
+# The demo needs the `demo` extra only (boto3, click, rich, moto and its server: about 150 MB), not the whole `dev` one (SAM CLI, cfn-lint, every moto service: about 450 MB). Its
 # own stamp, so `make test` still installs `dev` into the same .venv.
 DEMO_STAMP := $(VENV)/.installed-demo
 
 $(DEMO_STAMP): pyproject.toml
-	@echo "==> $(VENV): installing secretshare with the demo extra (boto3, click, rich, moto and its server, pytest)"
+	@echo "==> $(VENV): installing secretshare with the demo extra (boto3, click, rich, moto and its server)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --progress-bar on -e '.[demo]'

@@ -1,8 +1,7 @@
 """Effective-access tests: who can read, judged by an independent IAM evaluator (iam-simulate, one process per pytest
-worker, the `iam` fixture) on the policies secretshare left in moto."""
+worker: the `iam` fixture of tests/support/fixtures.py) on the policies secretshare left in moto."""
 
 import pytest
-from support.iam_evaluator import iam as iam
 from support.world import isolate_aws_environment
 
 

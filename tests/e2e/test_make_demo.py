@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,21 @@ def test_make_test_still_installs_the_dev_extra():
 def test_the_demo_extra_holds_what_the_demo_imports():
     pyproject = (REPO / "pyproject.toml").read_text()
     demo = next(line for line in pyproject.splitlines() if line.startswith("demo = "))
-    for requirement in ("secretshare[cli]", '"moto>=', '"flask"', '"flask-cors"', '"PyYAML"', "pytest"):
+    for requirement in ("secretshare[cli]", '"moto>=', '"flask"', '"flask-cors"', '"PyYAML"'):
         assert requirement in demo
     # Not moto[server]: it installs every service's dependencies (cfn-lint, docker, sympy), twice the demo's size.
     assert "moto[server]" not in demo
+
+
+def test_the_demo_imports_the_evaluator_without_pytest():
+    """The demo extra does not install pytest: the evaluator the demo imports must not need it."""
+    blocked = "import sys; sys.modules['pytest'] = None; import secretshare.demo, support.iam_evaluator"
+    completed = subprocess.run(
+        [sys.executable, "-c", blocked],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": "tests"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr

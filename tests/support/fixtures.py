@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from support.faults import AwsFaults, VirtualClock
+from support.iam_evaluator import Evaluator
 from support.sam import load_handler
 from support.world import PRODUCER, REGION, CallLog, World
 
@@ -70,3 +71,10 @@ def faults(world: World, clock: VirtualClock) -> AwsFaults:
 def handler_faults(default_session: boto3.Session, clock: VirtualClock) -> AwsFaults:
     """Faults on the handlers' session."""
     return AwsFaults(default_session, PRODUCER)
+
+
+@pytest.fixture(scope="session")
+def iam() -> Iterator[Evaluator]:
+    """The independent IAM evaluator (iam-simulate): one node process per pytest session, so one per xdist worker."""
+    with Evaluator() as evaluator:
+        yield evaluator

@@ -72,12 +72,10 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
-
-import pytest
 
 EVALUATOR_DIR = Path(__file__).resolve().parent / "evaluator"
 SCRIPT = EVALUATOR_DIR / "simulate.mjs"
@@ -328,13 +326,6 @@ class Evaluator:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-@pytest.fixture(scope="session")
-def iam() -> Iterator[Evaluator]:
-    """One iam-simulate process per pytest session (so one per xdist worker). Import this into a conftest."""
-    with Evaluator() as evaluator:
-        yield evaluator
 
 
 # --- Secrets Manager's authorization, modelled on iam-simulate requests -----------------------------------------------
