@@ -31,6 +31,8 @@ from .policy import (
     Statement,
     account_condition,
     canonical,
+    ending,
+    grant_ends,
     principal_accounts,
     principals_of,
     recorded_accounts,
@@ -72,14 +74,24 @@ def for_secret_name(name: str, region: str) -> SecretSelector:
 
 @dataclass(frozen=True)
 class KeyGrant:
-    """The grant one secret should have: its ARN and its consumers (never empty)."""
+    """The grant one secret should have: its ARN, its consumers (never empty) and when it ends (None: never)."""
 
     secret_arn: str
     consumers: tuple[str, ...]
+    ends: str | None = None
+
+
+# A grant statement's identity in a key policy: who it grants, and until when (see `policy.ending`).
+GrantGroup = tuple[frozenset[str], str | None]
 
 
 def key_grant_statement(
-    audience: Iterable[str], secret_arns: Iterable[str], region: str, partition: str, org_id: str | None = None
+    audience: Iterable[str],
+    secret_arns: Iterable[str],
+    region: str,
+    partition: str,
+    org_id: str | None = None,
+    ends: str | None = None,
 ) -> Statement:
     """Let one audience decrypt these secrets, and only through Secrets Manager in their region.
 
@@ -88,12 +100,13 @@ def key_grant_statement(
     rewrites a condition, while it shows a deleted role as its unique id (`AROA...`, docs/aws-facts.md §12): the
     accounts still to clean up are read from here, not parsed out of principals. `org_id` narrows principals to A's
     organization, which AWS then enforces (ALLOWED_CONSUMERS=organization). An organization or OU is `Principal: *`
-    with the conditions of `orgs.scope_condition`.
+    with the conditions of `orgs.scope_condition`. `ends`: when the grant stops working (`policy.ending`); secrets
+    of one audience with different ends get a statement each.
     """
     arns = sorted(secret_arns)
     members = sorted(audience)
     pinned = {"kms:ViaService": via_service(region, partition), SECRET_ARN_KEY: arns[0] if len(arns) == 1 else arns}
-    statement: Statement = {"Sid": key_grant_sid(members), "Effect": "Allow"}
+    statement: Statement = {"Sid": key_grant_sid(members, ends), "Effect": "Allow"}
     if len(members) == 1 and is_scope(members[0]):
         condition = scope_condition(members[0])
         condition["StringEquals"] = {**pinned, **condition["StringEquals"]}
@@ -102,7 +115,7 @@ def key_grant_statement(
             "Principal": {"AWS": "*"},
             "Action": "kms:Decrypt",
             "Resource": "*",
-            "Condition": condition,
+            "Condition": {**condition, **ending(ends)},
         }
     narrowing = {ORG_ID_KEY: org_id} if org_id else {}
     return {
@@ -110,7 +123,10 @@ def key_grant_statement(
         "Principal": {"AWS": members},
         "Action": "kms:Decrypt",
         "Resource": "*",
-        "Condition": {"StringEquals": {**pinned, PRINCIPAL_ACCOUNT_KEY: account_condition(members), **narrowing}},
+        "Condition": {
+            "StringEquals": {**pinned, PRINCIPAL_ACCOUNT_KEY: account_condition(members), **narrowing},
+            **ending(ends),
+        },
     }
 
 
@@ -211,32 +227,39 @@ def merge_key_policy(
     does not change is kept byte-for-byte, so AWS's reformatting never causes a write. `org_id`: see
     `key_grant_statement`.
     """
-    placed = dict.fromkeys(audiences(grant.consumers) if grant else [], False)
+    placed: dict[GrantGroup, bool] = {(a, grant.ends): False for a in audiences(grant.consumers)} if grant else {}
     merged: list[Statement] = []
     for statement in statements(document):
         arns = granted_secret_arns(statement)
-        audience = audience_of(statement) if _is_grant(statement) else None
-        takes_grant = audience in placed and not placed[audience]
+        group = (audience_of(statement), grant_ends(statement)) if _is_grant(statement) else None
+        takes_grant = group in placed and not placed[group]
         if not is_ours(statement) or _is_key_level(statement) or not (takes_grant or any(map(selects, arns))):
             merged.append(statement)
             continue
-        if audience is None:
+        if group is None:
             continue  # this secret's old cleanup marker (`marker` replaces it), or a probe left by a stopped run
         remaining = [arn for arn in arns if not selects(arn)]
         if takes_grant and grant:
             remaining.append(grant.secret_arn)
-            placed[audience] = True
+            placed[group] = True
         if remaining:
-            rebuilt = {**key_grant_statement(audience, remaining, region, partition, org_id), "Sid": statement["Sid"]}
+            rebuilt = {**_grant_statement(group, remaining, region, partition, org_id), "Sid": statement["Sid"]}
             merged.append(statement if canonical(rebuilt) == canonical(statement) else rebuilt)
-    for audience in (a for a, done in placed.items() if not done and grant):
-        merged.append(key_grant_statement(audience, [grant.secret_arn], region, partition, org_id))
+    for group in (g for g, done in placed.items() if not done and grant):
+        merged.append(_grant_statement(group, [grant.secret_arn], region, partition, org_id))
     if marker:
         merged.append(marker)
     if not merged:
         return None
     base = {key: value for key, value in (document or {}).items() if key != "Statement"}
     return {"Version": "2012-10-17", **base, "Statement": merged}
+
+
+def _grant_statement(
+    group: GrantGroup, secret_arns: Iterable[str], region: str, partition: str, org_id: str | None
+) -> Statement:
+    audience, ends = group
+    return key_grant_statement(audience, secret_arns, region, partition, org_id, ends)
 
 
 def _is_grant(statement: Statement) -> bool:

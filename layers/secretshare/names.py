@@ -113,9 +113,10 @@ def _capped(name: str, limit: int, secret_name: str) -> str:
     return f"{kept.rstrip('/')}-{digest}"
 
 
-def key_grant_sid(consumers: Iterable[str]) -> str:
-    """Sid of the key-policy grant for one consumer set (a shared key groups its secrets by consumer set)."""
-    return f"{GRANT_SID_PREFIX}{name_hash(' '.join(sorted(consumers)))}"
+def key_grant_sid(consumers: Iterable[str], ends: str | None = None) -> str:
+    """Sid of the key-policy grant for one consumer set and end (a shared key groups its secrets by both)."""
+    until = f" until {ends}" if ends else ""
+    return f"{GRANT_SID_PREFIX}{name_hash(' '.join(sorted(consumers)) + until)}"
 
 
 def cleanup_statement_sid(secret_arn: str) -> str:

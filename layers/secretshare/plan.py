@@ -478,7 +478,9 @@ def plan_reconciliation(
     deletes, kept = _parameter_deletes(state, revoked, undeletable)
     pending = sorted(set(revoked) - set(deletes) - set(kept) - _absent(state, revoked))
     marker = cleanup_marker_statement(state.arn, location.partition, pending) if pending else None
-    copy_plans, key_changes = _key_plans(state, consumers, marker)
+    # A time-boxed share's grants carry their end, which AWS enforces to the second (`policy.ending`).
+    ends = format_time(share.until) if consumers and share.until else None
+    copy_plans, key_changes = _key_plans(state, consumers, ends, marker)
     _check_movable(state, copy_plans)
     unshared = state.unshared_replicas if consumers else ()
     return Plan(
@@ -493,7 +495,7 @@ def plan_reconciliation(
         copies=copy_plans,
         key_tag_changes=_key_tag_changes(state, key_changes),
         key_policy_changes=key_changes,
-        resource_policy_change=_resource_policy_change(state, consumers),
+        resource_policy_change=_resource_policy_change(state, consumers, ends),
         parameter_name=parameter_name(
             settings.parameter_prefix, location.account, location.region, state.name, location.partition
         ),
@@ -574,7 +576,7 @@ def _absent(state: SecretState, accounts: Iterable[str]) -> set[str]:
 
 
 def _key_plans(
-    state: SecretState, consumers: tuple[str, ...], marker: Statement | None
+    state: SecretState, consumers: tuple[str, ...], ends: str | None, marker: Statement | None
 ) -> tuple[tuple[CopyPlan, ...], tuple[KeyPolicyChange, ...]]:
     """Which key each copy ends up on, and every key-policy change: each key carries the grant of the copy in its
     region that it holds, and every other key only loses ours for this secret. The cleanup marker goes on the
@@ -587,7 +589,7 @@ def _key_plans(
         copy_marker = marker if copy is copies[0] else None
         plan, holder = _copy_plan(state, copy, consumers)
         copy_plans.append(plan)
-        grant = KeyGrant(copy.arn, consumers) if consumers else None
+        grant = KeyGrant(copy.arn, consumers, ends) if consumers else None
         if plan.new_key:
             changes.append(_new_key_change(state, plan, grant, copy_marker))
         elif holder is not None:
@@ -712,12 +714,14 @@ def _key_tag_changes(state: SecretState, changes: tuple[KeyPolicyChange, ...]) -
     return tuple(found)
 
 
-def _resource_policy_change(state: SecretState, consumers: tuple[str, ...]) -> ResourcePolicyChange | None:
+def _resource_policy_change(
+    state: SecretState, consumers: tuple[str, ...], ends: str | None
+) -> ResourcePolicyChange | None:
     # AWS refuses resource-policy changes on a secret scheduled for deletion; its key grant is revoked instead.
     # Replicas get the primary's resource policy from Secrets Manager itself.
     if not state.readable:
         return None
-    desired = resource_grant_statements(consumers, state.org_narrowing)
+    desired = resource_grant_statements(consumers, state.org_narrowing, ends)
     after = merge_statements(state.resource_policy, is_ours, desired)
     if after == state.resource_policy:
         return None

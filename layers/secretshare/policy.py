@@ -20,6 +20,8 @@ POLICY_VERSION = "2012-10-17"
 SECRET_READ_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
 # Our grants record their consumers' accounts here (see `keypolicy.key_grant_statement`).
 PRINCIPAL_ACCOUNT_KEY = "aws:PrincipalAccount"
+# A time-boxed share's grants end here, to the second (see `ending`).
+CURRENT_TIME_KEY = "aws:CurrentTime"
 # AWS limits, checked before writing because a rejected write would leave the two policies out of step.
 KEY_POLICY_MAX_BYTES = 32 * 1024
 RESOURCE_POLICY_MAX_CHARS = 20_480
@@ -40,9 +42,27 @@ def via_service_pattern(partition: str = "aws") -> str:
     return via_service("*", partition)
 
 
-def resource_grant_statement(consumers: Iterable[str], org_id: str | None = None) -> Statement:
+def ending(ends: str | None) -> dict[str, dict[str, str]]:
+    """The condition that ends a grant at `ends` (a UTC moment to the second, `sharetag.format_time`); none for a
+    share without end.
+
+    AWS evaluates it on every request, so a time-boxed share stops working at that second whether or not a
+    reconciliation has run yet: `aws:CurrentTime` is a global key present in every request, and a date operator on
+    it is how AWS's own examples bound access in time (docs/aws-facts.md §16). The expiry schedule and the sweep then
+    remove the grants themselves.
+    """
+    return {"DateLessThan": {CURRENT_TIME_KEY: ends}} if ends else {}
+
+
+def grant_ends(statement: Statement) -> str | None:
+    """When a grant of ours ends (its `ending` condition), None if it does not."""
+    value = ((statement.get("Condition") or {}).get("DateLessThan") or {}).get(CURRENT_TIME_KEY)
+    return value if isinstance(value, str) else None
+
+
+def resource_grant_statement(consumers: Iterable[str], org_id: str | None = None, ends: str | None = None) -> Statement:
     """Secret resource-policy statement letting these principals read the secret (their accounts recorded, and
-    narrowed to A's organization by `org_id`, as in the key grant)."""
+    narrowed to A's organization by `org_id`, as in the key grant) until `ends` (see `ending`)."""
     principals = sorted(consumers)
     narrowing = {ORG_ID_KEY: org_id} if org_id else {}
     return {
@@ -51,13 +71,19 @@ def resource_grant_statement(consumers: Iterable[str], org_id: str | None = None
         "Principal": {"AWS": principals},
         "Action": list(SECRET_READ_ACTIONS),
         "Resource": "*",
-        "Condition": {"StringEquals": {PRINCIPAL_ACCOUNT_KEY: account_condition(principals), **narrowing}},
+        "Condition": {
+            "StringEquals": {PRINCIPAL_ACCOUNT_KEY: account_condition(principals), **narrowing},
+            **ending(ends),
+        },
     }
 
 
-def resource_grant_statements(consumers: Iterable[str], org_id: str | None = None) -> list[Statement]:
+def resource_grant_statements(
+    consumers: Iterable[str], org_id: str | None = None, ends: str | None = None
+) -> list[Statement]:
     """The resource-policy statements for a consumer set: one for its principals, one for each organization or OU
-    (`Principal: *` with `orgs.scope_condition`: a fixed `aws:PrincipalOrgID` in every one, see docs/security.md)."""
+    (`Principal: *` with `orgs.scope_condition`: a fixed `aws:PrincipalOrgID` in every one, see docs/security.md);
+    each until `ends`."""
     found = sorted(set(consumers))
     principals = [c for c in found if not is_scope(c)]
     scoped = [
@@ -67,12 +93,12 @@ def resource_grant_statements(consumers: Iterable[str], org_id: str | None = Non
             "Principal": {"AWS": "*"},
             "Action": list(SECRET_READ_ACTIONS),
             "Resource": "*",
-            "Condition": scope_condition(scope),
+            "Condition": {**scope_condition(scope), **ending(ends)},
         }
         for scope in found
         if is_scope(scope)
     ]
-    return ([resource_grant_statement(principals, org_id)] if principals else []) + scoped
+    return ([resource_grant_statement(principals, org_id, ends)] if principals else []) + scoped
 
 
 def account_condition(principals: Iterable[str]) -> str | list[str]:

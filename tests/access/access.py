@@ -65,12 +65,22 @@ class Access:
         }
 
     def read(
-        self, caller: str, identity: dict[str, Any], org_id: str | None = None, org_paths: list[str] | None = None
+        self,
+        caller: str,
+        identity: dict[str, Any],
+        org_id: str | None = None,
+        org_paths: list[str] | None = None,
+        *,
+        at: str | None = None,
     ) -> AccessResult:
         """Can `caller`, holding `identity`, read the secret's value through Secrets Manager? `org_id` and
-        `org_paths` are what AWS puts in aws:PrincipalOrgID and aws:PrincipalOrgPaths for the caller."""
+        `org_paths` are what AWS puts in aws:PrincipalOrgID and aws:PrincipalOrgPaths for the caller; `at`, in
+        aws:CurrentTime (AWS sets it on every request; without it a condition on the time cannot match)."""
         arguments = self._arguments(caller, identity, org_id, org_paths)
-        return can_read_secret(self.evaluator, secret_policy=self.world.resource_policy(self.secret_arn), **arguments)
+        clock = {"extra_context": {"aws:CurrentTime": at}} if at else {}
+        return can_read_secret(
+            self.evaluator, secret_policy=self.world.resource_policy(self.secret_arn), **arguments, **clock
+        )
 
     def write(self, caller: str, identity: dict[str, Any]) -> AccessResult:
         """Can `caller` put a new version (as rotation does)?"""

@@ -1,4 +1,5 @@
-"""`share-until`: a time-boxed share ends at its moment, enforced by an exact-time schedule and by the sweep.
+"""`share-until`: a time-boxed share ends at its moment: AWS enforces it to the second through a condition in the
+grants (who can read then: tests/access/test_time_boxed_access.py), and the schedule and the sweep remove the grants.
 
 The clock is frozen by passing `now` to the library, the way the Lambda passes the real clock.
 """
@@ -60,6 +61,18 @@ def test_a_share_until_a_future_moment_grants_and_schedules_its_end_exactly(sche
     assert found["Target"]["Arn"] == scheduled.settings.queue_arn
     assert found["Target"]["SqsParameters"] == {"MessageGroupId": "secretshare"}
     assert secret_id_from_event(json.loads(found["Target"]["Input"])) == arn
+
+
+def test_every_grant_of_a_time_boxed_share_carries_its_end(scheduled):
+    arn = scheduled.create_secret(NAME, f"{B} {ROLE_C}", tags={"share-until": "2026-12-31T19:00:00.250+01:00"})
+
+    scheduled.reconcile(arn, now=BEFORE)
+
+    ends = {"aws:CurrentTime": UNTIL}  # 18:00:00.250 UTC, to the whole second before
+    [resource_grant] = scheduled.resource_policy(arn)["Statement"]
+    key_grants = scheduled.key_grants_for(scheduled.key_policy(scheduled.kms_key_id(arn)), arn)
+    assert resource_grant["Condition"]["DateLessThan"] == ends
+    assert [grant["Condition"]["DateLessThan"] for grant in key_grants] == [ends]
 
 
 def test_at_the_moment_it_ends_every_grant_is_revoked_and_the_entries_stay(scheduled):

@@ -1,6 +1,7 @@
 """Policy merge: ours replaced, everything else kept exactly, and idempotent."""
 
 import json
+from collections import Counter
 
 import pytest
 from hypothesis import given
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 from secretshare.errors import PolicyTooLarge
 from secretshare.keypolicy import (
     KeyGrant,
+    audience_of,
     audiences,
     cleanup_marker_statement,
     for_secret_family,
@@ -24,6 +26,7 @@ from secretshare.orgs import scope_of
 from secretshare.policy import (
     check_size,
     consumer_policy,
+    grant_ends,
     granted_principals,
     merge_statements,
     recorded_accounts,
@@ -69,6 +72,20 @@ def foreign_statements(draw):
     return statement if sid is None else {"Sid": sid, **statement}
 
 
+# When a grant ends: never, or one of two moments (a shared key groups secrets by audience and end).
+ends = st.sampled_from([None, "2030-06-01T18:00:00Z", "2030-06-01T20:00:00Z"])
+
+
+def grants_with_ends(document, secret):
+    """Who our grants give the secret to, and until when."""
+    return {
+        (member, grant_ends(s))
+        for s in statements(document)
+        if is_ours(s) and s.get("Effect") == "Allow" and secret in granted_secret_arns(s)
+        for member in audience_of(s)
+    }
+
+
 @st.composite
 def our_key_statements(draw):
     """Grants covering any of the secrets (as a previous run or another secret left them), or markers."""
@@ -76,7 +93,7 @@ def our_key_statements(draw):
     if draw(st.booleans()):
         return cleanup_marker_statement(arns[0], "aws", ["555555555555"])
     audience = draw(st.one_of(principals, st.sampled_from(SCOPES).map(lambda scope: [scope])))
-    return key_grant_statement(audience, arns, "eu-west-1", "aws")
+    return key_grant_statement(audience, arns, "eu-west-1", "aws", ends=draw(ends))
 
 
 @st.composite
@@ -96,7 +113,9 @@ def key_policies(draw):
     return {"Version": "2012-10-17", "Statement": kept}
 
 
-grants = st.one_of(st.none(), consumer_sets.map(lambda consumers: KeyGrant(SECRET, tuple(consumers))))
+grants = st.one_of(
+    st.none(), st.builds(lambda consumers, until: KeyGrant(SECRET, tuple(consumers), until), consumer_sets, ends)
+)
 
 
 def merge(document, grant):
@@ -119,7 +138,7 @@ def test_merging_never_drops_or_changes_a_statement_it_does_not_own(document, gr
 def test_merging_never_changes_another_secrets_grant(document, grant):
     merged = merge(document, grant)
     for other in OTHERS:
-        assert secret_grantees(merged, for_secret_family(other)) == secret_grantees(document, for_secret_family(other))
+        assert grants_with_ends(merged, other) == grants_with_ends(document, other)
         assert pending_cleanup_accounts(merged, for_secret_family(other)) == pending_cleanup_accounts(
             document, for_secret_family(other)
         )
@@ -138,7 +157,10 @@ def test_after_merging_the_secret_is_granted_to_exactly_its_consumers_one_statem
         s for s in statements(merged) if is_ours(s) and s["Effect"] == "Allow" and SECRET in granted_secret_arns(s)
     ]
     assert secret_grantees(merged, for_secret_family(SECRET)) == set(grant.consumers if grant else ())
+    assert grants_with_ends(merged, SECRET) == ({(c, grant.ends) for c in grant.consumers} if grant else set())
     assert len(granting) == (len(audiences(grant.consumers)) if grant else 0)
+    before, after = (Counter(s["Sid"] for s in statements(d) if is_ours(s)) for d in (document, merged))
+    assert all(count <= max(before[sid], 1) for sid, count in after.items()), "a merge never repeats a Sid"
     assert pending_cleanup_accounts(merged, for_secret_family(SECRET)) == set()
 
 
