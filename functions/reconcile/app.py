@@ -19,7 +19,7 @@ from secretshare.errors import ReconcileFailed
 from secretshare.events import UnrecognizedEvent, secret_id_from_event
 from secretshare.observability import count_reconciliation, logger, metrics
 from secretshare.reconcile import ReconcileResult, reconcile_secret
-from secretshare.retries import after_failure
+from secretshare.retries import RESERVE_SECONDS, after_failure, defer
 from secretshare.settings import Settings
 
 # The FIFO queue (one message group) is there so that no two reconciliations run at once, not for order: each
@@ -39,14 +39,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = Settings.from_env()
     if "Records" not in event:
         return reconcile_event(event, settings, clients)
-    record_handler = partial(reconcile_record, settings=settings, clients=clients)
+    record_handler = partial(reconcile_record, settings=settings, clients=clients, context=context)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 
 
-def reconcile_record(record: SQSRecord, settings: Settings, clients: Clients) -> dict[str, Any]:
+def reconcile_record(record: SQSRecord, settings: Settings, clients: Clients, context: LambdaContext) -> dict[str, Any]:
     """One SQS record, whose body is an EventBridge event (or secretshare's own request of the same shape).
 
-    A body that names no secret is logged whole and dropped: retrying cannot make it name one.
+    A body that names no secret is logged whole and dropped: retrying cannot make it name one. A record the
+    invocation has too little time left for is queued again untried (secretshare.retries.RESERVE_SECONDS).
     """
     with logger.append_context_keys(message_id=record.message_id):
         try:
@@ -56,11 +57,16 @@ def reconcile_record(record: SQSRecord, settings: Settings, clients: Clients) ->
             count_reconciliation(None, succeeded=False)
             logger.exception("record names no secret; dropped", extra={"body": record.body[:4096]})
             return {"dropped": True}
+        secret_id = secret_id_from_event(event)
+        if context.get_remaining_time_in_millis() < RESERVE_SECONDS * 1000:
+            outcome = defer(event, secret_id, settings=settings, clients=clients)
+            logger.warning("reconciliation not started: %s", outcome, extra={"secret_arn": secret_id})
+            return {"deferred": True}
         try:
             return reconcile_event(event, settings, clients)
         except Exception as err:  # every failure was counted and logged: now decide what becomes of it
-            outcome = after_failure(event, secret_id_from_event(event), err, settings=settings, clients=clients)
-            logger.warning("reconciliation failed: %s", outcome, extra={"secret_arn": secret_id_from_event(event)})
+            outcome = after_failure(event, secret_id, err, settings=settings, clients=clients)
+            logger.warning("reconciliation failed: %s", outcome, extra={"secret_arn": secret_id})
             return {"failed": str(err), "then": outcome}
 
 

@@ -29,6 +29,11 @@ RETRY_SOURCE = "secretshare.retry"
 RETRY_DETAIL_TYPE = "Reconciliation Retry"
 # Attempts in all, the first one included, before a message goes to the dead-letter queue.
 MAX_ATTEMPTS = 3
+# A reconciliation starts only with this much of its invocation left: room for one consumer account that does not
+# answer (27 s at most: secretshare.aws.CONSUMER_CLIENT_CONFIG) and the rest of the work. A record that
+# finds less is queued again untried (`defer`): a function that times out fails its whole batch, and the queue then
+# holds the message group back for its visibility timeout.
+RESERVE_SECONDS = 30
 
 
 def worth_retrying_soon(err: BaseException) -> bool:
@@ -74,3 +79,13 @@ def after_failure(
         raise err
     aws.send_messages(settings.dead_letter_queue_url, [json.dumps(request)], MESSAGE_GROUP_ID)
     return f"moved to the dead-letter queue after {attempt} attempts"
+
+
+def defer(event: Mapping[str, Any], secret_id: str, *, settings: Settings, clients: Clients) -> str:
+    """Queue a reconciliation again untried, behind the others, because its invocation has too little time left. Not
+    an attempt: the request keeps the event's attempt count. Raises RuntimeError when there is no queue."""
+    if not settings.queue_url:
+        raise RuntimeError(f"no time left to reconcile {secret_id} and no queue to put it back on")
+    request = retry_request(secret_id, attempt_of(event), "deferred: too little time left in the invocation")
+    Aws(settings, clients).send_messages(settings.queue_url, [json.dumps(request)], MESSAGE_GROUP_ID)
+    return "deferred to a later invocation (too little time left in this one)"

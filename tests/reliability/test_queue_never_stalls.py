@@ -19,7 +19,7 @@ from checks import ROOT_B, B, C, assert_shared_exactly, metric_totals
 from support.sam import LambdaContext, deliver_once
 
 from secretshare.observability import RECONCILE_FAILED, RECONCILE_SUCCEEDED
-from secretshare.retries import MAX_ATTEMPTS, RETRY_SOURCE
+from secretshare.retries import MAX_ATTEMPTS, RESERVE_SECONDS, RETRY_SOURCE
 from secretshare.sweep import MESSAGE_GROUP_ID, sweep_message
 
 GOOD = ["app/one", "app/two", "app/three", "app/four"]
@@ -122,3 +122,38 @@ def test_a_throttled_call_that_passes_on_the_second_attempt_converges_without_a_
 
     assert_shared_exactly(world, arn, {ROOT_B})
     assert world.status(arn) == "ok 1 consumer"
+
+
+class RunningOutContext(LambdaContext):
+    """An invocation that has time for `records` reconciliations, then too little (RESERVE_SECONDS less a second)."""
+
+    def __init__(self, records: int) -> None:
+        self.asked = 0
+        self.records = records
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.asked += 1
+        return 60_000 if self.asked <= self.records else (RESERVE_SECONDS - 1) * 1000
+
+
+def test_records_an_invocation_has_no_time_for_are_queued_again_untried_and_converge_next(
+    world, queues, reconcile_app, handler_output
+):
+    sqs, url, dead = queues
+    good = [world.create_secret(name, B) for name in GOOD]
+    queue_all(sqs, url, good)
+
+    first = deliver_once(sqs, url, reconcile_app.handler, RunningOutContext(records=2))
+    done_first = [arn for arn in good if world.status(arn) is not None]
+    requeued = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    bodies = [json.loads(m["Body"]) for m in requeued]
+    rest = drain(sqs, url, reconcile_app)
+
+    assert len(first) == len(GOOD) and len(done_first) == 2, "two reconciled, two not started"
+    assert [b["source"] for b in bodies] == [RETRY_SOURCE] * 2
+    assert [b["detail"]["attempt"] for b in bodies] == [1, 1], "a deferral is not an attempt"
+    assert rest, "the deferred ones came back"
+    for arn in good:
+        assert_shared_exactly(world, arn, {ROOT_B})
+    assert counts(sqs, url) == (0, 0) and counts(sqs, dead) == (0, 0)
+    assert "reconciliation not started: deferred" in handler_output.readouterr().out

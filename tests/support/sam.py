@@ -270,7 +270,7 @@ class LambdaContext:
     function_name: str = "secretshare-ReconcileFunction-AbC123"
     function_version: str = "$LATEST"
     invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{PRODUCER}:function:secretshare-ReconcileFunction-AbC123"
-    memory_limit_in_mb: int = 256
+    memory_limit_in_mb: int = 512
     aws_request_id: str = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b"
     log_group_name: str = "/aws/lambda/secretshare-reconcile"
     log_stream_name: str = "2026/11/28/[$LATEST]0123456789abcdef"
