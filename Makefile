@@ -97,6 +97,6 @@ format: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .aws-sam $(EVALUATOR)/node_modules
 
-# Both parts by default (about 20 minutes on 2 cores); BENCH_ARGS=--quick (about 4), --moto or --latency for one part.
+# Both parts by default (about 18 minutes on 2 cores); BENCH_ARGS=--quick (about 4), --moto or --latency for one part.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
