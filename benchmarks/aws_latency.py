@@ -14,7 +14,6 @@ The account of a call is that of its credentials: A's, or a consumer's learnt fr
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -24,6 +23,7 @@ from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from support.faults import aws_response
 
 LATENCY = 0.025  # seconds per HTTP attempt, send to response
 
@@ -91,10 +91,6 @@ QUOTAS = (
     ),
 )
 BINDING = QUOTAS[:3]
-_THROTTLED_HEADERS = {
-    "x-amzn-RequestId": "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE",
-    "Content-Type": "application/x-amz-json-1.1",
-}
 
 
 class _Bucket:
@@ -115,16 +111,6 @@ class _Bucket:
                 self.tokens -= 1
                 return True
             return False
-
-
-class _Body:
-    """The `raw` of an AWSResponse: botocore reads the body through `stream()`."""
-
-    def __init__(self, content: bytes) -> None:
-        self._content = content
-
-    def stream(self, **_: Any) -> Any:
-        yield self._content
 
 
 @dataclass
@@ -208,12 +194,7 @@ class AwsLatency:
         with self._lock:
             self.tally.throttled[operation] += 1
             self.throttled_by_quota[quota.name] += 1
-        body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
-        headers = {
-            "x-amzn-RequestId": "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE",
-            "Content-Type": "application/x-amz-json-1.1",
-        }
-        return AWSResponse(request.url, 400, headers, _Body(body))
+        return aws_response(request, 400, {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}})
 
     def _received(self, **_: Any) -> None:
         elapsed = time.monotonic() - getattr(self._local, "started", time.monotonic())

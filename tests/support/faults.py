@@ -168,7 +168,7 @@ class AwsFaults:
             if fault.raises is not None:
                 raise fault.raises
             status, body = answered
-            return _response(request, status, body)
+            return aws_response(request, status, body)
         return botocore_stubber(request=request, event_name=event_name, **kwargs)
 
     def _remember_role(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -220,7 +220,7 @@ def _parameters(request: AWSPreparedRequest) -> Parameters:
     return {key: values[0] for key, values in parse_qs(text).items()}
 
 
-def _response(request: AWSPreparedRequest, status: int, body: dict[str, Any]) -> AWSResponse:
+def aws_response(request: AWSPreparedRequest, status: int, body: dict[str, Any]) -> AWSResponse:
     """An HTTP response as the service would send it: JSON with `__type` for JSON services, XML for STS."""
     headers = {"x-amzn-RequestId": "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE"}
     if _is_json(request):
