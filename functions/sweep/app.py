@@ -42,8 +42,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS
     report = sweep(settings=settings, clients=clients, after=resume_after, deadline=deadline, on_chunk=queue_drifted)
-    if not report.complete:
-        hand_over(report, settings=settings, clients=clients)
+    hand_over(report, settings=settings, clients=clients)
     logger.info(
         "swept" if report.complete else "swept part, handed the rest over",
         extra={

@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -226,19 +226,19 @@ class Aws:
         return self._client("sts", region).get_caller_identity()["Arn"]
 
     @calls("secretsmanager:ListSecrets")
-    def tagged_secrets(self, tag_key: str) -> Iterator[dict]:
+    def tagged_secrets(self, tag_key: str) -> list[dict]:
         """Every secret of this region carrying a tag whose key starts with `tag_key`, as ListSecrets describes it.
 
         Secrets scheduled for deletion are included. The `tag-key` filter matches by prefix (`share-with` also
-        matches `share-without`): the caller keeps the keys it wants.
+        matches `share-without`): the caller keeps the keys it wants. A list, not a generator, so that a page that
+        fails does so inside this method and its error names the action (`calls`).
         """
         pages = (
             self._client("secretsmanager")
             .get_paginator("list_secrets")
             .paginate(IncludePlannedDeletion=True, Filters=[{"Key": "tag-key", "Values": [tag_key]}])
         )
-        for page in pages:
-            yield from page["SecretList"]
+        return [secret for page in pages for secret in page["SecretList"]]
 
     @calls("organizations:DescribeOrganization")
     def organization(self, account: str) -> Organization:

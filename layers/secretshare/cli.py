@@ -45,7 +45,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .arns import is_account_id, parse_arn, secret_name_from_arn
-from .aws import REQUIRED_ACTIONS, Aws, Clients, error_code, failed_action
+from .aws import Aws, Clients, error_code, failed_action
 from .errors import AllowListUnavailable, AwsCallFailed, ConfigurationError, ReconcileFailed, SecretShareError
 from .plan import Plan
 from .policy import render
@@ -161,7 +161,7 @@ def explain(err: Exception) -> CliError:
 def _explain_client_error(err: ClientError) -> CliError:
     code = error_code(err)
     reason = err.response.get("Error", {}).get("Message", str(err))
-    call = failed_action(err) or _action_of(err.operation_name)
+    call = failed_action(err) or err.operation_name
     if code in _CREDENTIALS_REFUSED:
         return CliError(
             f"AWS refused the credentials: {code}: {reason}",
@@ -174,12 +174,6 @@ def _explain_client_error(err: ClientError) -> CliError:
             hint=f"the credentials of account A need {call} (an SCP or a permissions boundary may deny it)",
         )
     return CliError(f"{call} failed: {code}: {reason}")
-
-
-def _action_of(operation: str) -> str:
-    """The IAM action of an operation secretshare calls (a paginated call fails outside its declared method)."""
-    actions = {action for (_, name), action in REQUIRED_ACTIONS.items() if name == operation}
-    return actions.pop() if len(actions) == 1 else operation
 
 
 def _no_region() -> CliError:
