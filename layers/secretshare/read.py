@@ -56,17 +56,14 @@ _MAX_HINTED_REGIONS = 8
 KeyIndex = Mapping[str, Mapping[str, Mapping[str, str]]]
 
 
-def read_state(
-    aws: Aws, secret_id: str, description: dict | None = None, key_index: KeyIndex | None = None
-) -> tuple[SecretState, ShareTag]:
+def read_state(aws: Aws, secret_id: str, key_index: KeyIndex | None = None) -> tuple[SecretState, ShareTag]:
     """Read the secret, its tags, replicas, keys, policies and consumer parameters: everything the plan needs.
 
-    `description` is the secret as ListSecrets already returned it, and `key_index` the keys carrying our tag
-    (the sweep passes both), saving DescribeSecret and the tagging query. A replica is reconciled through its
-    primary, which owns the tags and the resource policy.
+    `key_index` is the keys carrying our tag (the sweep reads it once for all its secrets), saving the tagging
+    query. A replica is reconciled through its primary, which owns the tags and the resource policy.
     """
     region = region_of(secret_id) or aws.session.region_name
-    description = description or aws.describe_secret(secret_id, region)
+    description = aws.describe_secret(secret_id, region)
     if description is None:
         state = _gone_secret_state(aws, secret_id, region)
         return _complete(aws, state, _Keys(aws, state.name, state.location.account, key_index), ()), ShareTag()
