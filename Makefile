@@ -44,9 +44,9 @@ $(CHECKOV_STAMP): pyproject.toml
 
 venv: $(STAMP) $(CHECKOV_STAMP)
 
-# The IAM policy evaluator of the access tests (tests/support/iam_evaluator.py): @cloud-copilot/iam-simulate on node,
-# test-only, installed exactly as package-lock.json pins it.
-EVALUATOR := tests/support/evaluator
+# The IAM policy evaluator the tests and the demo judge access with (evaluator/iam_evaluator): @cloud-copilot/iam-simulate
+# on node, installed exactly as package-lock.json pins it. Never shipped to Lambda.
+EVALUATOR := evaluator/iam_evaluator/node
 EVALUATOR_STAMP := $(EVALUATOR)/node_modules/.installed
 
 $(EVALUATOR_STAMP): $(EVALUATOR)/package.json $(EVALUATOR)/package-lock.json
@@ -64,10 +64,10 @@ $(DEMO_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --progress-bar on -e '.[demo]'
 	touch $(DEMO_STAMP)
 
-# The demo judges an app role of account A with the tests' IAM evaluator (tests/support, node): hence the path.
+# The demo judges an app role of account A with the IAM evaluator (evaluator/iam_evaluator, node).
 demo: $(DEMO_STAMP) $(EVALUATOR_STAMP)
 	@echo "==> running the demo: an embedded moto server, the IAM evaluator on node"
-	PYTHONPATH=tests $(BIN)/secretshare demo
+	$(BIN)/secretshare demo
 
 test: lint $(CHECKOV_STAMP) $(EVALUATOR_STAMP)
 	$(BIN)/python -m pytest -n 2 -q

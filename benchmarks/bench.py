@@ -34,11 +34,11 @@ from rich.console import Console
 from rich.table import Table
 
 from secretshare import reconcile_secret
-from secretshare.aws import Clients
-from secretshare.keypolicy import KeyGrant, for_secret_family, merge_key_policy
-from secretshare.policy import KEY_POLICY_MAX_BYTES
-from secretshare.settings import AllowList, Settings
-from secretshare.sweep import sweep
+from secretshare.domain.keypolicy import KeyGrant, for_secret_family, merge_key_policy
+from secretshare.domain.policy import KEY_POLICY_MAX_BYTES
+from secretshare.domain.settings import AllowList, Settings
+from secretshare.gateway import Clients
+from secretshare.reconciler.sweep import sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 # The real-latency part runs the handlers with the tests' helpers (tests/support) and its modules beside this one.

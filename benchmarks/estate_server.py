@@ -1,7 +1,7 @@
 """Run by bench.py in a process of its own: build an estate in moto, then serve it as moto's server does.
 
 Building 10,000 shared secrets through HTTP would take longer than measuring them, so the estate is written straight
-into moto's backends, by the library's own read, plan and apply (`DirectAws` does each call of `secretshare.aws.Aws`
+into moto's backends, by the library's own read, plan and apply (`DirectAws` does each call of `secretshare.gateway.Aws`
 on the backends instead of through botocore): every key, key policy, resource policy, parameter and status tag is
 exactly what a reconciliation leaves. The sweep that follows, over HTTP, checks each secret and finds none drifted.
 Two shortcuts keep the emulator from being the bottleneck, neither touching what it answers: moto's KMS makes an RSA
@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,12 +43,16 @@ from moto.secretsmanager.models import secretsmanager_backends
 from moto.ssm.models import ssm_backends
 from werkzeug.serving import make_server
 
-from secretshare.apply import apply_grants
-from secretshare.aws import Aws, Clients
-from secretshare.names import GRANTS_TAG_KEY, MANAGED_BY_TAG
-from secretshare.plan import plan_reconciliation
-from secretshare.read import read_state
-from secretshare.settings import AllowList, Settings
+from secretshare.domain.names import GRANTS_TAG_KEY, MANAGED_BY_TAG
+from secretshare.domain.settings import AllowList, Settings
+from secretshare.gateway import Aws, Clients
+from secretshare.gateway.consumer_accounts import ConsumerAccounts
+from secretshare.gateway.kms import Kms
+from secretshare.gateway.secretsmanager import SecretsManager
+from secretshare.gateway.tagging import Tagging
+from secretshare.reconciler.apply import apply_grants
+from secretshare.reconciler.plan import plan_reconciliation
+from secretshare.reconciler.read import read_state
 
 REGION = "eu-west-1"
 PRODUCER = "123456789012"  # moto's default account: the server's calls with any plain access key land in it
@@ -73,84 +78,88 @@ class KeyTags:
             self.by_grants_value[(region, self.tags[key_arn][GRANTS_TAG_KEY])].add(key_arn)
 
 
-class DirectAws(Aws):
-    """`Aws` with every call the build needs made on moto's backends. Any other call fails loudly: no HTTP here."""
+KEY_TAGS = KeyTags()
 
-    key_tags = KeyTags()
 
-    def _client(self, service: str, region: str | None = None) -> Any:
-        raise AssertionError(f"the estate build made a {service} call through botocore")
+def _secrets(region: str | None) -> Any:
+    return secretsmanager_backends[PRODUCER][region or REGION]
 
-    def _secrets(self, region: str | None) -> Any:
-        return secretsmanager_backends[PRODUCER][region or REGION]
 
-    def _kms(self, region: str | None) -> Any:
-        return kms_backends[PRODUCER][region or REGION]
+def _kms(region: str | None) -> Any:
+    return kms_backends[PRODUCER][region or REGION]
 
-    def describe_secret(self, secret_id: str, region: str | None) -> dict | None:
+
+class DirectSecrets(SecretsManager):
+    def describe(self, secret_id: str, region: str | None) -> dict | None:
         try:
-            found = self._secrets(region).describe_secret(secret_id).to_dict()
+            found = _secrets(region).describe_secret(secret_id).to_dict()
         except SecretNotFoundException:
             return None
         return {key: value for key, value in found.items() if value is not None}  # as botocore parses it
 
     def resource_policy(self, secret_arn: str, region: str) -> dict | None:
-        text = json.loads(self._secrets(region).get_resource_policy(secret_arn)).get("ResourcePolicy")
+        text = json.loads(_secrets(region).get_resource_policy(secret_arn)).get("ResourcePolicy")
         return json.loads(text) if text else None
 
+    def set_key(self, secret_arn: str, key_arn: str, region: str) -> None:
+        _secrets(region).describe_secret(secret_arn).kms_key_id = key_arn
+
+    def put_resource_policy(self, secret_arn: str, policy: str, region: str) -> None:
+        _secrets(region).put_resource_policy(secret_arn, policy)
+
+    def delete_resource_policy(self, secret_arn: str, region: str) -> None:
+        _secrets(region).delete_resource_policy(secret_arn)
+
+    def set_tag(self, secret_arn: str, key: str, value: str | None, region: str) -> None:
+        if value is None:
+            _secrets(region).untag_resource(secret_arn, [key])
+        else:
+            _secrets(region).tag_resource(secret_arn, {key: value})
+
+
+class DirectKms(Kms):
     def describe_key(self, key_id: str, region: str) -> dict | None:
         try:
-            return self._kms(region).describe_key(key_id).to_dict()["KeyMetadata"]
+            return _kms(region).describe_key(key_id).to_dict()["KeyMetadata"]
         except (KeyError, AttributeError, JsonRESTError):
             return None  # a key, or an alias, that does not exist
 
     def key_policy(self, key_arn: str, region: str) -> dict:
-        if key_arn not in self._key_policies:
-            self._key_policies[key_arn] = json.loads(self._kms(region).get_key_policy(key_arn))
-        return self._key_policies[key_arn]
+        if key_arn not in self._policies:
+            self._policies[key_arn] = json.loads(_kms(region).get_key_policy(key_arn))
+        return self._policies[key_arn]
 
-    def tagged_keys(self, tag: str, values: list[str], region: str) -> dict[str, dict[str, str]]:
-        assert tag == GRANTS_TAG_KEY and values, "the build only looks keys up by the grants tag's value"
-        arns = set().union(*(self.key_tags.by_grants_value[(region, value)] for value in values))
-        return {arn: dict(self.key_tags.tags[arn]) for arn in arns}
-
-    def create_key(self, description: str, policy: str, tags: dict[str, str], region: str) -> str:
-        key = self._kms(region).create_key(
+    def create_key(self, description: str, policy: str, tags: Mapping[str, str], region: str) -> str:
+        key = _kms(region).create_key(
             policy,
             "ENCRYPT_DECRYPT",
             "SYMMETRIC_DEFAULT",
             description,
             [{"TagKey": tag, "TagValue": value} for tag, value in tags.items()],
         )
-        self.key_tags.set(key.arn, region, dict(tags))
+        KEY_TAGS.set(key.arn, region, dict(tags))
         return key.arn
 
     def create_alias(self, alias: str, key_arn: str, region: str) -> None:
-        self._kms(region).create_alias(key_arn, alias)
+        _kms(region).create_alias(key_arn, alias)
 
     def tag_key(self, key_arn: str, tag: str, value: str, region: str) -> None:
-        self._kms(region).tag_resource(key_arn, {tag: value})
-        self.key_tags.set(key_arn, region, {tag: value})
+        _kms(region).tag_resource(key_arn, {tag: value})
+        KEY_TAGS.set(key_arn, region, {tag: value})
 
     def put_key_policy(self, key_arn: str, policy: str, region: str) -> None:
-        self._kms(region).put_key_policy(key_arn, policy)
-        self._key_policies[key_arn] = json.loads(policy)
+        _kms(region).put_key_policy(key_arn, policy)
+        self._policies[key_arn] = json.loads(policy)
 
-    def set_secret_key(self, secret_arn: str, key_arn: str, region: str) -> None:
-        self._secrets(region).describe_secret(secret_arn).kms_key_id = key_arn
 
-    def put_resource_policy(self, secret_arn: str, policy: str, region: str) -> None:
-        self._secrets(region).put_resource_policy(secret_arn, policy)
+class DirectTagging(Tagging):
+    def tagged_keys(self, tag: str, values: list[str], region: str) -> dict[str, dict[str, str]]:
+        assert tag == GRANTS_TAG_KEY and values, "the build only looks keys up by the grants tag's value"
+        arns = set().union(*(KEY_TAGS.by_grants_value[(region, value)] for value in values))
+        return {arn: dict(KEY_TAGS.tags[arn]) for arn in arns}
 
-    def delete_resource_policy(self, secret_arn: str, region: str) -> None:
-        self._secrets(region).delete_resource_policy(secret_arn)
 
-    def set_secret_tag(self, secret_arn: str, key: str, value: str | None, region: str) -> None:
-        if value is None:
-            self._secrets(region).untag_resource(secret_arn, [key])
-        else:
-            self._secrets(region).tag_resource(secret_arn, {key: value})
-
+class DirectConsumers(ConsumerAccounts):
     def read_parameter(self, account: str, name: str, partition: str, region: str) -> str | None:
         found = ssm_backends[account][region].get_parameter(name)
         return found.value if found else None
@@ -175,6 +184,24 @@ class DirectAws(Aws):
         ssm_backends[account][region].delete_parameter(name)
 
 
+class NoBotocore(Clients):
+    """Clients the build must never use: every call it makes goes to the backends."""
+
+    def get(self, service: str, region: str | None, identity: str = "", **credentials: str) -> Any:
+        raise AssertionError(f"the estate build made a {service} call through botocore")
+
+
+class DirectAws(Aws):
+    """`Aws` with every call the build needs made on moto's backends. Any other call fails loudly: no HTTP here."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.secrets = DirectSecrets(self.settings, self.clients)
+        self.kms = DirectKms(self.settings, self.clients)
+        self.tagging = DirectTagging(self.settings, self.clients)
+        self.consumers = DirectConsumers(self.settings, self.clients)
+
+
 def reconcile_directly(arn: str, settings: Settings, clients: Clients, now: datetime) -> None:
     """One reconciliation as `reconcile_secret` makes it (read, plan, apply), on the backends."""
     aws = DirectAws(settings, clients)
@@ -195,7 +222,7 @@ def build(accounts: list[str], shared: int, unshared: int, seed: int) -> dict[st
     """`shared` secrets tagged with 1 to 5 of `accounts` (3 on average) and reconciled, and `unshared` ones."""
     rng = random.Random(seed)
     settings = Settings(allowed_consumers=AllowList.parse(" ".join(accounts)))
-    clients = Clients(boto3.Session(region_name=REGION))
+    clients = NoBotocore(boto3.Session(region_name=REGION))
     secrets = secretsmanager_backends[PRODUCER][REGION]
     now = datetime.now(UTC)
     started = time.perf_counter()

@@ -42,7 +42,7 @@ from aws_latency import BINDING, QUOTAS, AwsLatency
 from support.faults import AwsFaults
 from support.sam import LambdaContext, deliver_once, load_handler, load_template
 
-from secretshare.events import MESSAGE_GROUP_ID
+from secretshare.domain.events import MESSAGE_GROUP_ID
 
 HERE = Path(__file__).resolve().parent
 REGION = "eu-west-1"
@@ -174,7 +174,7 @@ class HandlerOutput:
 
     @contextmanager
     def captured(self) -> Iterator[None]:
-        from secretshare.observability import logger  # imported with the handlers
+        from secretshare.runtime.observability import logger  # imported with the handlers
 
         handler = logger.registered_handler
         assert isinstance(handler, logging.StreamHandler)

@@ -22,7 +22,7 @@ class _CurrentStdout:
 @pytest.fixture
 def handler_output(capsys: pytest.CaptureFixture[str]) -> pytest.CaptureFixture[str]:
     """capsys, with the Powertools log handler writing to it too (it keeps the stdout of import time otherwise)."""
-    from secretshare.observability import logger
+    from secretshare.runtime.observability import logger
 
     handler = logger.registered_handler
     assert isinstance(handler, logging.StreamHandler)

@@ -14,18 +14,18 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from secretshare.aws import Clients, default_session
-from secretshare.errors import ReconcileFailed
-from secretshare.events import UnrecognizedEvent, secret_id_from_event
-from secretshare.observability import count_reconciliation, logger, metrics
-from secretshare.reconcile import ReconcileResult, reconcile_secret
-from secretshare.retries import RESERVE_SECONDS, after_failure, defer
-from secretshare.settings import Settings
+from secretshare.domain.errors import ReconcileFailed
+from secretshare.domain.events import UnrecognizedEvent, secret_id_from_event
+from secretshare.domain.settings import Settings
+from secretshare.gateway import Clients, default_session
+from secretshare.reconciler.reconcile import ReconcileResult, reconcile_secret
+from secretshare.runtime.observability import count_reconciliation, logger, metrics
+from secretshare.runtime.retries import RESERVE_SECONDS, after_failure, defer
 
 # The FIFO queue (one message group) is there so that no two reconciliations run at once, not for order: each
 # reconciliation reads the secret's current state. A record fails (and the queue redelivers it, holding the group
 # back) only when even queuing it again failed: a reconciliation's own failure is queued again behind the others,
-# or left to the sweep (secretshare.retries). When every record fails the response lists them all rather than
+# or left to the sweep (secretshare.runtime.retries). When every record fails the response lists them all rather than
 # raising: the function's Errors alarm is kept for the function itself breaking.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -47,7 +47,7 @@ def reconcile_record(record: SQSRecord, settings: Settings, clients: Clients, co
     """One SQS record, whose body is an EventBridge event (or secretshare's own request of the same shape).
 
     A body that names no secret is logged whole and dropped: retrying cannot make it name one. A record the
-    invocation has too little time left for is queued again untried (secretshare.retries.RESERVE_SECONDS).
+    invocation has too little time left for is queued again untried (secretshare.runtime.retries.RESERVE_SECONDS).
     """
     with logger.append_context_keys(message_id=record.message_id):
         try:

@@ -13,11 +13,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from secretshare.aws import Clients, default_session
-from secretshare.errors import ConfigurationError
-from secretshare.observability import logger
-from secretshare.settings import Settings
-from secretshare.sweep import SecretCheck, enqueue_reconciliations, hand_over, sweep
+from secretshare.domain.errors import ConfigurationError
+from secretshare.domain.settings import Settings
+from secretshare.gateway import Clients, default_session
+from secretshare.reconciler.sweep import SecretCheck, enqueue_reconciliations, hand_over, sweep
+from secretshare.runtime.observability import logger
 
 # Time kept back from the function's timeout: the last chunk's queuing and the hand-over.
 SAFETY_SECONDS = 60

@@ -1,10 +1,16 @@
 """secretshare: share AWS Secrets Manager secrets across accounts with one tag.
 
-A reconciliation reads (`read`), plans (`plan`, pure: no AWS dependency, like `sharetag`, `policy`, `names` and
-`arns`), and applies (`apply`); `reconcile` is the loop around them and `aws` the one layer of AWS calls.
+Four layers, each a folder that imports only the ones before it:
+- `domain`: the pure core (tag grammar, consumers, policy and key-policy statements, names, status, settings,
+  errors, events); no AWS SDK;
+- `gateway`: every AWS call, one module per service;
+- `reconciler`: a reconciliation reads (`read`), plans (`plan`, pure) and applies (`apply`); `reconcile` is the
+  loop around them, `sweep` finds what needs one;
+- `runtime`: the Lambda glue (retries, observability).
+The command line and the demo are the package `secretshare_cli`, which the Lambda layer does not ship.
 """
 
-from .errors import (
+from .domain.errors import (
     AllowListUnavailable,
     ConfigurationError,
     ConsumerAccountError,
@@ -13,8 +19,8 @@ from .errors import (
     ReconcileFailed,
     SecretShareError,
 )
-from .reconcile import ReconcileResult, reconcile_secret
-from .settings import Settings
+from .domain.settings import Settings
+from .reconciler.reconcile import ReconcileResult, reconcile_secret
 
 __all__ = [
     "AllowListUnavailable",

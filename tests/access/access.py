@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from support.iam_evaluator import (
+from support.world import PRODUCER, REGION, World
+
+from iam_evaluator import (
     AccessResult,
     Evaluator,
     aws_managed_secretsmanager_key_policy,
@@ -12,7 +14,6 @@ from support.iam_evaluator import (
     can_read_secret,
     can_write_secret_version,
 )
-from support.world import PRODUCER, REGION, World
 
 APP_OF_A = f"arn:aws:iam::{PRODUCER}:role/payments-app"
 ROTATION_OF_A = f"arn:aws:iam::{PRODUCER}:role/rotation"

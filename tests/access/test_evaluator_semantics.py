@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import iam_evaluator
-from support.iam_evaluator import (
+
+import iam_evaluator
+from iam_evaluator import (
     AccessResult,
     Evaluator,
     EvaluatorInputError,
@@ -427,7 +428,7 @@ def test_encryption_context_keys_need_the_authorize_workaround(iam: Evaluator):
     """iam-simulate 0.1.173's runSimulation drops kms:EncryptionContext:* keys; simulate.mjs restores them.
 
     If this fails because nothing was restored, iam-simulate fixed the bug: delete the workaround in simulate.mjs
-    and its note in support/iam_evaluator.py.
+    and its note in evaluator/iam_evaluator/__init__.py.
     """
     (decision,) = decrypt(iam, ADMIN_A, identity=[ADMIN_POLICY], key_policy=DEFAULT_KEY_POLICY).steps
     assert decision.engine == "authorize"

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 from access import Access, policy
 
-from secretshare.settings import AllowList
+from secretshare.domain.settings import AllowList
 
 EVERYTHING = policy({"Effect": "Allow", "Action": "*", "Resource": "*"})
 OUTSIDE = "999999999999"

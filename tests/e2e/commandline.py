@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import boto3
 from click.testing import CliRunner
 
-from secretshare import cli
+from secretshare_cli import cli
 
 ALLOWED = "222222222222 333333333333"
 

@@ -11,7 +11,7 @@ from moto import mock_aws
 from support.faults import AwsFaults
 from support.world import PRODUCER, REGION, World, isolate_aws_environment
 
-from secretshare import cli
+from secretshare_cli import cli
 
 
 @pytest.fixture

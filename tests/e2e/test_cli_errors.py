@@ -20,8 +20,8 @@ from botocore.exceptions import (
 from commandline import shared_secret
 from support.world import REGION, isolate_aws_environment
 
-from secretshare import cli
-from secretshare.cli import EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, explain
+from secretshare_cli import cli
+from secretshare_cli.cli import EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, explain
 
 COMMANDS = [["status"], ["sweep"], ["reconcile", "team/api-key"], ["reconcile", "team/api-key", "--dry-run"]]
 

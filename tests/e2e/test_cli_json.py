@@ -6,7 +6,7 @@ import json
 import pytest
 from commandline import shared_secret
 
-from secretshare.cli import EXIT_FAILED, JSON_VERSION
+from secretshare_cli.cli import EXIT_FAILED, JSON_VERSION
 
 # The schema, as the README's "Command line" section documents it: field -> allowed types.
 STRING_OR_NULL = (str, type(None))

@@ -1,6 +1,6 @@
 """The messages a user reads through the command line name the slip and keep the status tag readable."""
 
-from secretshare.cli import EXIT_OK
+from secretshare_cli.cli import EXIT_OK
 
 
 def tagged(aws, **tags):

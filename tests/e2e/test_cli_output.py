@@ -7,8 +7,8 @@ import pytest
 from commandline import shared_secret
 from rich.console import Console
 
-from secretshare import cli
-from secretshare.cli import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
+from secretshare_cli import cli
+from secretshare_cli.cli import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 
 
 def test_a_piped_dry_run_keeps_every_line_whole(aws, run):

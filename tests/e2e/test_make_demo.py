@@ -33,8 +33,9 @@ def test_make_demo_installs_only_the_demo_extra_and_the_evaluator():
     installs = [line for line in commands if "pip install" in line and "-e" in line.split()]
     assert installs == [".venv/bin/python -m pip install --progress-bar on -e '.[demo]'"]
     assert not [line for line in commands if "[dev]" in line]
-    assert any(line.startswith("npm ci --prefix tests/support/evaluator") for line in commands)
-    assert commands[-1] == "PYTHONPATH=tests .venv/bin/secretshare demo"
+    assert any(line.startswith("npm ci --prefix evaluator/iam_evaluator/node") for line in commands)
+    # The product never depends on test code: no PYTHONPATH, the evaluator is a package of its own.
+    assert commands[-1] == ".venv/bin/secretshare demo"
 
 
 def test_make_demo_says_what_it_installs_and_runs():
@@ -58,11 +59,11 @@ def test_the_demo_extra_holds_what_the_demo_imports():
 
 def test_the_demo_imports_the_evaluator_without_pytest():
     """The demo extra does not install pytest: the evaluator the demo imports must not need it."""
-    blocked = "import sys; sys.modules['pytest'] = None; import secretshare.demo, support.iam_evaluator"
+    blocked = "import sys; sys.modules['pytest'] = None; import secretshare_cli.demo, iam_evaluator"
     completed = subprocess.run(
         [sys.executable, "-c", blocked],
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": "tests"},
+        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
         capture_output=True,
         text=True,
         timeout=60,

@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from secretshare.errors import AwsCallFailed, KeyNotUsable, ManagedSecretNotShareable
+from secretshare.domain.errors import AwsCallFailed, KeyNotUsable, ManagedSecretNotShareable
 
 B = "222222222222"
 ROOT_B = f"arn:aws:iam::{B}:root"

@@ -10,8 +10,8 @@ import pytest
 from support.statements import ADMIN
 
 from secretshare import ReconcileFailed
-from secretshare.names import GRANTS_TAG_KEY, key_alias
-from secretshare.sweep import sweep
+from secretshare.domain.names import GRANTS_TAG_KEY, key_alias
+from secretshare.reconciler.sweep import sweep
 
 B = "222222222222"
 C = "333333333333"

@@ -14,8 +14,8 @@ import json
 import pytest
 from support.world import PRODUCER
 
-from secretshare.errors import AllowListUnavailable
-from secretshare.settings import AllowList
+from secretshare.domain.errors import AllowListUnavailable
+from secretshare.domain.settings import AllowList
 
 NAME = "app/db"
 

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from secretshare.settings import AllowList, Settings
+from secretshare.domain.settings import AllowList, Settings
 
 B = "222222222222"
 C = "333333333333"

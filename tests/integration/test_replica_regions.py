@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from secretshare.sweep import sweep
+from secretshare.reconciler.sweep import sweep
 
 B = "222222222222"
 C = "333333333333"

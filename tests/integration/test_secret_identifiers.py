@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from secretshare.names import decode_name
+from secretshare.domain.names import decode_name
 
 B = "222222222222"
 ROOT_B = f"arn:aws:iam::{B}:root"

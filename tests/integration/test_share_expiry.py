@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from secretshare.events import secret_id_from_event
-from secretshare.names import expiry_schedule_name
-from secretshare.sweep import sweep
+from secretshare.domain.events import secret_id_from_event
+from secretshare.domain.names import expiry_schedule_name
+from secretshare.reconciler.sweep import sweep
 
 B = "222222222222"
 C = "333333333333"

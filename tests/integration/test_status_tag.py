@@ -6,7 +6,7 @@ import pytest
 from test_unreachable_consumer import deny_assume_role_into
 
 from secretshare import ReconcileFailed
-from secretshare.errors import KeyNotUsable
+from secretshare.domain.errors import KeyNotUsable
 
 B = "222222222222"
 C = "333333333333"

@@ -2,8 +2,8 @@
 
 import dataclasses
 
-from secretshare.sweep import secrets_to_reconcile
-from secretshare.sweep import sweep as run_sweep
+from secretshare.reconciler.sweep import secrets_to_reconcile
+from secretshare.reconciler.sweep import sweep as run_sweep
 
 B = "222222222222"
 

@@ -16,8 +16,8 @@ import pytest
 from checks import ROLE_C, ROOT_B, ROOT_D, B, D, assert_shared_exactly
 from support.sam import LambdaContext, lambda_records, load_sample
 
-from secretshare.keypolicy import granted_secret_arns
-from secretshare.sweep import MESSAGE_GROUP_ID
+from secretshare.domain.keypolicy import granted_secret_arns
+from secretshare.reconciler.sweep import MESSAGE_GROUP_ID
 
 SECRETS = ["app/db-password", "app/api-key", "billing/token", "orders/queue-key", "reports/readonly"]
 # Tag values a person might set, and None for removing the tag.

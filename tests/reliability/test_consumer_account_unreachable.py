@@ -9,8 +9,8 @@ from checks import ROLE_C, ROOT_B, B, C, assert_shared_exactly, metric_totals
 from support.sam import LambdaContext, json_lines, sqs_record
 
 from secretshare import ReconcileFailed
-from secretshare.observability import RECONCILE_FAILED
-from secretshare.sweep import sweep, sweep_message
+from secretshare.reconciler.sweep import sweep, sweep_message
+from secretshare.runtime.observability import RECONCILE_FAILED
 
 NAME = "app/db-password"
 PUBLISHER_B = f"arn:aws:iam::{B}:role/secretshare-publisher"

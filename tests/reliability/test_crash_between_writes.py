@@ -22,7 +22,7 @@ from checks import (
 )
 
 from secretshare import ReconcileFailed
-from secretshare.errors import AwsCallFailed
+from secretshare.domain.errors import AwsCallFailed
 
 NAME = "app/db-password"
 

@@ -20,9 +20,9 @@ from support.faults import AwsFaults
 from support.world import PRODUCER, World
 
 from secretshare import SecretShareError
-from secretshare.keypolicy import granted_secret_arns
-from secretshare.names import is_ours
-from secretshare.sweep import sweep
+from secretshare.domain.keypolicy import granted_secret_arns
+from secretshare.domain.names import is_ours
+from secretshare.reconciler.sweep import sweep
 
 NAME = "app/db"
 CONSUMERS = {"222222222222": "arn:aws:iam::222222222222:root", "333333333333": "arn:aws:iam::333333333333:role/app"}

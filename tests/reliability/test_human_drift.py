@@ -9,7 +9,7 @@ import pytest
 from checks import ROLE_C, ROOT_B, B, C, assert_shared_exactly, published_keys, snapshot
 from support.statements import ADMIN, AUDITORS, BACKUPS
 
-from secretshare.sweep import sweep
+from secretshare.reconciler.sweep import sweep
 
 NAME = "app/db-password"
 PARAMETER = f"/secretshare/123456789012/eu-west-1/{NAME}"

@@ -14,7 +14,7 @@ import json
 import pytest
 from checks import ROLE_C, ROOT_B, B, assert_shared_exactly
 
-from secretshare.errors import PolicyRejected
+from secretshare.domain.errors import PolicyRejected
 
 MISSING_ROLE = "arn:aws:iam::333333333333:role/deleted-last-week"
 MISSING_ACCOUNT = "999999999990"

@@ -11,7 +11,7 @@ from checks import ROLE_C, ROOT_B, B
 from support.statements import ADMIN
 
 from secretshare import PolicyTooLarge
-from secretshare.policy import KEY_POLICY_MAX_BYTES, RESOURCE_POLICY_MAX_CHARS
+from secretshare.domain.policy import KEY_POLICY_MAX_BYTES, RESOURCE_POLICY_MAX_CHARS
 
 NAME = "app/db-password"
 

@@ -10,7 +10,7 @@ import pytest
 from checks import ROLE_C, ROOT_B, B, assert_shared_exactly
 from support.statements import BACKUPS
 
-from secretshare.errors import PublicPolicyRefused
+from secretshare.domain.errors import PublicPolicyRefused
 
 NAME = "app/db-password"
 EVERYONE = {

@@ -18,9 +18,9 @@ import pytest
 from checks import ROOT_B, B, C, assert_shared_exactly, metric_totals
 from support.sam import LambdaContext, deliver_once
 
-from secretshare.observability import RECONCILE_FAILED, RECONCILE_SUCCEEDED
-from secretshare.retries import MAX_ATTEMPTS, RESERVE_SECONDS, RETRY_SOURCE
-from secretshare.sweep import MESSAGE_GROUP_ID, sweep_message
+from secretshare.reconciler.sweep import MESSAGE_GROUP_ID, sweep_message
+from secretshare.runtime.observability import RECONCILE_FAILED, RECONCILE_SUCCEEDED
+from secretshare.runtime.retries import MAX_ATTEMPTS, RESERVE_SECONDS, RETRY_SOURCE
 
 GOOD = ["app/one", "app/two", "app/three", "app/four"]
 

@@ -24,7 +24,7 @@ from support.sam import (
 )
 
 from secretshare import ReconcileFailed
-from secretshare.sweep import sweep, sweep_message
+from secretshare.reconciler.sweep import sweep, sweep_message
 
 READS_OF_VALUES = {"GetSecretValue", "BatchGetSecretValue"}
 VALUE_READ_ACTIONS = [f"secretsmanager:{operation}" for operation in sorted(READS_OF_VALUES)]

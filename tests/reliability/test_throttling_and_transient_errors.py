@@ -9,10 +9,10 @@ from botocore.exceptions import ClientError
 from checks import ROLE_C, ROOT_B, B, assert_grants_nothing_beyond, assert_shared_exactly, metric_totals
 from support.sam import LambdaContext, json_lines, sqs_record
 
-from secretshare.aws import CLIENT_CONFIG
-from secretshare.errors import AwsCallFailed
-from secretshare.observability import RECONCILE_FAILED, RECONCILE_SUCCEEDED
-from secretshare.sweep import sweep_message
+from secretshare.domain.errors import AwsCallFailed
+from secretshare.gateway.base import CLIENT_CONFIG
+from secretshare.reconciler.sweep import sweep_message
+from secretshare.runtime.observability import RECONCILE_FAILED, RECONCILE_SUCCEEDED
 
 
 def total_attempts() -> int:

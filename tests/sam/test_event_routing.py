@@ -31,7 +31,7 @@ from support.sam import (
     sample_names,
 )
 
-from secretshare.sweep import MESSAGE_GROUP_ID
+from secretshare.reconciler.sweep import MESSAGE_GROUP_ID
 
 
 def pattern_rules(**parameters: str) -> dict[str, dict]:

@@ -1,4 +1,4 @@
-"""Every event shape names its secret: `secretshare.events.secret_id_from_event` on the samples in events/."""
+"""Every event shape names its secret: `secretshare.domain.events.secret_id_from_event` on the samples in events/."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from pathlib import Path
 import pytest
 from support.sam import SAMPLE_SECRET_ARN, SAMPLE_SECRET_NAME, SQS_SAMPLES, load_sample, sample_names
 
-import secretshare.events
-from secretshare.events import (
+import secretshare
+import secretshare.domain.events
+from secretshare.domain.events import (
     EXPIRY_DETAIL_TYPE,
     EXPIRY_SOURCE,
     UnrecognizedEvent,
     reconcile_request,
     secret_id_from_event,
 )
-from secretshare.sweep import sweep_message
+from secretshare.reconciler.sweep import sweep_message
 
 PARTIAL_ARN = SAMPLE_SECRET_ARN.removesuffix("-Ab12Cd")
 
@@ -99,15 +100,15 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_events_module_is_pure():
-    imports = imported_modules(Path(secretshare.events.__file__))
+    imports = imported_modules(Path(secretshare.domain.events.__file__))
     assert not {name for name in imports if name.split(".")[0] in ("boto3", "botocore", "aws_lambda_powertools")}
 
 
 def test_only_the_observability_module_imports_powertools():
-    package = Path(secretshare.events.__file__).parent
+    package = Path(secretshare.__file__).parent
     importing = {
         path.name
-        for path in package.glob("*.py")
+        for path in package.rglob("*.py")
         if any(name.startswith("aws_lambda_powertools") for name in imported_modules(path))
     }
     assert importing == {"observability.py"}

@@ -1,4 +1,5 @@
-"""The functions' roles allow what the code calls and nothing more, held against `secretshare.aws.REQUIRED_ACTIONS`.
+"""The functions' roles allow what the code calls and nothing more, held against the gateway's `calls` declarations
+(`secretshare.gateway.REQUIRED_ACTIONS`).
 
 Two halves:
 - static: each role in template.yaml (and the consumer role in consumer/template.yaml) allows exactly the IAM
@@ -23,71 +24,21 @@ from support.sam import (
     sqs_batch,
 )
 
-from secretshare.aws import REQUIRED_ACTIONS
-from secretshare.names import GRANTS_TAG_KEY, MANAGED_BY_TAG, NAME_TAG_PREFIX, SHARED_KEY_TAG_VALUE
-from secretshare.sweep import sweep_message
+from secretshare.domain.names import GRANTS_TAG_KEY, MANAGED_BY_TAG, NAME_TAG_PREFIX, SHARED_KEY_TAG_VALUE
+from secretshare.gateway import REQUIRED_ACTIONS
+from secretshare.gateway.base import PUBLISHER_ROLE, RECONCILE_ROLE
+from secretshare.reconciler.sweep import sweep_message
 
 Operation = tuple[str, str]
 
-# Which operations each principal performs. Calls in consumer accounts run as the consumer role (assumed by
-# the reconcile role), so the reconcile role itself never needs SSM.
-RECONCILE_OPERATIONS: set[Operation] = {
-    ("secretsmanager", "DescribeSecret"),
-    ("secretsmanager", "GetResourcePolicy"),
-    ("secretsmanager", "PutResourcePolicy"),
-    ("secretsmanager", "DeleteResourcePolicy"),
-    ("secretsmanager", "UpdateSecret"),
-    ("accessanalyzer", "CheckNoPublicAccess"),
-    ("kms", "DescribeKey"),
-    ("kms", "GetKeyPolicy"),
-    ("kms", "PutKeyPolicy"),
-    ("kms", "CreateKey"),
-    ("kms", "CreateAlias"),
-    ("kms", "TagResource"),
-    ("resourcegroupstaggingapi", "GetResources"),
-    ("organizations", "DescribeOrganization"),
-    ("organizations", "ListAccounts"),
-    ("organizations", "ListParents"),
-    ("organizations", "ListOrganizationalUnitsForParent"),
-    ("organizations", "ListAccountsForParent"),
-    ("sts", "AssumeRole"),
-    ("sts", "GetCallerIdentity"),
-    ("secretsmanager", "TagResource"),
-    ("secretsmanager", "UntagResource"),
-    ("scheduler", "GetSchedule"),
-    ("scheduler", "CreateSchedule"),
-    ("scheduler", "UpdateSchedule"),
-    ("scheduler", "DeleteSchedule"),
-    # A failed reconciliation queued again, or moved to the dead-letter queue.
-    ("sqs", "SendMessageBatch"),
-}
-# The sweep's read-only check reads what a reconciliation reads, then queues the secrets that drifted.
-SWEEP_OPERATIONS: set[Operation] = {
-    ("secretsmanager", "ListSecrets"),
-    ("secretsmanager", "DescribeSecret"),
-    ("secretsmanager", "GetResourcePolicy"),
-    ("kms", "DescribeKey"),
-    ("kms", "GetKeyPolicy"),
-    ("resourcegroupstaggingapi", "GetResources"),
-    ("organizations", "DescribeOrganization"),
-    ("organizations", "ListAccounts"),
-    ("organizations", "ListParents"),
-    ("organizations", "ListOrganizationalUnitsForParent"),
-    ("organizations", "ListAccountsForParent"),
-    ("sts", "AssumeRole"),
-    ("sts", "GetCallerIdentity"),
-    ("sqs", "SendMessageBatch"),
-    # The hand-over of a sweep cut short.
-    ("sqs", "SendMessage"),
-}
-# Both functions run as ReconcileRole: consumer accounts trust that one role ARN.
-ROLE_OPERATIONS = RECONCILE_OPERATIONS | SWEEP_OPERATIONS
-CONSUMER_OPERATIONS: set[Operation] = {
-    ("ssm", "GetParameter"),
-    ("ssm", "PutParameter"),
-    ("ssm", "DeleteParameter"),
-    ("ssm", "AddTagsToResource"),
-}
+# Which operations each principal performs, as the gateway's `calls` declarations say: the functions' role in A
+# (both functions run as ReconcileRole: consumer accounts trust that one role ARN), and the publisher role each
+# consumer account deploys (assumed by the reconcile role, so the reconcile role itself never needs SSM).
+ROLE_OPERATIONS: set[Operation] = set(REQUIRED_ACTIONS[RECONCILE_ROLE])
+CONSUMER_OPERATIONS: set[Operation] = set(REQUIRED_ACTIONS[PUBLISHER_ROLE])
+# The sweep's read-only check reads what a reconciliation reads (STS aside: assuming a role changes nothing); its only
+# writes queue reconciliations and hand the rest over.
+SWEEP_WRITES: set[Operation] = {("sqs", "SendMessageBatch"), ("sqs", "SendMessage")}
 # Actions a role needs that are not calls of the library, each with its reason.
 LAMBDA_RUNTIME = {
     "logs:CreateLogStream": "the function's log group",
@@ -124,7 +75,7 @@ RESOURCE_STAR_ALLOWED = {
 
 
 def action(operation: Operation) -> str:
-    return REQUIRED_ACTIONS[operation]
+    return {**REQUIRED_ACTIONS[RECONCILE_ROLE], **REQUIRED_ACTIONS[PUBLISHER_ROLE]}[operation]
 
 
 def role_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
@@ -148,7 +99,9 @@ def statements_with(statements: list[dict[str, Any]], wanted: str) -> list[dict[
 
 
 def test_every_required_action_belongs_to_a_principal():
-    assert set(REQUIRED_ACTIONS) <= ROLE_OPERATIONS | CONSUMER_OPERATIONS
+    assert set(REQUIRED_ACTIONS) == {RECONCILE_ROLE, PUBLISHER_ROLE}
+    assert ROLE_OPERATIONS and CONSUMER_OPERATIONS
+    assert not ROLE_OPERATIONS & CONSUMER_OPERATIONS, "each operation is made as one role"
 
 
 def test_function_role_allows_exactly_its_operations_and_the_allowance():
@@ -305,9 +258,8 @@ def test_the_reconcile_handler_calls_only_listed_operations(world, default_sessi
     assert response == {"batchItemFailures": []}
 
     producer_side = {op for op in recorder.operations if op[0] != "ssm"}
-    assert producer_side - RECONCILE_OPERATIONS == set()
+    assert producer_side - ROLE_OPERATIONS == set(), "REQUIRED_ACTIONS misses an operation"
     assert recorder.operations - producer_side - CONSUMER_OPERATIONS == set()
-    assert recorder.operations - set(REQUIRED_ACTIONS) == set(), "REQUIRED_ACTIONS misses an operation"
     # The scenario exercised the interesting paths, not just reads.
     assert {("kms", "CreateKey"), ("organizations", "ListAccounts"), ("sts", "GetCallerIdentity")} <= producer_side
 
@@ -326,7 +278,8 @@ def test_the_sweep_handler_calls_only_listed_operations(world, default_session, 
     assert sweep_app.handler({}, LambdaContext()) == {"checked": 1, "queued": 1, "resume_after": None}
 
     producer_side = {op for op in recorder.operations if op[0] != "ssm"}
-    assert producer_side - SWEEP_OPERATIONS == set()
+    assert producer_side - ROLE_OPERATIONS == set()
+    writes = {op for op in producer_side if op[0] != "sts" and not op[1].startswith(("Get", "Describe", "List"))}
+    assert writes <= SWEEP_WRITES
     assert recorder.operations - producer_side - CONSUMER_OPERATIONS == set()
     assert {("resourcegroupstaggingapi", "GetResources"), ("sqs", "SendMessageBatch")} <= recorder.operations
-    assert recorder.operations - set(REQUIRED_ACTIONS) == set()

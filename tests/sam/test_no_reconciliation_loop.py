@@ -25,7 +25,7 @@ from support.sam import (
 )
 from test_event_routing import Bus, pattern_rules
 
-from secretshare.sweep import sweep_message
+from secretshare.reconciler.sweep import sweep_message
 
 # The API calls the CloudTrail rule listens for that a reconciliation makes itself.
 SECRET_WRITES = {"TagResource", "UntagResource", "UpdateSecret", "PutResourcePolicy", "DeleteResourcePolicy"}

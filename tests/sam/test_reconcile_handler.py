@@ -27,9 +27,10 @@ from support.sam import (
     sqs_record,
 )
 
-from secretshare.errors import ReconcileFailed
-from secretshare.events import UnrecognizedEvent
-from secretshare.observability import (
+from secretshare.domain.errors import ReconcileFailed
+from secretshare.domain.events import UnrecognizedEvent
+from secretshare.reconciler.sweep import sweep_message
+from secretshare.runtime.observability import (
     ENTRIES_REJECTED,
     GRANTS_ADDED,
     GRANTS_REVOKED,
@@ -38,7 +39,6 @@ from secretshare.observability import (
     RECONCILE_SUCCEEDED,
     SERVICE,
 )
-from secretshare.sweep import sweep_message
 
 SECRET = "payments/db-password"
 QUEUED_SAMPLES = sorted(name for name, rule in ROUTES.items() if rule is not None)
@@ -127,7 +127,7 @@ def test_an_unreachable_consumer_is_counted_and_left_to_the_sweep_and_rejected_e
 
     response = reconcile_app.handler({"Records": records}, LambdaContext())
 
-    # No record fails: a failed record would hold every message of the FIFO group back (secretshare.retries).
+    # No record fails: a failed record would hold every message of the FIFO group back (secretshare.runtime.retries).
     assert response == {"batchItemFailures": []}
     assert world.status(unreachable) == f"error 1 unreachable: {CONSUMER_C} / ok 1 consumer"
     assert world.published_policy(CONSUMER_B, SECRET) is not None

@@ -50,8 +50,10 @@ def test_sam_build_makes_an_arm64_layer_and_functions_that_import_under_the_runt
     layer = build / "SecretShareLayer" / "python"
     for package in ("secretshare", "aws_lambda_powertools", "boto3", "botocore"):
         assert (layer / package / "__init__.py").is_file(), f"{package} missing from the layer"
-    assert (layer / "secretshare" / "events.py").is_file()
+    for folder in ("domain", "gateway", "reconciler", "runtime"):
+        assert (layer / "secretshare" / folder / "__init__.py").is_file(), f"secretshare/{folder} missing"
     assert not list(layer.glob("click*")), "the CLI's dependencies must not ship in the layer"
+    assert not list(layer.rglob("secretshare_cli")) and not list(layer.rglob("cli.py")), "the CLI must not ship"
     assert not (layer / "aws_xray_sdk").exists(), "the X-Ray SDK doubles the cold start (see observability.py)"
     extensions = [path.name for path in layer.rglob("*.so")]
     python_tag = runtime().removeprefix("python").replace(".", "")

@@ -8,8 +8,8 @@ import json
 import pytest
 from support.sam import CONSUMER_B, LambdaContext, load_sample, load_template, sqs_batch
 
-from secretshare.errors import ConfigurationError
-from secretshare.sweep import MESSAGE_GROUP_ID, sweep_message
+from secretshare.domain.errors import ConfigurationError
+from secretshare.reconciler.sweep import MESSAGE_GROUP_ID, sweep_message
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_a_sweep_cut_short_hands_the_rest_over_and_the_next_invocation_finishes_
 ):
     sweep_queue = world.sqs.create_queue(QueueName="secretshare-sweep")["QueueUrl"]
     monkeypatch.setenv("SWEEP_QUEUE_URL", sweep_queue)
-    monkeypatch.setattr("secretshare.sweep.SWEEP_CHUNK", 2)
+    monkeypatch.setattr("secretshare.reconciler.sweep.SWEEP_CHUNK", 2)
     arns = sorted(world.create_secret(f"app/s{i}", share_with=CONSUMER_B) for i in range(5))
 
     # 60 s left: the sweep keeps 60 s back, so it does one chunk and hands the rest over.

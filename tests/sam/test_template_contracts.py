@@ -8,7 +8,7 @@ import pytest
 from samcli.cli.types import CfnParameterOverridesType
 from support.sam import REPO, load_template, parameter_defaults
 
-from secretshare.settings import Settings
+from secretshare.domain.settings import Settings
 
 PARAMETERS = {
     "ShareTagKey",
@@ -84,7 +84,7 @@ def test_queue_is_fifo_with_content_deduplication_and_a_fifo_dead_letter_queue(t
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ReconcileDeadLetterQueue", "Arn"]}
     assert 2 <= queue["RedrivePolicy"]["maxReceiveCount"] <= 5
     dead = template["Resources"]["ReconcileDeadLetterQueue"]["Properties"]
-    # The function moves spent retries there itself (secretshare.retries): a FIFO queue deduplicating by content.
+    # The function moves spent retries there itself (runtime.retries): a FIFO queue deduplicating by content.
     assert dead["FifoQueue"] is True and dead["ContentBasedDeduplication"] is True
     # AWS's advice for SQS event sources: visibility timeout at least six times the function timeout.
     assert queue["VisibilityTimeout"] >= 6 * template["Resources"]["ReconcileFunction"]["Properties"]["Timeout"]

@@ -12,8 +12,8 @@ import botocore.retries.bucket
 import pytest
 from moto import mock_aws
 
+from iam_evaluator import Evaluator
 from support.faults import AwsFaults, VirtualClock
-from support.iam_evaluator import Evaluator
 from support.sam import load_handler
 from support.world import PRODUCER, REGION, CallLog, World
 

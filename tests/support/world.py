@@ -19,10 +19,10 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
-from secretshare import aws as secretshare_aws
-from secretshare.names import parameter_name
-from secretshare.reconcile import ReconcileResult, reconcile_secret
-from secretshare.settings import AllowList, Settings
+from secretshare.domain.names import parameter_name
+from secretshare.domain.settings import AllowList, Settings
+from secretshare.gateway import organizations as organizations_gateway
+from secretshare.reconciler.reconcile import ReconcileResult, reconcile_secret
 
 REGION = "eu-west-1"
 PRODUCER = "123456789012"  # moto's default account
@@ -60,7 +60,7 @@ def isolate_aws_environment(monkeypatch: pytest.MonkeyPatch, **variables: str) -
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     # The organization allow-list is cached per process for five minutes.
-    secretshare_aws._organization_cache.clear()
+    organizations_gateway._organization_cache.clear()
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from secretshare.status import NOTHING_GRANTED
+from secretshare.domain.status import NOTHING_GRANTED
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "layers" / "secretshare"
@@ -25,7 +25,7 @@ def section(title: str) -> str:
 
 def calls_of(*names: str) -> list[ast.Call]:
     found = []
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names:
                 found.append(node)
@@ -56,7 +56,7 @@ def status_codes() -> set[str]:
     """Every `status_code` an error carries (the status tag writes `error <status_code>`), and the codes
     AwsCallFailed is given outright."""
     codes = set()
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Assign):
                 for target in node.targets:

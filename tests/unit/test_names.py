@@ -5,7 +5,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from secretshare.names import decode_name, encode_name, key_alias, key_grant_sid, parameter_name
+from secretshare.domain.names import decode_name, encode_name, key_alias, key_grant_sid, parameter_name
 
 # Secrets Manager secret names: ASCII letters, digits and /_+=.@-
 secret_names = st.text(alphabet=st.sampled_from("abcXYZ019/_+=.@-"), min_size=1, max_size=512)

@@ -2,11 +2,11 @@
 
 import pytest
 
-from secretshare.keypolicy import audience_of, audiences, key_grant_statement
-from secretshare.orgs import parse_scope, scope_condition, scope_of
-from secretshare.policy import granted_principals, resource_grant_statements
-from secretshare.settings import AllowList
-from secretshare.sharetag import parse_share_tag
+from secretshare.domain.keypolicy import audience_of, audiences, key_grant_statement
+from secretshare.domain.orgs import parse_scope, scope_condition, scope_of
+from secretshare.domain.policy import granted_principals, resource_grant_statements
+from secretshare.domain.settings import AllowList
+from secretshare.domain.sharetag import parse_share_tag
 
 ORG = "o-a1b2c3d4e5"
 OU = f"{ORG}/r-ab12/ou-ab12-11111111"

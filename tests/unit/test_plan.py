@@ -2,12 +2,13 @@
 
 import json
 
-from secretshare.keypolicy import account_use_statements, deny_direct_use_statement, key_grant_statement
-from secretshare.names import GRANTS_TAG_KEY, SHARED_KEY_TAG_VALUE, name_tag_value
-from secretshare.plan import KeyState, SecretState, plan_reconciliation
-from secretshare.policy import consumer_policy, key_admin_statement, render, resource_grant_statement
-from secretshare.settings import Settings
-from secretshare.sharetag import ShareTag
+from secretshare.domain.keypolicy import account_use_statements, deny_direct_use_statement, key_grant_statement
+from secretshare.domain.names import GRANTS_TAG_KEY, SHARED_KEY_TAG_VALUE, name_tag_value
+from secretshare.domain.policy import consumer_policy, key_admin_statement, render, resource_grant_statement
+from secretshare.domain.settings import Settings
+from secretshare.domain.sharetag import ShareTag
+from secretshare.reconciler.plan import plan_reconciliation
+from secretshare.reconciler.state import KeyState, SecretState
 
 SECRET = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:app/db-AbCdEf"
 KEY = "arn:aws:kms:eu-west-1:111111111111:key/1234"

@@ -4,12 +4,13 @@ principals, adopted keys, replicas, expiry and the status value. Pure: no AWS.""
 import json
 from datetime import UTC, datetime, timedelta
 
-from secretshare.keypolicy import cleanup_marker_statement, key_grant_statement
-from secretshare.names import GRANTS_TAG_KEY, MANAGED_BY_TAG, SHARED_KEY_TAG_VALUE, name_tag_value
-from secretshare.plan import KeyState, SecretCopy, SecretState, plan_reconciliation
-from secretshare.policy import consumer_policy, key_admin_statement, render, resource_grant_statement
-from secretshare.settings import Settings
-from secretshare.sharetag import RejectedEntry, ShareTag
+from secretshare.domain.keypolicy import cleanup_marker_statement, key_grant_statement
+from secretshare.domain.names import GRANTS_TAG_KEY, MANAGED_BY_TAG, SHARED_KEY_TAG_VALUE, name_tag_value
+from secretshare.domain.policy import consumer_policy, key_admin_statement, render, resource_grant_statement
+from secretshare.domain.settings import Settings
+from secretshare.domain.sharetag import RejectedEntry, ShareTag
+from secretshare.reconciler.plan import plan_reconciliation
+from secretshare.reconciler.state import KeyState, SecretCopy, SecretState
 
 A = "111111111111"
 SECRET = f"arn:aws:secretsmanager:eu-west-1:{A}:secret:app/db-AbCdEf"

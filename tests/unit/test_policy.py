@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from secretshare.errors import PolicyTooLarge
-from secretshare.keypolicy import (
+from secretshare.domain.errors import PolicyTooLarge
+from secretshare.domain.keypolicy import (
     KeyGrant,
     audience_of,
     audiences,
@@ -21,9 +21,9 @@ from secretshare.keypolicy import (
     pending_cleanup_accounts,
     secret_grantees,
 )
-from secretshare.names import is_ours
-from secretshare.orgs import scope_of
-from secretshare.policy import (
+from secretshare.domain.names import is_ours
+from secretshare.domain.orgs import scope_of
+from secretshare.domain.policy import (
     check_size,
     consumer_policy,
     grant_ends,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from secretshare.errors import ConfigurationError
-from secretshare.settings import AllowList, Settings
+from secretshare.domain.errors import ConfigurationError
+from secretshare.domain.settings import AllowList, Settings
 
 
 def test_defaults_match_the_design():

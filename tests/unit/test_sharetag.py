@@ -2,7 +2,7 @@
 
 import pytest
 
-from secretshare.sharetag import InvalidShareEntry, entry_principal, parse_share_tag, share_tag_entries
+from secretshare.domain.sharetag import InvalidShareEntry, entry_principal, parse_share_tag, share_tag_entries
 
 PRODUCER = "111111111111"
 

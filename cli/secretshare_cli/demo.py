@@ -20,11 +20,11 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.syntax import Syntax
 
-from .names import GRANT_SID_PREFIX, is_ours, key_alias, parameter_name
-from .policy import granted_principals, statements
-from .reconcile import ReconcileResult, reconcile_secret
-from .settings import AllowList, Settings
-from .sharetag import format_time, tag_value
+from secretshare.domain.names import GRANT_SID_PREFIX, is_ours, key_alias, parameter_name
+from secretshare.domain.policy import granted_principals, statements
+from secretshare.domain.settings import AllowList, Settings
+from secretshare.domain.sharetag import format_time, tag_value
+from secretshare.reconciler.reconcile import ReconcileResult, reconcile_secret
 
 PRODUCER = "123456789012"  # moto's default account plays account A
 APP_ROLE_OF_A = f"arn:aws:iam::{PRODUCER}:role/payments-app"
@@ -129,7 +129,7 @@ class Demo:
         if self.evaluator is None:
             self.console.print("  [dim]app role of A: not judged (the IAM evaluator is not installed: make demo)[/dim]")
             return
-        from support.iam_evaluator import aws_managed_secretsmanager_key_policy, can_read_secret
+        from iam_evaluator import aws_managed_secretsmanager_key_policy, can_read_secret
 
         key = self.key_arn()
         managed = f"arn:aws:kms:{REGION}:{PRODUCER}:key/aws-secretsmanager"
@@ -306,7 +306,7 @@ class Demo:
         self.check(self.parameter(members["data"], OU_SECRET_NAME) is None, f"{members['data']} got nothing")
         if self.evaluator is None:
             return
-        from support.iam_evaluator import can_read_secret
+        from iam_evaluator import can_read_secret
 
         identity = json.loads(self.parameter(members["apps"], OU_SECRET_NAME) or "{}")
         for name, paths, allowed in (("apps", f"{path}/", True), ("data", f"{org}/{root}/{units['data']}/", False)):
@@ -329,7 +329,7 @@ def _evaluator() -> Any:
     """The test suite's IAM policy evaluator (tests/support, node and iam-simulate), when installed: `make demo`
     puts it on the path. It judges who can read from the policies AWS holds, independently of secretshare."""
     try:
-        from support.iam_evaluator import Evaluator, EvaluatorUnavailableError
+        from iam_evaluator import Evaluator, EvaluatorUnavailableError
     except ImportError:
         return None
     try:

@@ -1,6 +1,6 @@
 // Test-only IAM policy evaluator for the secretshare test suite: @cloud-copilot/iam-simulate behind a line protocol.
 //
-// One long-lived process per pytest worker (tests/support/iam_evaluator.py starts it). It reads one JSON request per
+// One long-lived process per evaluator (evaluator/iam_evaluator/__init__.py starts it). It reads one JSON request per
 // line on stdin and writes exactly one JSON answer per line on stdout, in order:
 //
 //   {"id": 1, "op": "version"}

@@ -1,9 +1,9 @@
-"""An independent IAM policy evaluator for tests: who can *effectively* read a secret, not what JSON we wrote.
+"""An independent IAM policy evaluator: who can *effectively* read a secret, not what JSON secretshare wrote.
 
-The evaluator is `@cloud-copilot/iam-simulate` (npm, AGPL-3.0, test-only: nothing here ships), pinned in
-``tests/support/evaluator/package-lock.json`` and installed by ``make test`` (``npm ci``). One node process per
-pytest worker (``tests/support/evaluator/simulate.mjs``) answers one JSON request per line; the session-scoped
-fixture :func:`iam` starts it on first use.
+The tests and the demo judge access with it; the library never imports it, and nothing of it ships to Lambda. The
+evaluator is `@cloud-copilot/iam-simulate` (npm, AGPL-3.0), pinned in ``evaluator/iam_evaluator/node/package-lock.json``
+and installed by ``make test`` and ``make demo`` (``npm ci``). One node process (``node/simulate.mjs``) answers one
+JSON request per line; the tests' session-scoped fixture ``iam`` starts it on first use, once per pytest worker.
 
 Two layers:
 
@@ -77,10 +77,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-EVALUATOR_DIR = Path(__file__).resolve().parent / "evaluator"
+EVALUATOR_DIR = Path(__file__).resolve().parent / "node"
 SCRIPT = EVALUATOR_DIR / "simulate.mjs"
 INSTALLED_PACKAGE = EVALUATOR_DIR / "node_modules" / "@cloud-copilot" / "iam-simulate" / "package.json"
-INSTALL_HINT = "run `make test` (it runs npm ci), or `npm ci --prefix tests/support/evaluator --no-audit --no-fund`"
+INSTALL_HINT = (
+    "run `make test` (it runs npm ci), or `npm ci --prefix evaluator/iam_evaluator/node --no-audit --no-fund`"
+)
 
 PolicyDocument = Mapping[str, Any]
 ContextValue = str | Sequence[str]

@@ -22,15 +22,15 @@ from datetime import UTC, datetime
 
 import boto3
 
-from .aws import Aws, Clients
-from .events import MESSAGE_GROUP_ID, reconcile_request
-from .keypolicy import names_for_cleanup
-from .names import GRANTS_TAG_KEY
+from ..domain.events import MESSAGE_GROUP_ID, reconcile_request
+from ..domain.keypolicy import names_for_cleanup
+from ..domain.names import GRANTS_TAG_KEY
+from ..domain.policy import statements
+from ..domain.settings import Settings
+from ..domain.sharetag import has_share_tag
+from ..gateway import Aws, Clients
 from .plan import Plan, plan_reconciliation
-from .policy import statements
 from .read import KeyIndex, read_state
-from .settings import Settings
-from .sharetag import has_share_tag
 
 logger = logging.getLogger("secretshare")
 
@@ -160,7 +160,7 @@ def _check(aws: Aws, arn: str, key_index: KeyIndex, now: datetime) -> SecretChec
 
 def _key_index(aws: Aws) -> KeyIndex:
     region = aws.session.region_name or ""
-    return {region: aws.tagged_keys(GRANTS_TAG_KEY, [], region)}
+    return {region: aws.tagging.tagged_keys(GRANTS_TAG_KEY, [], region)}
 
 
 def _candidates(aws: Aws, key_index: KeyIndex) -> list[str]:
@@ -174,7 +174,7 @@ def _tagged_secrets(aws: Aws) -> set[str]:
     region = aws.session.region_name
     return {
         secret["ARN"]
-        for secret in aws.tagged_secrets(tag_key)
+        for secret in aws.secrets.tagged(tag_key)
         # The filter matches by prefix, so `share-without` would match too: keep exact keys only. A replica of
         # a secret whose primary is in another region is reconciled there, with its primary.
         if has_share_tag(secret.get("Tags", []), tag_key) and secret.get("PrimaryRegion", region) == region
@@ -195,7 +195,7 @@ def _secrets_granted_on(aws: Aws, keys: Mapping[str, Mapping[str, str]], region:
 
 def _named_on(aws: Aws, key_arn: str, region: str) -> set[str]:
     try:
-        policy = aws.key_policy(key_arn, region)
+        policy = aws.kms.key_policy(key_arn, region)
     except Exception as err:
         logger.error("sweep: key %s could not be read: %s", key_arn, err)
         return set()
@@ -214,7 +214,9 @@ def hand_over(report: SweepReport, *, settings: Settings, clients: Clients) -> N
             "sweep stopped after %s and SWEEP_QUEUE_URL is not set: the next sweep checks the rest", report.resume_after
         )
         return
-    Aws(settings, clients).send_message(settings.sweep_queue_url, json.dumps({"resume_after": report.resume_after}))
+    Aws(settings, clients).queues.send_message(
+        settings.sweep_queue_url, json.dumps({"resume_after": report.resume_after})
+    )
 
 
 def sweep_message(secret_arn: str) -> dict:
@@ -233,5 +235,5 @@ def enqueue_reconciliations(
     """Queue one reconcile message per secret on the FIFO queue; return how many were sent."""
     aws = Aws(settings or Settings.from_env(), clients or Clients(session or boto3.Session()))
     bodies = [json.dumps(sweep_message(arn)) for arn in secret_arns]
-    aws.send_messages(queue_url, bodies, MESSAGE_GROUP_ID)
+    aws.queues.send_messages(queue_url, bodies, MESSAGE_GROUP_ID)
     return len(bodies)

@@ -14,10 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from .arns import in_region, is_complete_secret_arn, parse_arn, secret_name_from_arn
-from .aws import Aws, key_account
-from .errors import AllowListUnavailable, ConsumerAccountError, KeyNotUsable
-from .names import (
+from ..domain.arns import in_region, is_complete_secret_arn, key_account, parse_arn, secret_name_from_arn
+from ..domain.errors import AllowListUnavailable, ConsumerAccountError, KeyNotUsable
+from ..domain.names import (
     CONSUMER_DECRYPT_SID,
     GRANTS_TAG_KEY,
     LEGACY_KEY_TAG_VALUE,
@@ -28,12 +27,13 @@ from .names import (
     name_tag_value,
     parameter_name,
 )
-from .orgs import Organization, is_scope
-from .plan import KeyState, SecretCopy, SecretState
-from .policy import published_resources
-from .settings import ALLOW_ANY, ALLOW_ORGANIZATION, AllowList
-from .sharetag import ShareTag, has_share_tag, parse_share_tag, tag_value
-from .status import promises_expiry
+from ..domain.orgs import Organization, is_scope
+from ..domain.policy import published_resources
+from ..domain.settings import ALLOW_ANY, ALLOW_ORGANIZATION, AllowList
+from ..domain.sharetag import ShareTag, has_share_tag, parse_share_tag, tag_value
+from ..domain.status import promises_expiry
+from ..gateway import Aws
+from .state import KeyState, SecretCopy, SecretState
 
 logger = logging.getLogger("secretshare")
 
@@ -63,7 +63,7 @@ def read_state(aws: Aws, secret_id: str, key_index: KeyIndex | None = None) -> t
     query. A replica is reconciled through its primary, which owns the tags and the resource policy.
     """
     region = region_of(secret_id) or aws.session.region_name
-    description = aws.describe_secret(secret_id, region)
+    description = aws.secrets.describe(secret_id, region)
     if description is None:
         state = _gone_secret_state(aws, secret_id, region)
         return _complete(aws, state, _Keys(aws, state.name, state.location.account, key_index), ()), ShareTag()
@@ -75,7 +75,9 @@ def read_state(aws: Aws, secret_id: str, key_index: KeyIndex | None = None) -> t
     settings = aws.settings
     allow = settings.allowed_consumers
     tagged = has_share_tag(tags, settings.share_tag_key)
-    organization = aws.organization(location.account) if tagged and allow.mode == ALLOW_ORGANIZATION else None
+    organization = (
+        aws.organizations.organization(location.account) if tagged and allow.mode == ALLOW_ORGANIZATION else None
+    )
     allowed_accounts, allowed_organizations = _allowed(allow, organization)
     share = parse_share_tag(
         tags,
@@ -99,7 +101,7 @@ def read_state(aws: Aws, secret_id: str, key_index: KeyIndex | None = None) -> t
         tags=tags,
         kms_key_id=primary.kms_key_id,
         key=primary.key,
-        resource_policy=None if pending_deletion else aws.resource_policy(arn, location.region),
+        resource_policy=None if pending_deletion else aws.secrets.resource_policy(arn, location.region),
         target_key=primary.target_key,
         target_needs_alias=primary.target_needs_alias,
         replicas=_replicas(aws, keys, description, wanted=wanted),
@@ -147,7 +149,7 @@ class _Keys:
             self._found[region] = (
                 {arn: tags for arn, tags in self.index[region].items() if tags.get(GRANTS_TAG_KEY) in values}
                 if self.index is not None and region in self.index
-                else self.aws.tagged_keys(GRANTS_TAG_KEY, values, region)
+                else self.aws.tagging.tagged_keys(GRANTS_TAG_KEY, values, region)
             )
         return self._found[region]
 
@@ -171,7 +173,7 @@ class _Keys:
                 if arn in skip:
                     continue
                 try:
-                    found.append(KeyState(arn, self.aws.key_policy(arn, region), tags))
+                    found.append(KeyState(arn, self.aws.kms.key_policy(arn, region), tags))
                 except KeyNotUsable as err:
                     logger.warning("secret %s: key %s cannot be read, its statements stay: %s", self.name, arn, err)
         return found
@@ -210,14 +212,16 @@ def _with_scope_members(aws: Aws, state: SecretState, consumers: Iterable[str]) 
     if not scopes:
         return state
     organization = state.organization or _organization_if_any(aws, state.location.account)
-    members = {scope: aws.scope_members(scope, organization) if organization else None for scope in scopes}
+    members = {
+        scope: aws.organizations.scope_members(scope, organization) if organization else None for scope in scopes
+    }
     return replace(state, scope_members=members)
 
 
 def _organization_if_any(aws: Aws, account: str) -> Organization | None:
     """A's organization, to list the accounts a revoked organization or OU consumer may hold parameters in."""
     try:
-        return aws.organization(account)
+        return aws.organizations.organization(account)
     except AllowListUnavailable as err:
         logger.warning("%s", err)
         return None
@@ -238,7 +242,7 @@ def _primary_description(aws: Aws, description: dict) -> dict:
     primary_region = description.get("PrimaryRegion")
     if location is None or not primary_region or primary_region == location.region:
         return description
-    primary = aws.describe_secret(in_region(description["ARN"], primary_region), primary_region)
+    primary = aws.secrets.describe(in_region(description["ARN"], primary_region), primary_region)
     return primary or description
 
 
@@ -305,7 +309,7 @@ def _expiry_schedule(aws: Aws, secret_arn: str, tags: tuple[dict, ...]) -> datet
     has_until = tag_value(tags, settings.share_until_tag_key) is not None
     if not settings.schedules_expiry or not (has_until or promises_expiry(tag_value(tags, settings.status_tag_key))):
         return None
-    return aws.expiry_schedule(expiry_schedule_name(secret_arn), region_of(secret_arn) or "")
+    return aws.scheduler.expiry_schedule(expiry_schedule_name(secret_arn), region_of(secret_arn) or "")
 
 
 def _is_aws_managed_alias(kms_key_id: str) -> bool:
@@ -324,7 +328,7 @@ def _current_key(aws: Aws, keys: _Keys, secret_arn: str, kms_key_id: str | None,
     try:
         if not required and _is_key_arn_in(kms_key_id, location.account):
             # Revoking needs only the key policy, whatever the key's state: skip DescribeKey.
-            policy = aws.key_policy(kms_key_id, location.region)
+            policy = aws.kms.key_policy(kms_key_id, location.region)
             return KeyState(kms_key_id, policy, keys.tags(kms_key_id, location.region))
         return _customer_key(aws, keys, kms_key_id, location.region, f"secret {secret_arn}")
     except KeyNotUsable:
@@ -342,7 +346,7 @@ def _customer_key(aws: Aws, keys: _Keys, key_id: str, region: str, owner: str) -
     """Key metadata, policy and tags for a key A administers; None when it is an AWS managed key."""
     if key_account(key_id) not in (None, keys.account):
         raise KeyNotUsable(f"{owner} uses key {key_id} of another account; secretshare grants only on A's keys")
-    metadata = aws.describe_key(key_id, region)
+    metadata = aws.kms.describe_key(key_id, region)
     if metadata is None:
         raise KeyNotUsable(f"{owner} uses key {key_id}, which does not exist in {keys.account} {region}")
     if metadata.get("KeyManager") == "AWS":
@@ -350,7 +354,7 @@ def _customer_key(aws: Aws, keys: _Keys, key_id: str, region: str, owner: str) -
     if metadata.get("KeyState") in _UNUSABLE_KEY_STATES:
         raise KeyNotUsable(f"{owner} uses key {metadata['Arn']}, which is {metadata['KeyState']}")
     arn = metadata["Arn"]
-    return KeyState(arn, aws.key_policy(arn, region), keys.tags(arn, region), metadata.get("Description", ""))
+    return KeyState(arn, aws.kms.key_policy(arn, region), keys.tags(arn, region), metadata.get("Description", ""))
 
 
 def _move_target(aws: Aws, keys: _Keys, secret_arn: str) -> tuple[KeyState | None, bool]:
@@ -370,13 +374,13 @@ def _move_target(aws: Aws, keys: _Keys, secret_arn: str) -> tuple[KeyState | Non
             raise KeyNotUsable(f"SHARED_KEY_ARN {shared} is an AWS managed key; name a customer-managed key")
         return key, False
     alias = key_alias(keys.name)
-    if aws.describe_key(alias, region) is not None:
+    if aws.kms.describe_key(alias, region) is not None:
         return _customer_key(aws, keys, alias, region, f"alias {alias}"), False
     for arn, tags in sorted(keys.tagged(region).items()):
         if KeyState(arn, {}, tags).made_for(keys.name):
-            metadata = aws.describe_key(arn, region)
+            metadata = aws.kms.describe_key(arn, region)
             if metadata and metadata.get("KeyState") not in _UNUSABLE_KEY_STATES:
-                return KeyState(arn, aws.key_policy(arn, region), tags), True
+                return KeyState(arn, aws.kms.key_policy(arn, region), tags), True
     return None, False
 
 
@@ -389,7 +393,7 @@ def _read_parameters(aws: Aws, state: SecretState, accounts: set[str]) -> tuple[
     unreachable: dict[str, str] = {}
     for account in sorted(accounts):
         try:
-            values[account] = aws.read_parameter(account, name, location.partition, location.region)
+            values[account] = aws.consumers.read_parameter(account, name, location.partition, location.region)
         except ConsumerAccountError as err:
             unreachable[account] = str(err)
     return values, unreachable
@@ -407,7 +411,7 @@ def _gone_secret_state(aws: Aws, secret_id: str, region: str | None) -> SecretSt
         complete = is_complete_secret_arn(secret_id)
         name = secret_name_from_arn(secret_id) if complete else _partial_name(secret_id)
     else:
-        caller = parse_arn(aws.caller_arn(region))
+        caller = parse_arn(aws.sts.caller_arn(region))
         assert caller is not None
         arn = f"arn:{caller.partition}:secretsmanager:{region}:{caller.account}:secret:{secret_id}"
         complete, name = False, secret_id

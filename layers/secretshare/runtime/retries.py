@@ -20,10 +20,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .aws import Aws, Clients
-from .errors import AwsCallFailed, SecretShareError
-from .events import MESSAGE_GROUP_ID, reconcile_request
-from .settings import Settings
+from ..domain.errors import AwsCallFailed, SecretShareError
+from ..domain.events import MESSAGE_GROUP_ID, reconcile_request
+from ..domain.settings import Settings
+from ..gateway import Aws, Clients
 
 RETRY_SOURCE = "secretshare.retry"
 RETRY_DETAIL_TYPE = "Reconciliation Retry"
@@ -73,11 +73,11 @@ def after_failure(
     aws = Aws(settings, clients)
     request = retry_request(secret_id, attempt + 1, f"{type(err).__name__}: {err}")
     if attempt < MAX_ATTEMPTS:
-        aws.send_messages(settings.queue_url, [json.dumps(request)], MESSAGE_GROUP_ID)
+        aws.queues.send_messages(settings.queue_url, [json.dumps(request)], MESSAGE_GROUP_ID)
         return f"queued again behind the others (attempt {attempt + 1} of {MAX_ATTEMPTS})"
     if not settings.dead_letter_queue_url:
         raise err
-    aws.send_messages(settings.dead_letter_queue_url, [json.dumps(request)], MESSAGE_GROUP_ID)
+    aws.queues.send_messages(settings.dead_letter_queue_url, [json.dumps(request)], MESSAGE_GROUP_ID)
     return f"moved to the dead-letter queue after {attempt} attempts"
 
 
@@ -87,5 +87,5 @@ def defer(event: Mapping[str, Any], secret_id: str, *, settings: Settings, clien
     if not settings.queue_url:
         raise RuntimeError(f"no time left to reconcile {secret_id} and no queue to put it back on")
     request = retry_request(secret_id, attempt_of(event), "deferred: too little time left in the invocation")
-    Aws(settings, clients).send_messages(settings.queue_url, [json.dumps(request)], MESSAGE_GROUP_ID)
+    Aws(settings, clients).queues.send_messages(settings.queue_url, [json.dumps(request)], MESSAGE_GROUP_ID)
     return "deferred to a later invocation (too little time left in this one)"

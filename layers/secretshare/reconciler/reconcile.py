@@ -14,16 +14,16 @@ from datetime import UTC, datetime
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..domain.errors import AwsCallFailed, PolicyRejected, ReconcileFailed, SecretShareError
+from ..domain.keypolicy import probe_statement
+from ..domain.policy import principals_of, render, statements
+from ..domain.settings import Settings
+from ..domain.sharetag import RejectedEntry, tag_value
+from ..domain.status import error_value
+from ..gateway import Aws, Clients, error_code, failed_action
 from .apply import apply_grants, delete_revoked_parameters
-from .aws import Aws, Clients, error_code, failed_action
-from .errors import AwsCallFailed, PolicyRejected, ReconcileFailed, SecretShareError
-from .keypolicy import probe_statement
 from .plan import Plan, plan_reconciliation
-from .policy import principals_of, render, statements
 from .read import read_state, region_of
-from .settings import Settings
-from .sharetag import RejectedEntry, tag_value
-from .status import error_value
 
 logger = logging.getLogger("secretshare")
 
@@ -149,14 +149,14 @@ def _report_failure(aws: Aws, secret_id: str, err: SecretShareError) -> None:
     Best effort: the failure itself is what the caller reports (log line, metric, alarm).
     """
     try:
-        description = aws.describe_secret(secret_id, region_of(secret_id) or aws.session.region_name)
+        description = aws.secrets.describe(secret_id, region_of(secret_id) or aws.session.region_name)
         if description is None or "DeletedDate" in description:
             return
         key = aws.settings.status_tag_key
         value = error_value(err.status_code)
         if tag_value(description.get("Tags", []), key) == value:
             return
-        aws.set_secret_tag(description["ARN"], key, value, region_of(description["ARN"]) or aws.session.region_name)
+        aws.secrets.set_tag(description["ARN"], key, value, region_of(description["ARN"]) or aws.session.region_name)
     except (ClientError, BotoCoreError) as tag_error:
         logger.warning("secret %s: could not write the status tag: %s", secret_id, tag_error)
 
@@ -181,7 +181,7 @@ def _refused_principals(aws: Aws, plan: Plan, rejection: ClientError) -> dict[st
             "Statement": [*statements(change.before), probe_statement(plan.secret_arn, principal)],
         }
         try:
-            aws.put_key_policy(change.key_arn, render(probe), change.region)
+            aws.kms.put_key_policy(change.key_arn, render(probe), change.region)
         except ClientError as err:
             if error_code(err) != "MalformedPolicyDocumentException":
                 raise

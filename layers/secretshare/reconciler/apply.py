@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import Aws
-from .errors import ConsumerAccountError, PublicPolicyRefused
-from .events import EXPIRY_DETAIL_TYPE, EXPIRY_SOURCE, reconcile_request
-from .names import GRANTS_TAG_KEY, expiry_schedule_name, is_ours
+from ..domain.errors import ConsumerAccountError, PublicPolicyRefused
+from ..domain.events import EXPIRY_DETAIL_TYPE, EXPIRY_SOURCE, reconcile_request
+from ..domain.names import GRANTS_TAG_KEY, expiry_schedule_name, is_ours
+from ..domain.policy import statements
+from ..domain.sharetag import format_time
+from ..gateway import Aws
 from .plan import CopyPlan, Plan
-from .policy import statements
-from .sharetag import format_time
 
 logger = logging.getLogger("secretshare")
 
@@ -41,7 +41,7 @@ def delete_revoked_parameters(aws: Aws, plan: Plan) -> dict[str, str]:
     failures: dict[str, str] = {}
     for account in plan.parameter_deletes:
         try:
-            aws.delete_parameter(account, plan.parameter_name, plan.partition, plan.region)
+            aws.consumers.delete_parameter(account, plan.parameter_name, plan.partition, plan.region)
         except ConsumerAccountError as err:
             logger.error("secret %s: %s", plan.secret_arn, err)
             failures[account] = str(err)
@@ -61,17 +61,17 @@ def apply_grants(aws: Aws, plan: Plan, failures: dict[str, str]) -> Applied:
     for copy in plan.copies:
         if copy.new_key:
             new_key = copy.new_key
-            key_arns[copy.region] = aws.create_key(new_key.description, new_key.document, new_key.tags, copy.region)
+            key_arns[copy.region] = aws.kms.create_key(new_key.description, new_key.document, new_key.tags, copy.region)
             _log(plan, f"created key {key_arns[copy.region]} in {copy.region}")
         alias = copy.new_key.alias if copy.new_key else copy.create_alias
         if alias:
-            aws.create_alias(alias, key_arns[copy.region] or "", copy.region)
+            aws.kms.create_alias(alias, key_arns[copy.region] or "", copy.region)
             _log(plan, f"created alias {alias} for {key_arns[copy.region]}")
     for tag in plan.key_tag_changes:
-        aws.tag_key(tag.key_arn, GRANTS_TAG_KEY, tag.value, tag.region)
+        aws.kms.tag_key(tag.key_arn, GRANTS_TAG_KEY, tag.value, tag.region)
     for change in plan.key_policy_changes:
         key_arn = change.key_arn or key_arns[change.region] or ""
-        aws.put_key_policy(key_arn, change.document, change.region)
+        aws.kms.put_key_policy(key_arn, change.document, change.region)
         _log(plan, f"updated key policy of {key_arn}")
     for copy in plan.copies:
         key_arn = key_arns[copy.region]
@@ -88,7 +88,7 @@ def apply_grants(aws: Aws, plan: Plan, failures: dict[str, str]) -> Applied:
 
 def _move_copy(aws: Aws, plan: Plan, copy: CopyPlan, key_arn: str) -> None:
     """Point the secret at `key_arn` (only the primary ever moves: a replica's key is set when it is replicated)."""
-    aws.set_secret_key(copy.secret_arn, key_arn, copy.region)
+    aws.secrets.set_key(copy.secret_arn, key_arn, copy.region)
     _log(plan, f"{copy.secret_arn} now encrypted with {key_arn}")
 
 
@@ -98,12 +98,12 @@ def _apply_schedule(aws: Aws, plan: Plan) -> None:
         return
     name = expiry_schedule_name(plan.secret_arn)
     if change.at is None:
-        aws.delete_expiry_schedule(name, plan.region)
+        aws.scheduler.delete_expiry_schedule(name, plan.region)
         _log(plan, f"deleted expiry schedule {name}")
         return
     detail = {"fires": format_time(change.at), "requested": (change.requested or change.at).isoformat()}
     message = json.dumps(reconcile_request(plan.secret_arn, EXPIRY_SOURCE, EXPIRY_DETAIL_TYPE, detail))
-    aws.put_expiry_schedule(name, change.at, message, plan.region)
+    aws.scheduler.put_expiry_schedule(name, change.at, message, plan.region)
     _log(plan, f"expiry schedule {name} fires at {format_time(change.at)}")
 
 
@@ -113,7 +113,7 @@ def _write_status(aws: Aws, plan: Plan, value: str | None) -> None:
     """
     if value == plan.status_before:
         return
-    aws.set_secret_tag(plan.secret_arn, aws.settings.status_tag_key, value, plan.region)
+    aws.secrets.set_tag(plan.secret_arn, aws.settings.status_tag_key, value, plan.region)
     _log(plan, f"status: {value}" if value else "removed the status tag")
 
 
@@ -125,7 +125,7 @@ def _publish(aws: Aws, plan: Plan, key_arns: dict[str, str]) -> dict[str, str]:
     failures = {}
     for write in plan.parameter_writes:
         try:
-            aws.write_parameter(
+            aws.consumers.write_parameter(
                 write.account,
                 plan.parameter_name,
                 value,
@@ -147,11 +147,11 @@ def _apply_resource_policy(aws: Aws, plan: Plan) -> None:
     if change is None:
         return
     if change.document is None:
-        aws.delete_resource_policy(plan.secret_arn, plan.region)
+        aws.secrets.delete_resource_policy(plan.secret_arn, plan.region)
         _log(plan, "deleted resource policy")
     else:
         _check_not_public(aws, plan, change.document)
-        aws.put_resource_policy(plan.secret_arn, change.document, plan.region)
+        aws.secrets.put_resource_policy(plan.secret_arn, change.document, plan.region)
         _log(plan, "updated resource policy")
 
 
@@ -165,7 +165,7 @@ def _check_not_public(aws: Aws, plan: Plan, document: str) -> None:
     if change is None or all(is_ours(s) for s in statements(change.after)):
         return
     try:
-        verdict = aws.public_access_verdict(document, plan.region)
+        verdict = aws.access_analyzer.public_access_verdict(document, plan.region)
     except (ClientError, BotoCoreError) as err:
         logger.warning("secret %s: public-access check skipped, Access Analyzer unreachable: %s", plan.secret_arn, err)
         return

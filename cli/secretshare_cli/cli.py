@@ -44,15 +44,21 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
-from .arns import is_account_id, parse_arn, secret_name_from_arn
-from .aws import Aws, Clients, error_code, failed_action
-from .errors import AllowListUnavailable, AwsCallFailed, ConfigurationError, ReconcileFailed, SecretShareError
-from .plan import Plan
-from .policy import render
-from .reconcile import ReconcileResult, reconcile_secret
-from .settings import ALLOW_ORGANIZATION, Settings, check_queue_url
-from .sweep import SecretCheck, SweepReport, enqueue_reconciliations
-from .sweep import sweep as sweep_secrets
+from secretshare.domain.arns import is_account_id, parse_arn, secret_name_from_arn
+from secretshare.domain.errors import (
+    AllowListUnavailable,
+    AwsCallFailed,
+    ConfigurationError,
+    ReconcileFailed,
+    SecretShareError,
+)
+from secretshare.domain.policy import render
+from secretshare.domain.settings import ALLOW_ORGANIZATION, Settings, check_queue_url
+from secretshare.gateway import Aws, Clients, error_code, failed_action
+from secretshare.reconciler.plan import Plan
+from secretshare.reconciler.reconcile import ReconcileResult, reconcile_secret
+from secretshare.reconciler.sweep import SecretCheck, SweepReport, enqueue_reconciliations
+from secretshare.reconciler.sweep import sweep as sweep_secrets
 
 # Exit statuses: a small stable set, documented in --help and the README.
 EXIT_OK = 0
@@ -353,7 +359,7 @@ def _start(ctx: click.Context, *, as_json: bool = False) -> _Run:
     _check_endpoint()
     clients = Clients(session)
     with _spinner(err, "connecting to AWS"):
-        caller = parse_arn(Aws(settings, clients).caller_arn(session.region_name))
+        caller = parse_arn(Aws(settings, clients).sts.caller_arn(session.region_name))
     run = _Run(settings, session, clients, caller.account if caller else "", verbose, out, err, as_json)
     _check_shared_key(run)
     return run
@@ -438,7 +444,7 @@ def _check_shared_key(run: _Run) -> None:
             hint=hint,
             exit_code=EXIT_USAGE,
         )
-    metadata = Aws(run.settings, run.clients).describe_key(key_arn, location.region)
+    metadata = Aws(run.settings, run.clients).kms.describe_key(key_arn, location.region)
     if metadata is None:
         raise CliError(
             f"SHARED_KEY_ARN={key_arn} names no key: it does not exist in account {location.account}, "

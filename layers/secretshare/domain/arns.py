@@ -77,3 +77,9 @@ def principal_account(principal: str) -> str | None:
     if arn is None or arn.service != "iam" or not is_account_id(arn.account):
         return None
     return arn.account
+
+
+def key_account(key_id: str) -> str | None:
+    """The account of a key given by ARN, None for key ids and alias names (those resolve in A)."""
+    arn = parse_arn(key_id)
+    return arn.account if arn else None

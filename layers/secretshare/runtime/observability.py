@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .reconcile import ReconcileResult
+from ..reconciler.reconcile import ReconcileResult
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "secretshare"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "SecretShare"

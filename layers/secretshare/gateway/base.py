@@ -1,0 +1,151 @@
+"""What every service module of the gateway shares: the clients, their configuration, and the `calls` declarations.
+
+Each AWS operation secretshare makes sits on a method that declares it (`calls`), with the role that makes it: account
+A's reconcile role, or the publisher role of a consumer account. The template's roles are held against those
+declarations (REQUIRED_ACTIONS), as Cloud Custodian's actions declare their permissions.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from ..domain.settings import Settings
+
+# Adaptive retry mode backs off on throttling and 5xx and, once throttled, paces further calls on the client
+# (the sweep's parallel reads stay near the per-account quotas). `total_max_attempts` counts the first try (botocore's
+# `max_attempts` counts retries only: botocore/args.py `_compute_retry_max_attempts`). Four attempts back off at most
+# 1 + 2 + 4 s (botocore/retries/standard.py: rand * 2^(attempt-1)), so a call that keeps failing costs a
+# reconciliation seconds, not its minute; a reconciliation that still fails is queued again (runtime.retries).
+# A pool as large as the sweep's threads (botocore's default is 10): `make bench` saw 932 connections discarded
+# with 16 threads on 10, each a new TLS handshake against AWS.
+CLIENT_CONFIG = Config(
+    retries={"mode": "adaptive", "total_max_attempts": 4}, max_pool_connections=32, user_agent_extra="secretshare"
+)
+# A consumer account that does not answer must not hold up the reconciliations queued behind (one FIFO message group):
+# short timeouts there (SSM answers in well under a second), three attempts so that throttling (PutParameter's quota
+# is per account) is still absorbed: at most 3 x (3 + 5) s + 1 + 2 s = 27 s, within retries.RESERVE_SECONDS. An
+# account that failed is not tried again in the same invocation.
+CONSUMER_CLIENT_CONFIG = CLIENT_CONFIG.merge(
+    Config(connect_timeout=3, read_timeout=5, retries={"mode": "adaptive", "total_max_attempts": 3})
+)
+
+# The roles that make secretshare's calls: account A's reconcile role (template.yaml ReconcileRole, which both
+# functions run as), and the publisher role of each consumer account (consumer/template.yaml), assumed by it.
+RECONCILE_ROLE = "reconcile"
+PUBLISHER_ROLE = "publisher"
+
+# The IAM action each AWS operation needs, by the role that makes it, so the template's roles can be held against the
+# code. Filled in by the `calls` declarations: every AWS call secretshare makes is a method that declares it.
+REQUIRED_ACTIONS: dict[str, dict[tuple[str, str], str]] = {RECONCILE_ROLE: {}, PUBLISHER_ROLE: {}}
+# IAM's service prefix where it differs from botocore's service name.
+_IAM_PREFIX = {"resourcegroupstaggingapi": "tag", "accessanalyzer": "access-analyzer"}
+# Operations authorized by an IAM action of another name.
+_IAM_ACTION = {("sqs", "SendMessageBatch"): "sqs:SendMessage"}
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def calls(*operations: str, role: str = RECONCILE_ROLE) -> Callable[[_Method], _Method]:
+    """Declare the AWS operations (`"kms:PutKeyPolicy"`, botocore's service name) a method makes, as `role`.
+
+    Each one lands in REQUIRED_ACTIONS with the IAM action it needs: the declaration sits on the code that makes the
+    call. An AWS error the method lets through carries that action (`failed_action`), so the failure can name the
+    permission to check.
+    """
+    actions = {}
+    for operation in operations:
+        service, name = operation.split(":")
+        default = f"{_IAM_PREFIX.get(service, service)}:{name}"
+        actions[name] = REQUIRED_ACTIONS[role][(service, name)] = _IAM_ACTION.get((service, name), default)
+
+    def declare(method: _Method) -> _Method:
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except ClientError as err:
+                err.failed_action = actions.get(err.operation_name, "")  # type: ignore[attr-defined]
+                raise
+
+        return call  # type: ignore[return-value]
+
+    return declare
+
+
+def failed_action(err: ClientError) -> str:
+    """The IAM action of the call that failed (empty when it did not come through a declared method)."""
+    return str(getattr(err, "failed_action", ""))
+
+
+def error_code(err: ClientError) -> str:
+    """The AWS error code of a failed call."""
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def default_session() -> boto3.Session:
+    """boto3's default session, made on first use (not at import) and reused while a Lambda stays warm."""
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    return boto3.DEFAULT_SESSION
+
+
+@dataclass
+class Clients:
+    """boto3 clients, made on first use and reused: for account A, and for consumer accounts.
+
+    One instance serves one Lambda invocation (a batch of reconciliations, or a sweep) or one CLI run,
+    so each consumer account's publisher role is assumed once per invocation. All clients come from one
+    boto3 session, so event hooks registered on it (call counters, fault injectors) see every call.
+    """
+
+    session: boto3.Session = field(default_factory=boto3.Session)
+    # Consumer accounts that failed in this invocation, and why: not tried again until the next one.
+    failed_accounts: dict[str, str] = field(default_factory=dict)
+    _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    # Clients are thread-safe once made; making them from one session is not (the sweep reads in parallel).
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, service: str, region: str | None, identity: str = "", **credentials: str) -> Any:
+        """The client for a service and region, as account A (`identity` "") or as an assumed role."""
+        cache_key = (service, region or "", identity)
+        config = CONSUMER_CLIENT_CONFIG if identity else CLIENT_CONFIG
+        with self._lock:
+            if cache_key not in self._clients:
+                self._clients[cache_key] = self.session.client(
+                    service, region_name=region, config=config, **credentials
+                )
+            return self._clients[cache_key]
+
+    def has(self, service: str, region: str | None, identity: str) -> bool:
+        """True when that client was already made."""
+        return (service, region or "", identity) in self._clients
+
+
+class Service:
+    """One AWS service as secretshare calls it in account A: each subclass's methods are its only calls there
+    (Powertools' parameters utility has a provider per service over one base, likewise)."""
+
+    # botocore's name of the service.
+    name = ""
+
+    def __init__(self, settings: Settings, clients: Clients) -> None:
+        self.settings = settings
+        self.clients = clients
+
+    @property
+    def session(self) -> boto3.Session:
+        """The boto3 session of account A."""
+        return self.clients.session
+
+    def _client(self, region: str | None = None) -> Any:
+        """This service's client in account A, in `region` (default: the session's)."""
+        return self.clients.get(self.name, region or self.session.region_name)
