@@ -2,8 +2,8 @@
 
 import pytest
 
+from secretshare.domain.consumers import consumer, parse_entry, scope_of
 from secretshare.domain.keypolicy import audience_of, audiences, key_grant_statement
-from secretshare.domain.orgs import parse_scope, scope_condition, scope_of
 from secretshare.domain.policy import granted_principals, resource_grant_statements
 from secretshare.domain.settings import AllowList
 from secretshare.domain.sharetag import parse_share_tag
@@ -57,12 +57,12 @@ def test_any_admits_every_organization_and_a_listed_one_is_admitted():
 
 
 def test_an_ou_is_granted_with_the_org_id_fixed_and_its_path_covering_nested_ous():
-    assert scope_condition(ORG) == {"StringEquals": {"aws:PrincipalOrgID": ORG}}
-    assert scope_condition(OU) == {
+    assert consumer(ORG).conditions() == {"StringEquals": {"aws:PrincipalOrgID": ORG}}
+    assert consumer(OU).conditions() == {
         "StringEquals": {"aws:PrincipalOrgID": ORG},
         "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": f"{OU}/*"},
     }
-    assert parse_scope(f"{OU}/") == OU
+    assert parse_entry(f"{OU}/", "aws") == OU
 
 
 def test_a_consumer_set_is_granted_in_one_statement_for_principals_and_one_per_scope_and_read_back():

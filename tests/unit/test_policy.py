@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from secretshare.domain.consumers import scope_of
 from secretshare.domain.errors import PolicyTooLarge
 from secretshare.domain.keypolicy import (
     KeyGrant,
@@ -22,7 +23,6 @@ from secretshare.domain.keypolicy import (
     secret_grantees,
 )
 from secretshare.domain.names import is_ours
-from secretshare.domain.orgs import scope_of
 from secretshare.domain.policy import (
     check_size,
     consumer_policy,

@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from secretshare.domain.sharetag import InvalidShareEntry, RejectedEntry, parse_share_tag, parse_until
+from secretshare.domain.consumers import InvalidShareEntry
+from secretshare.domain.sharetag import RejectedEntry, parse_share_tag, parse_until
 from secretshare.domain.status import STATUS_MAX_CHARS, Outcome, error_value, promises_expiry, status_value
 
 B = "arn:aws:iam::222222222222:root"

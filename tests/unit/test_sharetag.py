@@ -2,7 +2,8 @@
 
 import pytest
 
-from secretshare.domain.sharetag import InvalidShareEntry, entry_principal, parse_share_tag, share_tag_entries
+from secretshare.domain.consumers import InvalidShareEntry, parse_entry
+from secretshare.domain.sharetag import parse_share_tag, share_tag_entries
 
 PRODUCER = "111111111111"
 
@@ -89,10 +90,10 @@ def test_no_tag_means_no_consumers_and_no_rejections():
     assert (share.consumers, share.rejected) == ((), ())
 
 
-def test_entry_principal_uses_the_secrets_partition_for_account_ids():
-    assert entry_principal("222222222222", "aws-us-gov") == "arn:aws-us-gov:iam::222222222222:root"
+def test_an_entry_uses_the_secrets_partition_for_account_ids():
+    assert parse_entry("222222222222", "aws-us-gov") == "arn:aws-us-gov:iam::222222222222:root"
     with pytest.raises(InvalidShareEntry, match="partition 'aws'"):
-        entry_principal("arn:aws:iam::222222222222:role/x", "aws-us-gov")
+        parse_entry("arn:aws:iam::222222222222:role/x", "aws-us-gov")
 
 
 @pytest.mark.parametrize(

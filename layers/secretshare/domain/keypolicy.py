@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from .arns import account_root, parse_arn, secret_name_from_arn
+from .consumers import ORG_ID_KEY, Consumer, accounts_of, as_consumers, granted_by, principals_of
 from .names import (
     ACCOUNT_DATA_KEYS_SID,
     ACCOUNT_USE_SID,
@@ -24,7 +25,6 @@ from .names import (
     is_ours,
     key_grant_sid,
 )
-from .orgs import ORG_ID_KEY, is_scope, scope_condition, scope_of
 from .policy import (
     PRINCIPAL_ACCOUNT_KEY,
     Document,
@@ -33,8 +33,6 @@ from .policy import (
     canonical,
     ending,
     grant_ends,
-    principal_accounts,
-    principals_of,
     recorded_accounts,
     statements,
     via_service,
@@ -82,7 +80,7 @@ class KeyGrant:
 
 
 # A grant statement's identity in a key policy: who it grants, and until when (see `policy.ending`).
-GrantGroup = tuple[frozenset[str], str | None]
+GrantGroup = tuple[frozenset[Consumer], str | None]
 
 
 def key_grant_statement(
@@ -95,24 +93,25 @@ def key_grant_statement(
 ) -> Statement:
     """Let one audience decrypt these secrets, and only through Secrets Manager in their region.
 
-    An audience is a set of principals, or one organization or OU (see `audiences`). For principals,
-    `aws:PrincipalAccount` names their accounts: it narrows nothing (each principal is in one of them), but AWS never
-    rewrites a condition, while it shows a deleted role as its unique id (`AROA...`, docs/aws-facts.md §12): the
-    accounts still to clean up are read from here, not parsed out of principals. `org_id` narrows principals to A's
-    organization, which AWS then enforces (ALLOWED_CONSUMERS=organization). An organization or OU is `Principal: *`
-    with the conditions of `orgs.scope_condition`. `ends`: when the grant stops working (`policy.ending`); secrets
-    of one audience with different ends get a statement each.
+    An audience is a set of principals, or one consumer granted alone (an organization or OU, see `audiences`). For
+    principals, `aws:PrincipalAccount` names their accounts: it narrows nothing (each principal is in one of them), but
+    AWS never rewrites a condition, while it shows a deleted role as its unique id (`AROA...`, docs/aws-facts.md §12):
+    the accounts still to clean up are read from here, not parsed out of principals. `org_id` narrows principals to
+    A's organization, which AWS then enforces (ALLOWED_CONSUMERS=organization). A consumer granted alone is its
+    `principal` narrowed by its `conditions`. `ends`: when the grant stops working (`policy.ending`); secrets of one
+    audience with different ends get a statement each.
     """
     arns = sorted(secret_arns)
-    members = sorted(audience)
+    members = sorted(as_consumers(audience))
     pinned = {"kms:ViaService": via_service(region, partition), SECRET_ARN_KEY: arns[0] if len(arns) == 1 else arns}
     statement: Statement = {"Sid": key_grant_sid(members, ends), "Effect": "Allow"}
-    if len(members) == 1 and is_scope(members[0]):
-        condition = scope_condition(members[0])
+    if len(members) == 1 and not members[0].grouped:
+        alone = members[0]
+        condition = alone.conditions()
         condition["StringEquals"] = {**pinned, **condition["StringEquals"]}
         return {
             **statement,
-            "Principal": {"AWS": "*"},
+            "Principal": {"AWS": alone.principal},
             "Action": "kms:Decrypt",
             "Resource": "*",
             "Condition": {**condition, **ending(ends)},
@@ -130,17 +129,17 @@ def key_grant_statement(
     }
 
 
-def audiences(consumers: Iterable[str]) -> list[frozenset[str]]:
-    """The statements a consumer set is granted in: one for its principals, one for each organization or OU."""
-    found = list(consumers)
-    principals = frozenset(c for c in found if not is_scope(c))
-    return ([principals] if principals else []) + [frozenset({c}) for c in sorted(set(found)) if is_scope(c)]
+def audiences(consumers: Iterable[str]) -> list[frozenset[Consumer]]:
+    """The statements a consumer set is granted in: one for its grouped principals, one for each consumer granted
+    alone (an organization or OU)."""
+    found = as_consumers(consumers)
+    principals = frozenset(c for c in found if c.grouped)
+    return ([principals] if principals else []) + [frozenset({c}) for c in sorted(set(found)) if not c.grouped]
 
 
-def audience_of(statement: Statement) -> frozenset[str]:
+def audience_of(statement: Statement) -> frozenset[Consumer]:
     """Who a grant of ours grants: its principals, or the organization or OU its conditions name."""
-    scope = scope_of(statement)
-    return frozenset({scope}) if scope else frozenset(principals_of(statement))
+    return granted_by(statement)
 
 
 def cleanup_marker_statement(secret_arn: str, partition: str, accounts: Iterable[str]) -> Statement:
@@ -185,7 +184,7 @@ def granted_secret_arns(statement: Statement) -> list[str]:
     return found
 
 
-def secret_grantees(document: Document | None, selects: SecretSelector) -> set[str]:
+def secret_grantees(document: Document | None, selects: SecretSelector) -> set[Consumer]:
     """The consumers (principals, organizations, OUs) our grants give the selected secret to."""
     return {member for s in _naming(document, selects) if _is_grant(s) for member in audience_of(s)}
 
@@ -197,7 +196,7 @@ def granted_accounts(document: Document | None, selects: SecretSelector) -> set[
 
 def pending_cleanup_accounts(document: Document | None, selects: SecretSelector) -> set[str]:
     """Accounts our cleanup markers for the selected secret name."""
-    return principal_accounts(
+    return accounts_of(
         principal
         for statement in _naming(document, selects)
         if str(statement.get("Sid", "")).startswith(CLEANUP_SID_PREFIX)

@@ -11,10 +11,10 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .arns import is_account_id, principal_account
+from .arns import is_account_id
+from .consumers import ORG_ID_KEY, Consumer, accounts_of, as_consumers, granted_by, principals_of
 from .errors import PolicyTooLarge
 from .names import CONSUMER_DECRYPT_SID, CONSUMER_READ_SID, RESOURCE_POLICY_SID, is_ours, name_hash
-from .orgs import ORG_ID_KEY, is_scope, scope_condition, scope_of
 
 POLICY_VERSION = "2012-10-17"
 SECRET_READ_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
@@ -81,29 +81,29 @@ def resource_grant_statement(consumers: Iterable[str], org_id: str | None = None
 def resource_grant_statements(
     consumers: Iterable[str], org_id: str | None = None, ends: str | None = None
 ) -> list[Statement]:
-    """The resource-policy statements for a consumer set: one for its principals, one for each organization or OU
-    (`Principal: *` with `orgs.scope_condition`: a fixed `aws:PrincipalOrgID` in every one, see docs/security.md);
-    each until `ends`."""
-    found = sorted(set(consumers))
-    principals = [c for c in found if not is_scope(c)]
+    """The resource-policy statements for a consumer set: one for its principals, one for each consumer granted in
+    a statement of its own (an organization or OU: `Principal: *` with its conditions, a fixed `aws:PrincipalOrgID`
+    in every one, see docs/security.md); each until `ends`."""
+    found = sorted(set(as_consumers(consumers)))
+    principals = [c for c in found if c.grouped]
     scoped = [
         {
-            "Sid": f"{RESOURCE_POLICY_SID}{name_hash(scope)}",
+            "Sid": f"{RESOURCE_POLICY_SID}{name_hash(alone)}",
             "Effect": "Allow",
-            "Principal": {"AWS": "*"},
+            "Principal": {"AWS": alone.principal},
             "Action": list(SECRET_READ_ACTIONS),
             "Resource": "*",
-            "Condition": {**scope_condition(scope), **ending(ends)},
+            "Condition": {**alone.conditions(), **ending(ends)},
         }
-        for scope in found
-        if is_scope(scope)
+        for alone in found
+        if not alone.grouped
     ]
     return ([resource_grant_statement(principals, org_id, ends)] if principals else []) + scoped
 
 
 def account_condition(principals: Iterable[str]) -> str | list[str]:
     """The `aws:PrincipalAccount` value recording the principals' accounts."""
-    return _one_or_list(sorted(principal_accounts(principals)))
+    return _one_or_list(sorted(accounts_of(principals)))
 
 
 def recorded_accounts(statement: Statement) -> set[str]:
@@ -113,7 +113,7 @@ def recorded_accounts(statement: Statement) -> set[str]:
         value = operator.get(PRINCIPAL_ACCOUNT_KEY) if isinstance(operator, dict) else None
         if value is not None:
             return {account for account in ([value] if isinstance(value, str) else value) if is_account_id(account)}
-    return principal_accounts(principals_of(statement))
+    return accounts_of(principals_of(statement))
 
 
 def key_admin_statement(partition: str, account: str) -> Statement:
@@ -229,26 +229,13 @@ def merge_statements(
     return {"Version": POLICY_VERSION, **base, "Statement": merged}
 
 
-def granted_principals(document: Document | None) -> set[str]:
+def granted_principals(document: Document | None) -> set[Consumer]:
     """The consumers our Allow statements in a resource policy grant: principals, organizations and OUs."""
-    found: set[str] = set()
+    found: set[Consumer] = set()
     for statement in statements(document):
         if is_ours(statement) and statement.get("Effect") == "Allow":
-            scope = scope_of(statement)
-            found |= {scope} if scope else principals_of(statement)
+            found |= granted_by(statement)
     return found
-
-
-def principals_of(statement: Statement) -> set[str]:
-    """The AWS principals a statement names."""
-    principal = statement.get("Principal") or {}
-    value = principal.get("AWS", []) if isinstance(principal, dict) else principal
-    return {value} if isinstance(value, str) else set(value)
-
-
-def principal_accounts(principals: Iterable[str]) -> set[str]:
-    """Accounts of the principals; principals without a readable account (AWS unique ids) are skipped."""
-    return {account for p in principals if (account := principal_account(p))}
 
 
 def render(document: Document) -> str:

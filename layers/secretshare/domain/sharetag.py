@@ -7,12 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from .arns import account_root, is_account_id, parse_arn, principal_account
-from .orgs import MalformedScope, parse_scope, scope_organization
+from .consumers import Admission, Consumer, InvalidShareEntry, as_consumers, parse_entry
 
-# IAM path segments and names: alphanumerics and +=,.@_- (names at most 64 characters).
-_IAM_NAME = r"[\w+=,.@-]"
-_ROLE_OR_USER = re.compile(rf"(role|user)(/{_IAM_NAME}+)*/{_IAM_NAME}{{1,64}}", re.ASCII)
 # `share-until`: an ISO 8601 date, or a date-time with minutes or seconds and an optional UTC offset.
 _UNTIL = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?", re.ASCII)
 
@@ -30,14 +26,6 @@ class RejectedEntry:
         return self.reason
 
 
-class InvalidShareEntry(ValueError):
-    """One tag entry is not a consumer secretshare can grant; `code` is the short word the status tag shows."""
-
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 @dataclass(frozen=True)
 class ShareTag:
     """What the share tags ask for: accepted consumer principals (sorted), rejected entries, and the expiry.
@@ -46,18 +34,22 @@ class ShareTag:
     ends the share at once (`until_valid` False): an unreadable end date must never extend a share.
     """
 
-    consumers: tuple[str, ...] = ()
+    consumers: tuple[Consumer, ...] = ()
     rejected: tuple[RejectedEntry, ...] = ()
     until: datetime | None = None
     until_valid: bool = True
     # The tag entry each consumer came from (`222222222222` for `arn:aws:iam::222222222222:root`).
-    entries: Mapping[str, str] = field(default_factory=dict)
+    entries: Mapping[Consumer, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Consumers given as text (a principal ARN, an organization or OU) become consumers of their kind.
+        object.__setattr__(self, "consumers", tuple(as_consumers(self.consumers)))
 
     def expired(self, now: datetime) -> bool:
         """True once the share has ended (or its end date cannot be read): then it grants nobody."""
         return not self.until_valid or (self.until is not None and now >= self.until)
 
-    def consumers_at(self, now: datetime) -> tuple[str, ...]:
+    def consumers_at(self, now: datetime) -> tuple[Consumer, ...]:
         """The consumers granted at `now`: none once the share has expired."""
         return () if self.expired(now) else self.consumers
 
@@ -74,7 +66,7 @@ class ShareTag:
     @property
     def consumer_accounts(self) -> tuple[str, ...]:
         """Distinct accounts of the accepted consumers, sorted."""
-        return tuple(sorted({principal_account(p) or "" for p in self.consumers}))
+        return tuple(sorted({consumer.account or "" for consumer in self.consumers}))
 
 
 def share_tag_entries(tags: Iterable[Mapping[str, str]], tag_key: str) -> list[str]:
@@ -97,74 +89,6 @@ def has_share_tag(tags: Iterable[Mapping[str, str]], tag_key: str) -> bool:
     return any(tag["Key"] == tag_key or tag["Key"].startswith(tag_key + "/") for tag in tags)
 
 
-def entry_principal(entry: str, partition: str) -> str:
-    """The IAM principal ARN an entry grants, or InvalidShareEntry saying why it cannot be granted."""
-    if not entry.isascii():
-        # AWS account ids and IAM names are ASCII: fullwidth or Arabic-Indic digits, or `role/ápp`, name nobody.
-        odd = next(ch for ch in entry if not ch.isascii())
-        raise InvalidShareEntry(
-            f"{entry!r} contains {odd!r} (U+{ord(odd):04X}); account ids are 12 ASCII digits and IAM names ASCII",
-            "non-ascii",
-        )
-    if "*" in entry or "?" in entry:
-        raise InvalidShareEntry(
-            f"{entry!r} contains a wildcard; name an account id or an IAM role/user ARN", "wildcard"
-        )
-    if is_account_id(entry):
-        return account_root(partition, entry)
-    if entry.startswith("arn:"):
-        return _arn_principal(entry, partition)
-    if entry.endswith(".amazonaws.com") or entry.endswith(".amazonaws.com.cn"):
-        raise InvalidShareEntry(
-            f"{entry!r} is a service principal; only accounts and IAM roles/users can be consumers", "service-principal"
-        )
-    raise InvalidShareEntry(
-        f"{entry!r} is not a 12-digit account id or an IAM role/user ARN{_hint(entry)}", "not-an-account"
-    )
-
-
-def _arn_principal(entry: str, partition: str) -> str:
-    arn = parse_arn(entry)
-    if arn is None or not is_account_id(arn.account):
-        raise InvalidShareEntry(
-            f"{entry!r} is not a well-formed ARN (arn:{partition}:iam::<account>:role/<name>){_hint(entry)}",
-            "malformed-arn",
-        )
-    if arn.partition != partition:
-        raise InvalidShareEntry(
-            f"{entry!r} is in partition {arn.partition!r}; the secret is in {partition!r}", "other-partition"
-        )
-    if arn.service == "sts":
-        raise InvalidShareEntry(f"{entry!r} is a session principal; name the IAM role ARN instead", "session-principal")
-    if arn.service != "iam" or arn.region:
-        raise InvalidShareEntry(
-            f"{entry!r} is not an IAM ARN; only accounts and IAM roles/users can be consumers", "not-iam"
-        )
-    if arn.resource == "root":
-        return account_root(partition, arn.account)
-    if arn.resource.startswith("group/"):
-        raise InvalidShareEntry(
-            f"{entry!r} is an IAM group, which cannot be a principal; name a role or user", "iam-group"
-        )
-    if not _ROLE_OR_USER.fullmatch(arn.resource):
-        raise InvalidShareEntry(
-            f"{entry!r} is not an IAM role or user ARN (arn:{partition}:iam::<account>:role/<path/name>){_hint(entry)}",
-            "not-role-or-user",
-        )
-    return entry
-
-
-def _hint(entry: str) -> str:
-    """What a rejected entry most likely meant: the usual slips, each named."""
-    if "," in entry or ";" in entry:
-        return "; entries are separated by spaces, not commas or semicolons"
-    if re.fullmatch(r"[0-9]{4}-[0-9]{4}-[0-9]{4}", entry):
-        return f"; write the account id without dashes ({entry.replace('-', '')})"
-    if re.fullmatch(r"[0-9]+", entry):
-        return f" (it has {len(entry)} digits)"
-    return ""
-
-
 def parse_share_tag(
     tags: Iterable[Mapping[str, str]],
     *,
@@ -181,19 +105,17 @@ def parse_share_tag(
     `allowed_accounts` (`allowed_organizations`) is None when any account (organization) may be a consumer.
     Rejections are returned, never raised: a bad entry must not stop the valid ones from converging.
     """
-    consumers: dict[str, str] = {}
+    admission = Admission(producer_account, allowed_accounts, allowed_organizations, allow_list_name)
+    consumers: dict[Consumer, str] = {}
     rejected: dict[str, RejectedEntry] = {}
     for entry in share_tag_entries(tags, tag_key):
         try:
-            if entry.startswith("o-"):
-                principal = _organization_consumer(entry, allowed_organizations, allow_list_name)
-            else:
-                principal = entry_principal(entry, partition)
-                _check_account(entry, principal, producer_account, allowed_accounts, allow_list_name)
+            found = parse_entry(entry, partition)
+            found.admit(entry, admission)
         except InvalidShareEntry as err:
             rejected.setdefault(entry, RejectedEntry(entry, str(err), err.code))
         else:
-            consumers.setdefault(principal, entry)
+            consumers.setdefault(found, entry)
     until_value = tag_value(tags, until_key)
     share = ShareTag(tuple(sorted(consumers)), tuple(rejected.values()), entries=consumers)
     if until_value is None:
@@ -222,33 +144,3 @@ def parse_until(value: str) -> datetime:
 def format_time(moment: datetime) -> str:
     """A UTC moment as secretshare writes it: 2026-12-31T00:00:00Z."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _organization_consumer(entry: str, allowed: frozenset[str] | None, allow_list_name: str) -> str:
-    """An organization or OU entry as its consumer, or InvalidShareEntry saying why it cannot be granted."""
-    try:
-        scope = parse_scope(entry)
-    except MalformedScope as err:
-        raise InvalidShareEntry(str(err), "malformed-organization") from err
-    organization = scope_organization(scope)
-    if allowed is not None and organization not in allowed:
-        raise InvalidShareEntry(
-            f"{entry!r}: organization {organization} is not allowed by {allow_list_name} (A's own organization is, "
-            "under 'organization'; another must be listed)",
-            "other-organization",
-        )
-    return scope
-
-
-def _check_account(
-    entry: str,
-    principal: str,
-    producer_account: str,
-    allowed_accounts: frozenset[str] | None,
-    allow_list_name: str,
-) -> None:
-    account = principal_account(principal)
-    if account == producer_account:
-        raise InvalidShareEntry(f"{entry!r} is in the producer account {producer_account} itself", "producer-account")
-    if allowed_accounts is not None and account not in allowed_accounts:
-        raise InvalidShareEntry(f"{entry!r}: account {account} is not allowed by {allow_list_name}", "not-allowed")

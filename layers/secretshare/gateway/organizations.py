@@ -7,8 +7,8 @@ import time
 
 from botocore.exceptions import ClientError
 
+from ..domain.consumers import Organization, OrganizationConsumer, OrgUnitConsumer
 from ..domain.errors import AllowListUnavailable
-from ..domain.orgs import Organization, scope_organization, scope_ou
 from ..domain.settings import Settings
 from .base import Clients, Service, calls, error_code
 
@@ -71,7 +71,7 @@ class Organizations(Service):
         "organizations:ListOrganizationalUnitsForParent",
         "organizations:ListAccountsForParent",
     )
-    def scope_members(self, scope: str, organization: Organization) -> frozenset[str] | None:
+    def scope_members(self, scope: OrganizationConsumer, organization: Organization) -> frozenset[str] | None:
         """The active accounts an organization or OU consumer covers (nested OUs included), or None when they cannot
         be listed from A (another organization, a member account of this one, or an OU path that is not this
         organization's). Read once per instance."""
@@ -79,15 +79,15 @@ class Organizations(Service):
             self._scopes[scope] = self._list_scope(scope, organization)
         return self._scopes[scope]
 
-    def _list_scope(self, scope: str, organization: Organization) -> frozenset[str] | None:
-        if scope_organization(scope) != organization.id or organization.accounts is None:
+    def _list_scope(self, scope: OrganizationConsumer, organization: Organization) -> frozenset[str] | None:
+        if scope.organization != organization.id or organization.accounts is None:
             return None
-        ou = scope_ou(scope)
-        if ou is None:
+        if not isinstance(scope, OrgUnitConsumer):
             return organization.accounts
+        ou = scope.ou
         client = self._client()
         try:
-            if not self._path_is(ou, scope.split("/")[1:-1]):
+            if not self._path_is(ou, scope.path):
                 logger.warning(
                     "OU path %s does not lead to %s in %s: its accounts are not listed", scope, ou, organization.id
                 )

@@ -29,7 +29,6 @@ from ..domain.names import (
     name_tag_value,
     parameter_name,
 )
-from ..domain.orgs import is_scope
 from ..domain.policy import (
     KEY_POLICY_MAX_BYTES,
     RESOURCE_POLICY_MAX_CHARS,
@@ -364,7 +363,7 @@ def _unpublished(state: SecretState, consumers: Iterable[str]) -> tuple[str, ...
         "the management account or a delegated administrator), so no consumer policy is published there; its "
         "accounts attach the policy `secretshare policy <secret>` prints"
         for scope in consumers
-        if is_scope(scope) and state.scope_members.get(scope) is None
+        if scope.accounts(state.scope_members) is None
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ..domain.arns import in_region, is_complete_secret_arn, key_account, parse_arn, secret_name_from_arn
+from ..domain.consumers import Organization, OrganizationConsumer
 from ..domain.errors import AllowListUnavailable, ConsumerAccountError, KeyNotUsable
 from ..domain.names import (
     CONSUMER_DECRYPT_SID,
@@ -27,7 +28,6 @@ from ..domain.names import (
     name_tag_value,
     parameter_name,
 )
-from ..domain.orgs import Organization, is_scope
 from ..domain.policy import published_resources
 from ..domain.settings import ALLOW_ANY, ALLOW_ORGANIZATION, AllowList
 from ..domain.sharetag import ShareTag, has_share_tag, parse_share_tag, tag_value
@@ -208,7 +208,7 @@ def _complete(
 
 def _with_scope_members(aws: Aws, state: SecretState, consumers: Iterable[str]) -> SecretState:
     """The accounts of every organization or OU consumer, wanted or granted before (None where A cannot list them)."""
-    scopes = {c for c in consumers if is_scope(c)} | state.previous_scopes()
+    scopes = {c for c in consumers if isinstance(c, OrganizationConsumer)} | state.previous_scopes()
     if not scopes:
         return state
     organization = state.organization or _organization_if_any(aws, state.location.account)

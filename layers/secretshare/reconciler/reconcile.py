@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..domain.consumers import principals_of
 from ..domain.errors import AwsCallFailed, PolicyRejected, ReconcileFailed, SecretShareError
 from ..domain.keypolicy import probe_statement
-from ..domain.policy import principals_of, render, statements
+from ..domain.policy import render, statements
 from ..domain.settings import Settings
 from ..domain.sharetag import RejectedEntry, tag_value
 from ..domain.status import error_value

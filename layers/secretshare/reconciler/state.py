@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..domain.arns import Arn, parse_arn
+from ..domain.consumers import Consumer, Organization, OrganizationConsumer
 from ..domain.keypolicy import (
     SecretSelector,
     for_secret_family,
@@ -27,8 +28,7 @@ from ..domain.names import (
     is_ours,
     name_tag_value,
 )
-from ..domain.orgs import Organization, is_scope
-from ..domain.policy import Document, granted_principals, principal_accounts, recorded_accounts, statements
+from ..domain.policy import Document, granted_principals, recorded_accounts, statements
 
 
 @dataclass(frozen=True)
@@ -163,14 +163,14 @@ class SecretState:
         found = {k.arn: k for k in (*(copy.key for copy in copies), *self.other_keys) if k is not None}
         return tuple(found.values())
 
-    def previous_consumers(self) -> set[str]:
+    def previous_consumers(self) -> set[Consumer]:
         """The consumers (principals, organizations, OUs) our statements grant the secret to now."""
         granted = [secret_grantees(k.policy, self.selects) for k in self.keys]
         return granted_principals(self.resource_policy).union(*granted)
 
-    def previous_scopes(self) -> set[str]:
+    def previous_scopes(self) -> set[OrganizationConsumer]:
         """The organizations and OUs our statements grant the secret to now."""
-        return {consumer for consumer in self.previous_consumers() if is_scope(consumer)}
+        return {consumer for consumer in self.previous_consumers() if isinstance(consumer, OrganizationConsumer)}
 
     def previous_accounts(self) -> set[str]:
         """Accounts our statements for this secret grant, or still mark for cleanup: those that may hold its
@@ -184,12 +184,10 @@ class SecretState:
         recorded = set().union(*from_keys, *(recorded_accounts(s) for s in ours))
         return recorded | self.accounts_of(self.previous_scopes())
 
-    def accounts_of(self, consumers: Iterable[str]) -> set[str]:
+    def accounts_of(self, consumers: Iterable[Consumer]) -> set[str]:
         """The accounts these consumers are in (and would get the consumer policy): each principal's own, and those
         of each organization or OU where A can list them; never A itself."""
-        found = principal_accounts(c for c in consumers if not is_scope(c))
-        for scope in (c for c in consumers if is_scope(c)):
-            found |= self.scope_members.get(scope) or set()
+        found = set().union(*(consumer.accounts(self.scope_members) or () for consumer in consumers))
         return found - {self.location.account}
 
     @property
