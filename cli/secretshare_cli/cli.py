@@ -55,6 +55,7 @@ from secretshare.domain.errors import (
 from secretshare.domain.policy import render
 from secretshare.domain.settings import ALLOW_ORGANIZATION, Settings, check_queue_url
 from secretshare.gateway import Aws, Clients, error_code, failed_action
+from secretshare.reconciler.changes import PutKeyPolicy, ResourcePolicyChange, summarize
 from secretshare.reconciler.plan import Plan
 from secretshare.reconciler.reconcile import ReconcileResult, reconcile_secret
 from secretshare.reconciler.sweep import SecretCheck, SweepReport, enqueue_reconciliations
@@ -609,11 +610,9 @@ def result_status(result: ReconcileResult) -> str | None:
 def print_policy_diffs(console: Console, plan: Plan) -> None:
     """Unified diffs of every policy document the plan rewrites, whole lines however long."""
     documents = [
-        (f"key policy {c.key_arn or f'of the new key in {c.region}'}", c.before, c.after)
-        for c in plan.key_policy_changes
+        (f"key policy {c.key_arn or f'of the new key in {c.region}'}", c.before, c.after) for c in plan.of(PutKeyPolicy)
     ]
-    if plan.resource_policy_change:
-        documents.append(("resource policy", plan.resource_policy_change.before, plan.resource_policy_change.after))
+    documents += [("resource policy", c.before, c.after) for c in plan.of(ResourcePolicyChange)]
     for title, before, after in documents:
         diff = difflib.unified_diff(
             render(before).splitlines() if before else [],
@@ -896,7 +895,7 @@ def plan_report(plan: Plan, *, drift: bool, error: str | None = None) -> dict[st
         # For the sweep's table only (left out of the JSON).
         "granted": list(plan.grants_added),
         "revoked": list(plan.grants_revoked),
-        "writes": _writes(plan),
+        "writes": summarize(plan.changes),
     }
 
 
@@ -937,29 +936,6 @@ def _public(report: dict[str, Any]) -> dict[str, Any]:
 
 def _print_json(document: dict[str, Any]) -> None:
     click.echo(json.dumps(_public(document), indent=2))
-
-
-def _writes(plan: Plan) -> str:
-    """The plan's writes in a few words, for the sweep's table."""
-    parts = []
-    new_keys = sum(1 for copy in plan.copies if copy.new_key)
-    if new_keys:
-        parts.append(_count(new_keys, "new key"))
-    if any(copy.repoint for copy in plan.copies):
-        parts.append("key move")
-    if plan.key_policy_changes:
-        parts.append(_count(len(plan.key_policy_changes), "key policy", "key policies"))
-    if plan.resource_policy_change:
-        parts.append("resource policy" + (" deleted" if plan.resource_policy_change.after is None else ""))
-    if plan.parameter_writes:
-        parts.append(f"{_count(len(plan.parameter_writes), 'parameter')} published")
-    if plan.parameter_deletes:
-        parts.append(f"{_count(len(plan.parameter_deletes), 'parameter')} deleted")
-    if plan.schedule_change:
-        parts.append("expiry schedule")
-    if plan.status_changes:
-        parts.append("status tag")
-    return ", ".join(parts)
 
 
 # --- helpers --------------------------------------------------------------------------------------------------

@@ -68,7 +68,8 @@ def test_sweep_prints_a_table_of_what_it_changed_and_diffs_only_with_v(aws, run)
         assert column in header
     row = next(line for line in lines if "app/two" in line)
     assert "arn:aws:iam::222222222222:root" in row and "ok 2 consumers" in row and "done" in row
-    assert "1 new key, key move, 1 key policy, resource policy, 2 parameters published, status tag" in row
+    # The writes of a new share, kind by kind in the order they are made.
+    assert "1 new key, 1 key policy, key move, resource policy, 2 parameters published, status tag" in row
     assert lines[-1] == "reconciled 2 secrets: 2 done, 0 failed"
     assert "+++" not in outcome.stdout
 

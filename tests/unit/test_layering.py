@@ -27,7 +27,7 @@ MAY_IMPORT = {
 SDK = {"boto3", "botocore"}
 POWERTOOLS = "aws_lambda_powertools"
 # Pure modules of the reconciler: the read model, the plan and its changes.
-PURE_RECONCILER = ("state", "plan")
+PURE_RECONCILER = ("state", "plan", "changes")
 CLIENT_METHODS = {"client", "get_paginator", "resource"}
 NOT_THE_LIBRARYS = {"secretshare_cli", "iam_evaluator", "support", "tests", "click", "rich", "moto", "pytest"}
 

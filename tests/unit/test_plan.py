@@ -7,7 +7,8 @@ from secretshare.domain.names import GRANTS_TAG_KEY, SHARED_KEY_TAG_VALUE, name_
 from secretshare.domain.policy import consumer_policy, key_admin_statement, render, resource_grant_statement
 from secretshare.domain.settings import Settings
 from secretshare.domain.sharetag import ShareTag
-from secretshare.reconciler.plan import plan_reconciliation
+from secretshare.reconciler.changes import DeleteParameter, PublishParameter, PutKeyPolicy, ResourcePolicyChange
+from secretshare.reconciler.plan import Plan, plan_reconciliation
 from secretshare.reconciler.state import KeyState, SecretState
 
 SECRET = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:app/db-AbCdEf"
@@ -17,6 +18,16 @@ C = "arn:aws:iam::333333333333:role/app"
 PARAMETER = "/secretshare/111111111111/eu-west-1/app/db"
 SETTINGS = Settings()
 ADMIN = key_admin_statement("aws", "111111111111")
+
+
+def resource_policy_change(plan: Plan) -> ResourcePolicyChange | None:
+    """The plan's resource-policy change, if any."""
+    return next(iter(plan.of(ResourcePolicyChange)), None)
+
+
+def deleted_parameters(plan: Plan) -> tuple[str, ...]:
+    """The accounts whose parameter the plan deletes."""
+    return tuple(change.account for change in plan.of(DeleteParameter))
 
 
 def key_with(*consumers, arn=KEY, secret=SECRET, tag=SHARED_KEY_TAG_VALUE):
@@ -42,7 +53,7 @@ def test_a_secret_on_the_aws_managed_key_gets_a_dedicated_key_holding_the_grant(
     use = account_use_statements("111111111111", "eu-west-1", "aws")
     assert plan.new_key.policy["Statement"] == [ADMIN, *use, deny_direct_use_statement("aws")]
     assert plan.new_key.tags == {"managed-by": "secretshare", GRANTS_TAG_KEY: name_tag_value("app/db")}
-    (grant,) = plan.key_policy_changes
+    (grant,) = plan.of(PutKeyPolicy)
     assert grant.key_arn is None and grant.region == "eu-west-1"
     assert grant.after["Statement"] == [
         ADMIN,
@@ -51,8 +62,8 @@ def test_a_secret_on_the_aws_managed_key_gets_a_dedicated_key_holding_the_grant(
         key_grant_statement([B, C], [SECRET], "eu-west-1", "aws"),
     ]
     assert plan.repoint_secret and plan.key_arn is None
-    assert [w.account for w in plan.parameter_writes] == ["222222222222", "333333333333"]
-    assert plan.resource_policy_change.after == resource_policy_with(B, C)
+    assert [w.account for w in plan.of(PublishParameter)] == ["222222222222", "333333333333"]
+    assert resource_policy_change(plan).after == resource_policy_with(B, C)
     assert plan.grants_added == (B, C) and plan.grants_revoked == ()
 
 
@@ -94,10 +105,10 @@ def test_dropping_a_consumer_revokes_it_on_both_policies_and_deletes_its_paramet
         parameters={"222222222222": published()},
     )
     plan = plan_reconciliation(state, ShareTag((B,)), SETTINGS)
-    assert plan.key_policy_changes[0].after == key_with(B).policy
-    assert plan.resource_policy_change.after == resource_policy_with(B)
-    assert plan.parameter_deletes == ("333333333333",)
-    assert plan.parameter_writes == ()
+    assert plan.of(PutKeyPolicy)[0].after == key_with(B).policy
+    assert resource_policy_change(plan).after == resource_policy_with(B)
+    assert deleted_parameters(plan) == ("333333333333",)
+    assert plan.of(PublishParameter) == ()
     assert plan.grants_revoked == (C,)
 
 
@@ -112,9 +123,9 @@ def test_a_secret_scheduled_for_deletion_loses_key_grants_and_parameters_but_kee
     )
     plan = plan_reconciliation(state, ShareTag((B,)), SETTINGS)
     assert plan.consumers == ()
-    assert plan.key_policy_changes[0].after == key_with().policy
-    assert plan.resource_policy_change is None
-    assert plan.parameter_deletes == ("222222222222",)
+    assert plan.of(PutKeyPolicy)[0].after == key_with().policy
+    assert resource_policy_change(plan) is None
+    assert deleted_parameters(plan) == ("222222222222",)
     assert "scheduled for deletion" in plan.notes[0]
 
 
@@ -122,9 +133,9 @@ def test_a_gone_secret_known_by_name_is_revoked_on_every_key_that_still_grants_i
     partial = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:app/db"
     state = SecretState(arn=partial, name="app/db", exists=False, known_by_name=True, other_keys=(key_with(C),))
     plan = plan_reconciliation(state, ShareTag(), SETTINGS)
-    assert plan.key_policy_changes[0].after == key_with().policy
-    assert plan.parameter_deletes == ("333333333333",)
-    assert plan.resource_policy_change is None
+    assert plan.of(PutKeyPolicy)[0].after == key_with().policy
+    assert deleted_parameters(plan) == ("333333333333",)
+    assert resource_policy_change(plan) is None
 
 
 def test_an_unreachable_consumer_is_reported_and_not_written_but_still_granted_in_a():
@@ -136,8 +147,8 @@ def test_an_unreachable_consumer_is_reported_and_not_written_but_still_granted_i
         unreachable={"222222222222": "consumer account 222222222222: cannot assume the publisher role"},
     )
     plan = plan_reconciliation(state, ShareTag((B,)), SETTINGS)
-    assert plan.key_policy_changes[0].after == key_with(B).policy
-    assert plan.parameter_writes == ()
+    assert plan.of(PutKeyPolicy)[0].after == key_with(B).policy
+    assert plan.of(PublishParameter) == ()
     assert plan.unreachable == state.unreachable
 
 
@@ -151,7 +162,7 @@ def test_a_stale_parameter_value_is_rewritten_in_place():
         parameters={"222222222222": json.dumps({"edited": "by hand"})},
     )
     plan = plan_reconciliation(state, ShareTag((B,)), SETTINGS)
-    assert [(w.account, w.exists) for w in plan.parameter_writes] == [("222222222222", True)]
+    assert [(w.account, w.exists) for w in plan.of(PublishParameter)] == [("222222222222", True)]
     assert plan.consumer_document({"eu-west-1": KEY}) == published()
 
 
@@ -160,7 +171,7 @@ def test_a_parameter_that_could_not_be_deleted_is_remembered_by_a_deny_marker_on
         arn=SECRET, name="app/db", kms_key_id=KEY, key=key_with(B, C), resource_policy=resource_policy_with(B, C)
     )
     plan = plan_reconciliation(state, ShareTag((B,)), SETTINGS, undeletable=frozenset({"333333333333"}))
-    marker = plan.key_policy_changes[0].after["Statement"][-1]
+    marker = plan.of(PutKeyPolicy)[0].after["Statement"][-1]
     assert marker["Effect"] == "Deny" and marker["Principal"] == {"AWS": ["arn:aws:iam::333333333333:root"]}
     assert marker["Condition"] == {"StringEquals": {"kms:EncryptionContext:SecretARN": SECRET}}
     assert plan.grants_revoked == (C,)
@@ -172,7 +183,7 @@ def test_a_pending_cleanup_marker_makes_the_next_run_delete_the_parameter_and_dr
         ShareTag((B,)),
         SETTINGS,
         undeletable=frozenset({"333333333333"}),
-    ).key_policy_changes[0]
+    ).of(PutKeyPolicy)[0]
     state = SecretState(
         arn=SECRET,
         name="app/db",
@@ -182,6 +193,6 @@ def test_a_pending_cleanup_marker_makes_the_next_run_delete_the_parameter_and_dr
         parameters={"222222222222": published()},
     )
     plan = plan_reconciliation(state, ShareTag((B,)), SETTINGS)
-    assert plan.parameter_deletes == ("333333333333",)
-    assert plan.key_policy_changes[0].after == key_with(B).policy
+    assert deleted_parameters(plan) == ("333333333333",)
+    assert plan.of(PutKeyPolicy)[0].after == key_with(B).policy
     assert plan.grants_revoked == ()

@@ -9,7 +9,8 @@ from secretshare.domain.names import GRANTS_TAG_KEY, MANAGED_BY_TAG, SHARED_KEY_
 from secretshare.domain.policy import consumer_policy, key_admin_statement, render, resource_grant_statement
 from secretshare.domain.settings import Settings
 from secretshare.domain.sharetag import RejectedEntry, ShareTag
-from secretshare.reconciler.plan import plan_reconciliation
+from secretshare.reconciler.changes import DeleteParameter, PublishParameter, PutKeyPolicy, ResourcePolicyChange, TagKey
+from secretshare.reconciler.plan import Plan, plan_reconciliation
 from secretshare.reconciler.state import KeyState, SecretCopy, SecretState
 
 A = "111111111111"
@@ -25,6 +26,16 @@ ROLE_C = f"arn:aws:iam::{C}:role/app"
 ADMIN = key_admin_statement("aws", A)
 SETTINGS = Settings()
 SHARED = {GRANTS_TAG_KEY: SHARED_KEY_TAG_VALUE}
+
+
+def resource_policy_change(plan: Plan) -> ResourcePolicyChange | None:
+    """The plan's resource-policy change, if any."""
+    return next(iter(plan.of(ResourcePolicyChange)), None)
+
+
+def deleted_parameters(plan: Plan) -> tuple[str, ...]:
+    """The accounts whose parameter the plan deletes."""
+    return tuple(change.account for change in plan.of(DeleteParameter))
 
 
 def key(arn, *grants, tags=SHARED):
@@ -62,9 +73,9 @@ def test_a_gone_secret_cleans_up_its_own_grant_but_keeps_the_parameter_a_namesak
         arn=SECRET, name="app/db", exists=False, other_keys=(current,), parameters={B: published(NAMESAKE)}
     )
     plan = plan_reconciliation(state, ShareTag(), SETTINGS)
-    (change,) = plan.key_policy_changes
+    (change,) = plan.of(PutKeyPolicy)
     assert change.after["Statement"] == [ADMIN, grant([ROOT_B, ROLE_C], NAMESAKE)]
-    assert plan.parameter_deletes == ()
+    assert deleted_parameters(plan) == ()
     assert any("no longer describes" in note for note in plan.notes)
 
 
@@ -91,15 +102,15 @@ def test_a_key_the_secret_left_loses_our_grant_while_the_current_key_gets_it():
         parameters={B: published()},
     )
     plan = plan_reconciliation(state, ShareTag((ROOT_B,)), SETTINGS)
-    changes = {c.key_arn: c.after["Statement"] for c in plan.key_policy_changes}
+    changes = {c.key_arn: c.after["Statement"] for c in plan.of(PutKeyPolicy)}
     assert changes == {KEY: [ADMIN, grant([ROOT_B])], OLD_KEY: [ADMIN]}
-    assert plan.parameter_deletes == ()
+    assert deleted_parameters(plan) == ()
 
 
 def test_a_key_about_to_hold_our_first_statement_is_tagged_before_it_and_the_key_made_for_the_secret_by_name():
     untagged = KeyState(KEY, {"Version": "2012-10-17", "Statement": [ADMIN]})
     plan = plan_reconciliation(shared(untagged), ShareTag((ROOT_B,)), SETTINGS)
-    assert [(t.key_arn, t.value) for t in plan.key_tag_changes] == [(KEY, SHARED_KEY_TAG_VALUE)]
+    assert [(t.key_arn, t.value) for t in plan.of(TagKey)] == [(KEY, SHARED_KEY_TAG_VALUE)]
     assert plan.describe().index(f"tag key {KEY} {GRANTS_TAG_KEY}=shared") < plan.describe().index(
         next(line for line in plan.describe() if line.startswith("update key policy"))
     )
@@ -110,7 +121,7 @@ def test_a_key_about_to_hold_our_first_statement_is_tagged_before_it_and_the_key
         "secretshare: encrypts secret app/db so it can be shared across accounts",
     )
     retag = plan_reconciliation(shared(legacy, parameters={B: published()}), ShareTag((ROOT_B,)), SETTINGS)
-    assert [(t.key_arn, t.value) for t in retag.key_tag_changes] == [(KEY, name_tag_value("app/db"))]
+    assert [(t.key_arn, t.value) for t in retag.of(TagKey)] == [(KEY, name_tag_value("app/db"))]
 
 
 def test_the_key_made_for_the_secret_whose_alias_was_never_made_is_adopted_not_made_again():
@@ -129,16 +140,16 @@ def test_garbage_in_a_revoked_consumers_parameter_does_not_stop_the_revocation()
     for garbage in ["not json", "[1, 2]", json.dumps({"Statement": ["a string", 7, {"Resource": 3}]}), ""]:
         state = shared(key(KEY, grant([ROOT_B, ROLE_C])), parameters={B: published(), C: garbage})
         plan = plan_reconciliation(state, ShareTag((ROOT_B,)), SETTINGS)
-        assert plan.key_policy_changes[0].after["Statement"] == [ADMIN, grant([ROOT_B])], garbage
-        assert plan.parameter_deletes == ()
+        assert plan.of(PutKeyPolicy)[0].after["Statement"] == [ADMIN, grant([ROOT_B])], garbage
+        assert deleted_parameters(plan) == ()
 
 
 def test_a_grant_aws_rewrote_to_a_unique_id_is_dropped_and_its_account_still_cleaned_up():
     rewritten = {**grant([ROOT_B, ROLE_C]), "Principal": {"AWS": [ROOT_B, "AROAEXAMPLEUNIQUEID00"]}}
     state = shared(key(KEY, rewritten), parameters={B: published(), C: published()})
     plan = plan_reconciliation(state, ShareTag((ROOT_B,)), SETTINGS)
-    assert plan.key_policy_changes[0].after["Statement"] == [ADMIN, grant([ROOT_B])]
-    assert plan.parameter_deletes == (C,)
+    assert plan.of(PutKeyPolicy)[0].after["Statement"] == [ADMIN, grant([ROOT_B])]
+    assert deleted_parameters(plan) == (C,)
 
 
 def test_an_account_that_cannot_be_read_keeps_a_cleanup_marker_until_it_can():
@@ -148,12 +159,12 @@ def test_an_account_that_cannot_be_read_keeps_a_cleanup_marker_until_it_can():
         unreachable={C: "consumer account 333333333333: cannot assume the publisher role"},
     )
     plan = plan_reconciliation(state, ShareTag((ROOT_B,)), SETTINGS)
-    assert plan.key_policy_changes[0].after["Statement"] == [
+    assert plan.of(PutKeyPolicy)[0].after["Statement"] == [
         ADMIN,
         grant([ROOT_B]),
         cleanup_marker_statement(SECRET, "aws", [C]),
     ]
-    assert plan.parameter_deletes == ()
+    assert deleted_parameters(plan) == ()
     assert plan.status_after == f"error 1 unreachable: {C} / ok 1 consumer"
 
 
@@ -164,10 +175,10 @@ def test_a_replica_on_the_aws_managed_key_gets_a_key_of_its_own_region_with_its_
     replica = SecretCopy("us-east-1", REPLICA)
     state = shared(key(KEY, grant([ROOT_B])), replicas=(replica,), parameters={B: published()})
     plan = plan_reconciliation(state, ShareTag((ROOT_B,)), SETTINGS)
-    (new,) = [c for c in plan.key_policy_changes if c.key_arn is None]
+    (new,) = [c for c in plan.of(PutKeyPolicy) if c.key_arn is None]
     assert new.region == "us-east-1"
     assert new.after["Statement"][-1] == grant([ROOT_B], REPLICA, "us-east-1")
-    assert [w.account for w in plan.parameter_writes] == [B]
+    assert [w.account for w in plan.of(PublishParameter)] == [B]
 
 
 def test_a_replica_on_a_key_that_grants_it_is_in_sync_and_the_published_policy_names_both_regions():
@@ -192,8 +203,8 @@ def test_an_expired_share_revokes_everything_and_says_so_in_the_status():
     )
     plan = plan_reconciliation(state, ShareTag((ROOT_B,), until=until), SETTINGS, now=until + timedelta(seconds=1))
     assert plan.consumers == () and plan.expired
-    assert plan.key_policy_changes[0].after["Statement"] == [ADMIN]
-    assert plan.parameter_deletes == (B,)
+    assert plan.of(PutKeyPolicy)[0].after["Statement"] == [ADMIN]
+    assert deleted_parameters(plan) == (B,)
     assert plan.status_after == "expired 2026-12-01T00:00:00Z"
 
 

@@ -42,10 +42,14 @@ class Outcome:
     # Under ALLOWED_CONSUMERS=organization: whether A could list its organization's accounts (members checked up
     # front, and AWS enforces it) or not (AWS enforces it, through aws:PrincipalOrgID); None under another setting.
     organization_listed: bool | None = None
+    # Whether the secret carries share tags; one that does not has no status, unless a consumer account failed.
+    tagged: bool = True
 
 
-def status_value(outcome: Outcome) -> str:
-    """The status tag value for an outcome, within AWS's tag-value limits."""
+def status_value(outcome: Outcome) -> str | None:
+    """The status tag value for an outcome, within AWS's tag-value limits; None: the secret has no status tag."""
+    if not (outcome.tagged or outcome.unreachable):
+        return None
     problems = []
     if outcome.rejected:
         entries = " ".join(f"{tag_safe(entry.entry)} {entry.code}" for entry in outcome.rejected)

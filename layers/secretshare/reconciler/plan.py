@@ -7,9 +7,12 @@ serialized and size-checked here, once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
+from ..domain.arns import Arn
+from ..domain.consumers import Consumer
 from ..domain.errors import KeyNotUsable, ManagedSecretNotShareable
 from ..domain.keypolicy import (
     KeyGrant,
@@ -24,6 +27,7 @@ from ..domain.names import (
     MANAGED_BY_TAG,
     SHARED_KEY_TAG_VALUE,
     dedicated_key_description,
+    expiry_schedule_name,
     is_ours,
     key_alias,
     name_tag_value,
@@ -36,7 +40,6 @@ from ..domain.policy import (
     Statement,
     check_size,
     consumer_policy,
-    granted_principals,
     key_admin_statement,
     merge_statements,
     published_resources,
@@ -47,21 +50,23 @@ from ..domain.policy import (
 from ..domain.settings import Settings
 from ..domain.sharetag import RejectedEntry, ShareTag, format_time, has_share_tag, tag_value
 from ..domain.status import Outcome, status_value
+from .changes import (
+    Change,
+    CreateAlias,
+    CreateKey,
+    DeleteParameter,
+    MoveSecret,
+    PublishParameter,
+    PutKeyPolicy,
+    ResourcePolicyChange,
+    ScheduleChange,
+    SetStatusTag,
+    TagKey,
+    in_write_order,
+)
 from .state import KeyState, SecretCopy, SecretState
 
-AWS_MANAGED_KEY = "aws/secretsmanager"
-
-
-@dataclass(frozen=True)
-class NewKey:
-    """A dedicated customer-managed key to create for the secret in one region, with its first key policy (the
-    grants follow in a key-policy change, once the key exists: KMS refusing a principal then names a key to ask)."""
-
-    alias: str
-    description: str
-    tags: Mapping[str, str]
-    policy: Document
-    document: str
+_Kind = TypeVar("_Kind", bound=Change)
 
 
 @dataclass(frozen=True)
@@ -75,98 +80,69 @@ class CopyPlan:
     region: str
     secret_arn: str
     key_arn: str | None
-    new_key: NewKey | None = None
+    new_key: CreateKey | None = None
     create_alias: str | None = None
     repoint: bool = False
     previous_key_id: str | None = None
 
 
 @dataclass(frozen=True)
-class KeyPolicyChange:
-    """A key policy rewrite: `after` keeps every statement of `before` that is not ours for this secret.
-
-    `key_arn` is None for the key the plan creates in `region`. `document` is `after` as written.
-    """
-
-    key_arn: str | None
-    region: str
-    before: Document
-    after: Document
-    document: str
-    granted_before: frozenset[str] = frozenset()
-    granted_after: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class KeyTagChange:
-    """Tag a key `secretshare-grants=<value>` before our first statement lands on it, so it is found again."""
-
-    key_arn: str
-    region: str
-    value: str
-
-
-@dataclass(frozen=True)
-class ResourcePolicyChange:
-    """A secret resource policy rewrite; `after` None deletes it (only our statements were in it)."""
-
-    before: Document | None
-    after: Document | None
-    document: str | None = None
-
-
-@dataclass(frozen=True)
-class ParameterWrite:
-    """Publish the consumer policy in one account; `exists` picks overwrite versus create-with-tags.
-
-    `exists` is None when the parameter was not read (a new key makes every value new).
-    """
-
-    account: str
-    exists: bool | None
-
-
-@dataclass(frozen=True)
-class ScheduleChange:
-    """Create or move the expiry schedule to fire `at` (the share's end, at the minute), or delete it (`at` None).
-
-    `requested` is when the plan was made: the message the schedule sends carries it, so a new schedule's message is
-    never taken for an earlier one by the queue's content-based deduplication (five minutes, docs/aws-facts.md §8).
-    """
-
-    at: datetime | None
-    requested: datetime | None = None
-
-
-@dataclass(frozen=True)
 class Plan:
-    """What one reconciliation will do, in the order it does it."""
+    """What one reconciliation will do: `changes`, in the order they are made (empty: nothing to do), and what they
+    achieve: the consumers granted, the key each copy of the secret ends up on, and the `outcome` the status tag
+    reports (None: the tag stays as it is, since AWS refuses to tag a secret scheduled for deletion)."""
 
     secret_arn: str
     secret_name: str
-    partition: str
-    region: str
-    producer_account: str
-    consumers: tuple[str, ...]
-    previous_consumers: tuple[str, ...]
-    rejected: tuple[RejectedEntry, ...]
+    location: Arn
+    consumers: tuple[Consumer, ...]
+    previous_consumers: tuple[Consumer, ...]
     copies: tuple[CopyPlan, ...]
-    key_tag_changes: tuple[KeyTagChange, ...] = ()
-    key_policy_changes: tuple[KeyPolicyChange, ...] = ()
-    resource_policy_change: ResourcePolicyChange | None = None
+    changes: tuple[Change, ...] = ()
     parameter_name: str = ""
-    parameter_writes: tuple[ParameterWrite, ...] = ()
-    parameter_deletes: tuple[str, ...] = ()
     unreachable: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
-    until: datetime | None = None
-    expired: bool = False
-    schedule_change: ScheduleChange | None = None
+    outcome: Outcome | None = None
+    status_key: str = ""
     status_before: str | None = None
-    readable: bool = True
-    tagged: bool = False
-    unshared_replicas: Mapping[str, str] = field(default_factory=dict)  # region -> why it is not shared
-    organization_listed: bool | None = None  # see status.Outcome
+
+    @property
+    def partition(self) -> str:
+        """The secret's partition."""
+        return self.location.partition
+
+    @property
+    def region(self) -> str:
+        """The primary secret's region."""
+        return self.location.region
+
+    @property
+    def producer_account(self) -> str:
+        """Account A."""
+        return self.location.account
+
+    @property
+    def is_noop(self) -> bool:
+        """True when applying the plan would make no write call."""
+        return not self.changes
+
+    def of(self, kind: type[_Kind]) -> tuple[_Kind, ...]:
+        """The plan's changes of one kind, in order."""
+        return tuple(change for change in self.changes if isinstance(change, kind))
+
+    def describe(self) -> list[str]:
+        """One line per change, in the order they are made."""
+        return [change.describe() for change in self.changes]
+
+    @property
+    def rejected(self) -> tuple[RejectedEntry, ...]:
+        """Tag entries that grant nothing, each with its reason."""
+        return self.outcome.rejected if self.outcome else ()
+
+    @property
+    def expired(self) -> bool:
+        """True once a time-boxed share has ended (or its end date cannot be read)."""
+        return bool(self.outcome and self.outcome.expired)
 
     @property
     def key_arn(self) -> str | None:
@@ -174,7 +150,7 @@ class Plan:
         return self.copies[0].key_arn
 
     @property
-    def new_key(self) -> NewKey | None:
+    def new_key(self) -> CreateKey | None:
         """The dedicated key to create for the primary secret, if any."""
         return self.copies[0].new_key
 
@@ -191,29 +167,20 @@ class Plan:
     @property
     def status_changes(self) -> bool:
         """True when the status tag is written (or removed)."""
-        return self.status_after != self.status_before
+        return bool(self.of(SetStatusTag))
 
     def status_with(self, failed_accounts: Iterable[str]) -> str | None:
-        """The status tag's value when these consumer accounts failed; None: no status tag.
-
-        A secret scheduled for deletion keeps its tag as it is (AWS refuses to tag it). A secret no longer
-        shared has none, unless a revocation is still pending in a failed account.
-        """
-        failed = tuple(sorted(failed_accounts))
-        if not self.readable:
+        """The status tag's value when these consumer accounts failed; None: no status tag."""
+        if self.outcome is None:
             return self.status_before
-        if not (self.tagged or failed):
+        return status_value(replace(self.outcome, unreachable=tuple(sorted(failed_accounts))))
+
+    def status_change(self, failed_accounts: Iterable[str]) -> SetStatusTag | None:
+        """The status tag's write when these consumer accounts failed, None when the tag already says so."""
+        value = self.status_with(failed_accounts)
+        if value == self.status_before:
             return None
-        outcome = Outcome(
-            len(self.consumers),
-            self.rejected,
-            failed,
-            self.until,
-            self.expired,
-            tuple(sorted(self.unshared_replicas)),
-            self.organization_listed,
-        )
-        return status_value(outcome)
+        return SetStatusTag(self.secret_arn, self.region, self.status_key, value)
 
     @property
     def grants_added(self) -> tuple[str, ...]:
@@ -225,58 +192,9 @@ class Plan:
         """Consumers granted before that the tag no longer asks for."""
         return tuple(sorted(set(self.previous_consumers) - set(self.consumers)))
 
-    @property
-    def is_noop(self) -> bool:
-        """True when applying the plan would make no write call."""
-        return not (
-            any(copy.new_key or copy.create_alias or copy.repoint for copy in self.copies)
-            or self.key_tag_changes
-            or self.key_policy_changes
-            or self.resource_policy_change
-            or self.parameter_writes
-            or self.parameter_deletes
-            or self.schedule_change
-            or self.status_changes
-        )
-
     def consumer_document(self, key_arns: Mapping[str, str]) -> str:
         """The consumer IAM policy JSON, as published in each consumer account; `key_arns` maps region to key."""
         return _consumer_document(self.copies, key_arns, self.partition)
-
-    def describe(self) -> list[str]:
-        """One line per change, in the order `apply.py` makes them."""
-        lines = [f"delete parameter {self.parameter_name} in {a}" for a in self.parameter_deletes]
-        for copy in self.copies:
-            if copy.new_key:
-                lines.append(f"create KMS key {copy.new_key.alias} in {copy.region}")
-            if copy.create_alias:
-                lines.append(f"create alias {copy.create_alias} for {copy.key_arn} (a key made for this secret)")
-        lines += [f"tag key {c.key_arn} {_grants_tag(c.value)}" for c in self.key_tag_changes]
-        lines += [
-            f"update key policy of {c.key_arn or f'the new key in {c.region}'}: "
-            f"{_grant_diff(c.granted_before, c.granted_after)}"
-            for c in self.key_policy_changes
-        ]
-        lines += [
-            f"move {_copy_name(copy, self.region)} from key {copy.previous_key_id or AWS_MANAGED_KEY} to "
-            f"{copy.key_arn or (copy.new_key.alias if copy.new_key else '')}"
-            for copy in self.copies
-            if copy.repoint
-        ]
-        if self.resource_policy_change:
-            change = self.resource_policy_change
-            if change.after is None:
-                lines.append("delete resource policy (only secretshare statements were in it)")
-            else:
-                diff = _grant_diff(granted_principals(change.before), granted_principals(change.after))
-                lines.append(f"update resource policy: {diff}")
-        lines += [f"publish parameter {self.parameter_name} in {w.account}" for w in self.parameter_writes]
-        if self.schedule_change:
-            at = self.schedule_change.at
-            lines.append(f"schedule expiry at {format_time(at)}" if at else "delete the expiry schedule")
-        if self.status_changes:
-            lines.append(f"set status tag to {self.status_after!r}" if self.status_after else "remove status tag")
-        return lines
 
 
 def plan_reconciliation(
@@ -307,38 +225,69 @@ def plan_reconciliation(
     copy_plans, key_changes = _key_plans(state, consumers, ends, marker)
     _check_movable(state, copy_plans)
     unshared = state.unshared_replicas if consumers else ()
-    return Plan(
+    name = parameter_name(settings.parameter_prefix, location.account, location.region, state.name, location.partition)
+    unreachable = {a: r for a, r in state.unreachable.items() if a in wanted_accounts or a in pending}
+    changes = (
+        *(DeleteParameter(account, name) for account in deletes),
+        *(copy.new_key for copy in copy_plans if copy.new_key),
+        *(CreateAlias(c.region, c.create_alias, c.key_arn) for c in copy_plans if c.create_alias and c.key_arn),
+        *_key_tag_changes(state, key_changes),
+        *key_changes,
+        *_moves(copy_plans, location.region),
+        *_optional(_resource_policy_change(state, consumers, ends)),
+        *_parameter_writes(state, wanted_accounts, copy_plans, name),
+        *_optional(_schedule_change(state, share, consumers, settings, now)),
+    )
+    outcome = Outcome(
+        len(consumers),
+        share.rejected,
+        tuple(sorted(unreachable)),
+        share.until,
+        share.expired(now),
+        tuple(sorted(r.region for r in unshared)),
+        state.organization.listed if state.organization else None,
+        tagged=has_share_tag(state.tags, settings.share_tag_key)
+        or tag_value(state.tags, settings.share_until_tag_key) is not None,
+    )
+    plan = Plan(
         secret_arn=state.arn,
         secret_name=state.name,
-        partition=location.partition,
-        region=location.region,
-        producer_account=location.account,
+        location=location,
         consumers=tuple(consumers),
         previous_consumers=tuple(sorted(previous)),
-        rejected=share.rejected if state.readable else (),
         copies=copy_plans,
-        key_tag_changes=_key_tag_changes(state, key_changes),
-        key_policy_changes=key_changes,
-        resource_policy_change=_resource_policy_change(state, consumers, ends),
-        parameter_name=parameter_name(
-            settings.parameter_prefix, location.account, location.region, state.name, location.partition
-        ),
-        parameter_writes=_parameter_writes(state, wanted_accounts, copy_plans),
-        parameter_deletes=tuple(deletes),
-        unreachable={a: r for a, r in state.unreachable.items() if a in wanted_accounts or a in pending},
+        changes=in_write_order(change for change in changes if change is not None),
+        parameter_name=name,
+        unreachable=unreachable,
         notes=_notes(state, share, now)
         + tuple(kept.values())
         + tuple(r.problem or "" for r in unshared)
         + _unpublished(state, consumers),
-        until=share.until,
-        expired=share.expired(now),
-        schedule_change=_schedule_change(state, share, consumers, settings, now),
+        outcome=outcome if state.readable else None,
+        status_key=settings.status_tag_key,
         status_before=tag_value(state.tags, settings.status_tag_key),
-        readable=state.readable,
-        tagged=has_share_tag(state.tags, settings.share_tag_key)
-        or tag_value(state.tags, settings.share_until_tag_key) is not None,
-        unshared_replicas={r.region: r.problem or "" for r in unshared},
-        organization_listed=state.organization.listed if state.organization else None,
+    )
+    status = plan.status_change(plan.unreachable)
+    return replace(plan, changes=(*plan.changes, status)) if status else plan
+
+
+def _optional(change: Change | None) -> tuple[Change, ...]:
+    return (change,) if change is not None else ()
+
+
+def _moves(copies: tuple[CopyPlan, ...], primary_region: str) -> tuple[MoveSecret, ...]:
+    """Each copy of the secret that moves to another key (or to the same key named by its full ARN)."""
+    return tuple(
+        MoveSecret(
+            copy.region,
+            copy.secret_arn,
+            copy.key_arn,
+            copy.previous_key_id,
+            "secret" if copy.region == primary_region else f"replica in {copy.region}",
+            copy.new_key.alias if copy.new_key else None,
+        )
+        for copy in copies
+        if copy.repoint
     )
 
 
@@ -401,14 +350,14 @@ def _absent(state: SecretState, accounts: Iterable[str]) -> set[str]:
 
 def _key_plans(
     state: SecretState, consumers: tuple[str, ...], ends: str | None, marker: Statement | None
-) -> tuple[tuple[CopyPlan, ...], tuple[KeyPolicyChange, ...]]:
+) -> tuple[tuple[CopyPlan, ...], tuple[PutKeyPolicy, ...]]:
     """Which key each copy ends up on, and every key-policy change: each key carries the grant of the copy in its
     region that it holds, and every other key only loses ours for this secret. The cleanup marker goes on the
     primary's key (for a gone secret, on the first key that held our statements)."""
     copies = state.copies
     grants: dict[str, tuple[KeyGrant | None, Statement | None]] = {}
     copy_plans: list[CopyPlan] = []
-    changes: list[KeyPolicyChange] = []
+    changes: list[PutKeyPolicy] = []
     for copy in copies:
         copy_marker = marker if copy is copies[0] else None
         plan, holder = _copy_plan(state, copy, consumers)
@@ -449,7 +398,8 @@ def _copy_plan(state: SecretState, copy: SecretCopy, consumers: tuple[str, ...])
     location = state.location
     admin = {"Version": "2012-10-17", "Statement": [key_admin_statement(location.partition, location.account)]}
     policy = _with_account_use(admin, state, copy.region, made_by_us=True)
-    new_key = NewKey(
+    new_key = CreateKey(
+        region=copy.region,
         alias=key_alias(state.name),
         description=dedicated_key_description(state.name),
         tags={MANAGED_BY_TAG[0]: MANAGED_BY_TAG[1], GRANTS_TAG_KEY: name_tag_value(state.name)},
@@ -461,7 +411,7 @@ def _copy_plan(state: SecretState, copy: SecretCopy, consumers: tuple[str, ...])
 
 def _new_key_change(
     state: SecretState, plan: CopyPlan, grant: KeyGrant | None, marker: Statement | None
-) -> KeyPolicyChange:
+) -> PutKeyPolicy:
     assert plan.new_key is not None
     key = KeyState("", plan.new_key.policy, plan.new_key.tags)
     change = _key_policy_change(key, state, grant, marker, region=plan.region)
@@ -477,7 +427,7 @@ def _key_policy_change(
     *,
     region: str | None = None,
     moved: Iterable[str] = (),
-) -> KeyPolicyChange | None:
+) -> PutKeyPolicy | None:
     """The key's policy with exactly this grant and marker for the secret, and account A's own use in place on a
     key the secret was moved to (see `keypolicy.with_account_use`)."""
     region = region or key.region
@@ -498,7 +448,7 @@ def _key_policy_change(
     if after == key.policy:
         return None
     before_grantees, after_grantees = secret_grantees(key.policy, state.selects), secret_grantees(after, state.selects)
-    return KeyPolicyChange(
+    return PutKeyPolicy(
         key.arn or None,
         region,
         key.policy,
@@ -523,7 +473,7 @@ def _with_account_use(
     )
 
 
-def _key_tag_changes(state: SecretState, changes: tuple[KeyPolicyChange, ...]) -> tuple[KeyTagChange, ...]:
+def _key_tag_changes(state: SecretState, changes: tuple[PutKeyPolicy, ...]) -> tuple[TagKey, ...]:
     """Keys that will hold statements of ours, tagged so the next reading finds them: the key made for this secret
     by its name, any other key as shared (a key made for another secret that now holds this one's grant too)."""
     after = {change.key_arn: change.after for change in changes if change.key_arn}
@@ -534,7 +484,7 @@ def _key_tag_changes(state: SecretState, changes: tuple[KeyPolicyChange, ...]) -
             continue
         wanted = name_tag_value(state.name) if key.made_for(state.name) else SHARED_KEY_TAG_VALUE
         if key.grants_tag != wanted:
-            found.append(KeyTagChange(key.arn, key.region, wanted))
+            found.append(TagKey(key.arn, key.region, wanted))
     return tuple(found)
 
 
@@ -560,14 +510,14 @@ def _key_document(policy: Document, secret_arn: str) -> str:
 
 
 def _parameter_writes(
-    state: SecretState, accounts: set[str], copies: tuple[CopyPlan, ...]
-) -> tuple[ParameterWrite, ...]:
+    state: SecretState, accounts: set[str], copies: tuple[CopyPlan, ...], name: str
+) -> tuple[PublishParameter, ...]:
     if not accounts:
         return ()
     key_arns = {copy.region: copy.key_arn for copy in copies if copy.key_arn}
     wanted = _consumer_document(copies, key_arns, state.location.partition) if len(key_arns) == len(copies) else None
     return tuple(
-        ParameterWrite(account, exists=state.parameters[account] is not None if account in state.parameters else None)
+        PublishParameter(account, name, state.parameters[account] is not None if account in state.parameters else None)
         for account in sorted(accounts)
         if account not in state.unreachable and (wanted is None or state.parameters.get(account) != wanted)
     )
@@ -593,7 +543,7 @@ def _schedule_change(
     if not settings.schedules_expiry:
         return None
     wanted = expiry_firing(share.until) if consumers and share.until else None
-    return None if wanted == state.expiry_schedule else ScheduleChange(wanted, now)
+    return None if wanted == state.expiry_schedule else ScheduleChange(expiry_schedule_name(state.arn), wanted, now)
 
 
 def expiry_firing(until: datetime) -> datetime:
@@ -621,21 +571,3 @@ def _notes(state: SecretState, share: ShareTag, now: datetime) -> tuple[str, ...
         when = format_time(share.until) if share.until else "now (its share-until cannot be read)"
         return (f"share expired {when}: every grant revoked; the share-with entries stay for the record",)
     return ()
-
-
-def _grants_tag(value: str) -> str:
-    return f"{GRANTS_TAG_KEY}={value}"
-
-
-def _grant_diff(old: Iterable[str], new: Iterable[str]) -> str:
-    added, removed = set(new) - set(old), set(old) - set(new)
-    parts = [f"grant {_names(added)}" if added else "", f"revoke {_names(removed)}" if removed else ""]
-    return ", ".join(p for p in parts if p) or "rewrite secretshare statements to their desired form"
-
-
-def _names(principals: Iterable[str]) -> str:
-    return ", ".join(sorted(principals)) or "nobody"
-
-
-def _copy_name(copy: CopyPlan, primary_region: str) -> str:
-    return "secret" if copy.region == primary_region else f"replica in {copy.region}"

@@ -22,7 +22,8 @@ from ..domain.settings import Settings
 from ..domain.sharetag import RejectedEntry, tag_value
 from ..domain.status import error_value
 from ..gateway import Aws, Clients, error_code, failed_action
-from .apply import apply_grants, delete_revoked_parameters
+from .apply import apply_change, apply_grants, delete_revoked_parameters
+from .changes import ProbePrincipal, PutKeyPolicy, SetStatusTag
 from .plan import Plan, plan_reconciliation
 from .read import read_state, region_of
 
@@ -157,7 +158,8 @@ def _report_failure(aws: Aws, secret_id: str, err: SecretShareError) -> None:
         value = error_value(err.status_code)
         if tag_value(description.get("Tags", []), key) == value:
             return
-        aws.secrets.set_tag(description["ARN"], key, value, region_of(description["ARN"]) or aws.session.region_name)
+        arn = description["ARN"]
+        apply_change(aws, arn, SetStatusTag(arn, region_of(arn) or aws.session.region_name, key, value))
     except (ClientError, BotoCoreError) as tag_error:
         logger.warning("secret %s: could not write the status tag: %s", secret_id, tag_error)
 
@@ -171,7 +173,7 @@ def _refused_principals(aws: Aws, plan: Plan, rejection: ClientError) -> dict[st
     put, alone, in a statement that grants nothing (`keypolicy.probe_statement`) added to that policy: KMS accepts
     the write or says why not. The plan's own write follows. Raises PolicyRejected when none is singled out.
     """
-    change = next((c for c in plan.key_policy_changes if c.key_arn), None)
+    change = next((c for c in plan.of(PutKeyPolicy) if c.key_arn), None)
     if change is None or change.key_arn is None:
         raise PolicyRejected(f"AWS rejected a policy for secret {plan.secret_arn}: {rejection}") from rejection
     accepted = set().union(*map(principals_of, statements(change.before)))
@@ -182,7 +184,7 @@ def _refused_principals(aws: Aws, plan: Plan, rejection: ClientError) -> dict[st
             "Statement": [*statements(change.before), probe_statement(plan.secret_arn, principal)],
         }
         try:
-            aws.kms.put_key_policy(change.key_arn, render(probe), change.region)
+            apply_change(aws, plan.secret_arn, ProbePrincipal(change.key_arn, change.region, principal, render(probe)))
         except ClientError as err:
             if error_code(err) != "MalformedPolicyDocumentException":
                 raise
