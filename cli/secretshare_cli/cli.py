@@ -49,6 +49,7 @@ from secretshare.domain.errors import (
     AllowListUnavailable,
     AwsCallFailed,
     ConfigurationError,
+    KeyNotUsable,
     ReconcileFailed,
     SecretShareError,
 )
@@ -57,6 +58,7 @@ from secretshare.domain.settings import ALLOW_ORGANIZATION, Settings, check_queu
 from secretshare.gateway import Aws, Clients, error_code, failed_action
 from secretshare.reconciler.changes import PutKeyPolicy, ResourcePolicyChange, summarize
 from secretshare.reconciler.plan import Plan
+from secretshare.reconciler.read import check_shared_key
 from secretshare.reconciler.reconcile import ReconcileResult, reconcile_secret
 from secretshare.reconciler.sweep import SecretCheck, SweepReport, enqueue_reconciliations
 from secretshare.reconciler.sweep import sweep as sweep_secrets
@@ -76,8 +78,6 @@ _SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 # Connecting to an endpoint (AWS_ENDPOINT_URL, or AWS) gives up after this many seconds instead of botocore's 60.
 _CONNECT_TIMEOUT = 5
 _GONE_NOTE = "secret no longer exists"
-# A failure in a consumer account (errors.ConsumerAccountError) names the account first.
-_FAILED_ACCOUNT = re.compile(r"consumer account ([0-9]{12}):")
 # AWS error codes that mean the credentials themselves were refused (not a missing permission).
 _CREDENTIALS_REFUSED = {
     "AuthFailure",
@@ -431,32 +431,15 @@ def _check_endpoint() -> None:
 
 
 def _check_shared_key(run: _Run) -> None:
-    """SHARED_KEY_ARN names a key of account A that can carry grants, or nothing is done."""
-    key_arn = run.settings.shared_key_arn
-    if not key_arn:
-        return
-    location = parse_arn(key_arn)
-    assert location is not None  # Settings checked its shape
-    hint = "create the key, name another one, or unset SHARED_KEY_ARN for a dedicated key per secret"
-    if run.account and location.account != run.account:
+    """SHARED_KEY_ARN names a key of account A that can carry grants, or nothing is done (the library's check)."""
+    try:
+        check_shared_key(Aws(run.settings, run.clients), run.account)
+    except KeyNotUsable as err:
         raise CliError(
-            f"SHARED_KEY_ARN={key_arn} is a key of account {location.account}; secretshare runs as account "
-            f"{run.account} and grants only on its own keys",
-            hint=hint,
+            str(err),
+            hint="create the key, name another one, or unset SHARED_KEY_ARN for a dedicated key per secret",
             exit_code=EXIT_USAGE,
-        )
-    metadata = Aws(run.settings, run.clients).kms.describe_key(key_arn, location.region)
-    if metadata is None:
-        raise CliError(
-            f"SHARED_KEY_ARN={key_arn} names no key: it does not exist in account {location.account}, "
-            f"region {location.region}",
-            hint=hint,
-            exit_code=EXIT_USAGE,
-        )
-    state = metadata.get("KeyState", "Enabled")
-    if metadata.get("KeyManager") == "AWS" or state != "Enabled":
-        what = "an AWS managed key" if metadata.get("KeyManager") == "AWS" else f"{state}"
-        raise CliError(f"SHARED_KEY_ARN={key_arn} is {what}: it cannot carry grants", hint=hint, exit_code=EXIT_USAGE)
+        ) from err
 
 
 def check_secret_id(secret: str) -> None:
@@ -597,13 +580,13 @@ def print_result(console: Console, result: ReconcileResult) -> None:
         _line(console, f"  status: {escape(status_after)}")
     for entry in plan.rejected:
         _line(console, f"  [red]rejected[/red] {escape(repr(entry.entry))}: {escape(entry.reason)}")
-    for failure in result.failures:
+    for failure in result.failures.values():
         _line(console, f"  [red]failed[/red] {escape(failure)}")
 
 
 def result_status(result: ReconcileResult) -> str | None:
     """The status tag's value once the reconciliation ran: the plan's, with the consumer accounts that failed."""
-    failed = {found.group(1) for found in map(_FAILED_ACCOUNT.match, result.failures) if found}
+    failed = set(result.failures)
     return result.plan.status_with(failed | set(result.plan.unreachable)) if failed else result.plan.status_after
 
 
@@ -927,7 +910,7 @@ def result_report(result: ReconcileResult, *, error: str | None = None) -> dict[
     report = {**plan_report(plan, drift=drift, error=error), "status": result_status(result)}
     if result.key_arn and report["keys"]:
         report["keys"][0] = {**report["keys"][0], "key_arn": result.key_arn}
-    return {**report, "applied": result.applied, "failures": list(result.failures)}
+    return {**report, "applied": result.applied, "failures": list(result.failures.values())}
 
 
 def _public(report: dict[str, Any]) -> dict[str, Any]:

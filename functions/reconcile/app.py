@@ -38,7 +38,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     clients = Clients(default_session())
     settings = Settings.from_env()
     if "Records" not in event:
-        return reconcile_event(event, settings, clients)
+        try:
+            secret_id = secret_id_from_event(event)
+        except UnrecognizedEvent:
+            count_reconciliation(None, succeeded=False)
+            logger.exception("event names no secret")
+            raise
+        return reconcile_one(secret_id, settings, clients)
     record_handler = partial(reconcile_record, settings=settings, clients=clients, context=context)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 
@@ -52,32 +58,25 @@ def reconcile_record(record: SQSRecord, settings: Settings, clients: Clients, co
     with logger.append_context_keys(message_id=record.message_id):
         try:
             event = json.loads(record.body)
-            secret_id_from_event(event)
+            secret_id = secret_id_from_event(event)
         except (json.JSONDecodeError, UnrecognizedEvent):
             count_reconciliation(None, succeeded=False)
             logger.exception("record names no secret; dropped", extra={"body": record.body[:4096]})
             return {"dropped": True}
-        secret_id = secret_id_from_event(event)
         if context.get_remaining_time_in_millis() < RESERVE_SECONDS * 1000:
             outcome = defer(event, secret_id, settings=settings, clients=clients)
             logger.warning("reconciliation not started: %s", outcome, extra={"secret_arn": secret_id})
             return {"deferred": True}
         try:
-            return reconcile_event(event, settings, clients)
+            return reconcile_one(secret_id, settings, clients)
         except Exception as err:  # every failure was counted and logged: now decide what becomes of it
             outcome = after_failure(event, secret_id, err, settings=settings, clients=clients)
             logger.warning("reconciliation failed: %s", outcome, extra={"secret_arn": secret_id})
             return {"failed": str(err), "then": outcome}
 
 
-def reconcile_event(event: dict[str, Any], settings: Settings, clients: Clients) -> dict[str, Any]:
-    """Reconcile the secret an event names; count and log the outcome, and raise on failure."""
-    try:
-        secret_id = secret_id_from_event(event)
-    except UnrecognizedEvent:
-        count_reconciliation(None, succeeded=False)
-        logger.exception("event names no secret")
-        raise
+def reconcile_one(secret_id: str, settings: Settings, clients: Clients) -> dict[str, Any]:
+    """Reconcile the secret an event named; count and log the outcome, and raise on failure."""
     # Every line of this reconciliation, the library's included, carries the secret: as the event names it
     # (the ARN for tag events, the sweep and most CloudTrail calls) and, once known, by its full ARN.
     with logger.append_context_keys(secret_arn=secret_id):

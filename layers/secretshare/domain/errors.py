@@ -1,5 +1,9 @@
 """Error types. Each message names the offending value and says what to do about it."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+
 
 class SecretShareError(Exception):
     """Base class for every error secretshare raises on purpose."""
@@ -57,14 +61,18 @@ class ConsumerAccountError(SecretShareError):
 
 
 class ReconcileFailed(SecretShareError):
-    """Some steps of a reconciliation failed; the others were applied. Carries the partial result."""
+    """Some steps of a reconciliation failed; the others were applied. Carries the partial result.
+
+    `failed_accounts` maps each consumer account that failed to why; `failures` are those reasons, in that order.
+    """
 
     status_code = "failed"
 
-    def __init__(self, secret: str, failures: list[str], result: object) -> None:
-        super().__init__(f"reconciling {secret} failed: " + "; ".join(failures))
+    def __init__(self, secret: str, failed_accounts: Mapping[str, str], result: object) -> None:
+        self.failures = list(failed_accounts.values())
+        super().__init__(f"reconciling {secret} failed: " + "; ".join(self.failures))
         self.secret = secret
-        self.failures = failures
+        self.failed_accounts = dict(failed_accounts)
         self.result = result
 
 

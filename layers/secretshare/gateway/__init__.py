@@ -47,3 +47,8 @@ class Aws:
     def session(self) -> boto3.Session:
         """The boto3 session of account A."""
         return self.clients.session
+
+    @property
+    def region(self) -> str:
+        """The region the session works in: the stack's (Lambda's AWS_REGION), or the command line's."""
+        return self.session.region_name or ""

@@ -27,11 +27,9 @@ from ..domain.names import (
     MANAGED_BY_TAG,
     SHARED_KEY_TAG_VALUE,
     dedicated_key_description,
-    expiry_schedule_name,
     is_ours,
     key_alias,
     name_tag_value,
-    parameter_name,
 )
 from ..domain.policy import (
     KEY_POLICY_MAX_BYTES,
@@ -225,7 +223,7 @@ def plan_reconciliation(
     copy_plans, key_changes = _key_plans(state, consumers, ends, marker)
     _check_movable(state, copy_plans)
     unshared = state.unshared_replicas if consumers else ()
-    name = parameter_name(settings.parameter_prefix, location.account, location.region, state.name, location.partition)
+    name = state.parameter_name
     unreachable = {a: r for a, r in state.unreachable.items() if a in wanted_accounts or a in pending}
     changes = (
         *(DeleteParameter(account, name) for account in deletes),
@@ -543,7 +541,7 @@ def _schedule_change(
     if not settings.schedules_expiry:
         return None
     wanted = expiry_firing(share.until) if consumers and share.until else None
-    return None if wanted == state.expiry_schedule else ScheduleChange(expiry_schedule_name(state.arn), wanted, now)
+    return None if wanted == state.expiry_schedule else ScheduleChange(state.schedule_name, wanted, now)
 
 
 def expiry_firing(until: datetime) -> datetime:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from ..domain.arns import in_region, is_complete_secret_arn, key_account, parse_arn, secret_name_from_arn
+from ..domain.arns import Arn, in_region, is_complete_secret_arn, key_account, parse_arn, secret_name_from_arn
 from ..domain.consumers import Organization, OrganizationConsumer
 from ..domain.errors import AllowListUnavailable, ConsumerAccountError, KeyNotUsable
 from ..domain.names import (
@@ -23,13 +23,12 @@ from ..domain.names import (
     LEGACY_KEY_TAG_VALUE,
     MANAGED_BY_TAG,
     SHARED_KEY_TAG_VALUE,
-    expiry_schedule_name,
     key_alias,
     name_tag_value,
     parameter_name,
 )
 from ..domain.policy import published_resources
-from ..domain.settings import ALLOW_ANY, ALLOW_ORGANIZATION, AllowList
+from ..domain.settings import ALLOW_ANY, ALLOW_ORGANIZATION, AllowList, Settings
 from ..domain.sharetag import ShareTag, has_share_tag, parse_share_tag, tag_value
 from ..domain.status import promises_expiry
 from ..gateway import Aws
@@ -62,7 +61,7 @@ def read_state(aws: Aws, secret_id: str, key_index: KeyIndex | None = None) -> t
     `key_index` is the keys carrying our tag (the sweep reads it once for all its secrets), saving the tagging
     query. A replica is reconciled through its primary, which owns the tags and the resource policy.
     """
-    region = region_of(secret_id) or aws.session.region_name
+    region = region_of(secret_id) or aws.region
     description = aws.secrets.describe(secret_id, region)
     if description is None:
         state = _gone_secret_state(aws, secret_id, region)
@@ -105,9 +104,10 @@ def read_state(aws: Aws, secret_id: str, key_index: KeyIndex | None = None) -> t
         target_key=primary.target_key,
         target_needs_alias=primary.target_needs_alias,
         replicas=_replicas(aws, keys, description, wanted=wanted),
-        expiry_schedule=_expiry_schedule(aws, arn, tags),
         organization=organization,
+        parameter_name=_parameter_name(settings, location, description["Name"]),
     )
+    state = replace(state, expiry_schedule=_expiry_schedule(aws, state))
     # A new key means a new parameter value everywhere: publishing does not need to read first.
     new_key = wanted and any(copy.key is None and copy.target_key is None for copy in state.copies)
     return _complete(aws, state, keys, share.consumers if wanted else (), read_wanted=not new_key), share
@@ -301,15 +301,19 @@ def _copy(aws: Aws, keys: _Keys, region: str, secret_arn: str, kms_key_id: str |
     return SecretCopy(region, secret_arn, kms_key_id, key, target, needs_alias)
 
 
-def _expiry_schedule(aws: Aws, secret_arn: str, tags: tuple[dict, ...]) -> datetime | None:
+def _expiry_schedule(aws: Aws, state: SecretState) -> datetime | None:
     """When the expiry schedule fires; read only where one may exist (a `share-until` tag, or a status that
     promised one), so a secret without expiry costs no Scheduler call.
     """
-    settings = aws.settings
+    settings, tags = aws.settings, state.tags
     has_until = tag_value(tags, settings.share_until_tag_key) is not None
     if not settings.schedules_expiry or not (has_until or promises_expiry(tag_value(tags, settings.status_tag_key))):
         return None
-    return aws.scheduler.expiry_schedule(expiry_schedule_name(secret_arn), region_of(secret_arn) or "")
+    return aws.scheduler.expiry_schedule(state.schedule_name, state.location.region)
+
+
+def _parameter_name(settings: Settings, location: Arn, secret_name: str) -> str:
+    return parameter_name(settings.parameter_prefix, location.account, location.region, secret_name, location.partition)
 
 
 def _is_aws_managed_alias(kms_key_id: str) -> bool:
@@ -330,7 +334,7 @@ def _current_key(aws: Aws, keys: _Keys, secret_arn: str, kms_key_id: str | None,
             # Revoking needs only the key policy, whatever the key's state: skip DescribeKey.
             policy = aws.kms.key_policy(kms_key_id, location.region)
             return KeyState(kms_key_id, policy, keys.tags(kms_key_id, location.region))
-        return _customer_key(aws, keys, kms_key_id, location.region, f"secret {secret_arn}")
+        return _customer_key(aws, keys, kms_key_id, location.region, f"key {kms_key_id} of secret {secret_arn}")
     except KeyNotUsable:
         if required:
             raise
@@ -342,19 +346,42 @@ def _is_key_arn_in(key_id: str, account: str) -> bool:
     return arn is not None and arn.service == "kms" and arn.account == account and arn.resource.startswith("key/")
 
 
-def _customer_key(aws: Aws, keys: _Keys, key_id: str, region: str, owner: str) -> KeyState | None:
+def _customer_key(aws: Aws, keys: _Keys, key_id: str, region: str, what: str) -> KeyState | None:
     """Key metadata, policy and tags for a key A administers; None when it is an AWS managed key."""
-    if key_account(key_id) not in (None, keys.account):
-        raise KeyNotUsable(f"{owner} uses key {key_id} of another account; secretshare grants only on A's keys")
+    metadata = usable_key(aws, key_id, region, keys.account, what)
+    if metadata is None:
+        return None
+    arn = metadata["Arn"]
+    return KeyState(arn, aws.kms.key_policy(arn, region), keys.tags(arn, region), metadata.get("Description", ""))
+
+
+def usable_key(aws: Aws, key_id: str, region: str, account: str, what: str) -> dict | None:
+    """The metadata of a customer-managed key of `account` that can carry grants; None for an AWS managed key.
+
+    KeyNotUsable, its message starting with `what` (the key, as the user named it), for a key of another account,
+    one that does not exist, or one KMS will not use (docs/aws-facts.md §13).
+    """
+    owner = key_account(key_id)
+    if owner not in (None, account):
+        raise KeyNotUsable(
+            f"{what} is a key of account {owner}; secretshare runs as account {account} and grants only on its own keys"
+        )
     metadata = aws.kms.describe_key(key_id, region)
     if metadata is None:
-        raise KeyNotUsable(f"{owner} uses key {key_id}, which does not exist in {keys.account} {region}")
+        raise KeyNotUsable(f"{what} names no key: it does not exist in account {account}, region {region}")
     if metadata.get("KeyManager") == "AWS":
         return None
     if metadata.get("KeyState") in _UNUSABLE_KEY_STATES:
-        raise KeyNotUsable(f"{owner} uses key {metadata['Arn']}, which is {metadata['KeyState']}")
-    arn = metadata["Arn"]
-    return KeyState(arn, aws.kms.key_policy(arn, region), keys.tags(arn, region), metadata.get("Description", ""))
+        raise KeyNotUsable(f"{what} is {metadata['KeyState']}: it cannot carry grants")
+    return metadata
+
+
+def check_shared_key(aws: Aws, account: str) -> None:
+    """SHARED_KEY_ARN names a customer-managed key of `account` that can carry grants (KeyNotUsable saying why not);
+    the command line checks it before it does anything, reconciliation before it moves a secret there."""
+    shared = aws.settings.shared_key_arn
+    if shared and usable_key(aws, shared, region_of(shared) or aws.region, account, f"SHARED_KEY_ARN={shared}") is None:
+        raise KeyNotUsable(f"SHARED_KEY_ARN={shared} is an AWS managed key: it cannot carry grants")
 
 
 def _move_target(aws: Aws, keys: _Keys, secret_arn: str) -> tuple[KeyState | None, bool]:
@@ -369,10 +396,8 @@ def _move_target(aws: Aws, keys: _Keys, secret_arn: str) -> tuple[KeyState | Non
     if shared and not in_same_region:
         raise KeyNotUsable(f"SHARED_KEY_ARN {shared} is not in the region of secret {secret_arn}")
     if shared and in_same_region:
-        key = _customer_key(aws, keys, shared, region, "SHARED_KEY_ARN")
-        if key is None:
-            raise KeyNotUsable(f"SHARED_KEY_ARN {shared} is an AWS managed key; name a customer-managed key")
-        return key, False
+        check_shared_key(aws, keys.account)
+        return _customer_key(aws, keys, shared, region, f"SHARED_KEY_ARN={shared}"), False
     alias = key_alias(keys.name)
     if aws.kms.describe_key(alias, region) is not None:
         return _customer_key(aws, keys, alias, region, f"alias {alias}"), False
@@ -385,10 +410,7 @@ def _move_target(aws: Aws, keys: _Keys, secret_arn: str) -> tuple[KeyState | Non
 
 
 def _read_parameters(aws: Aws, state: SecretState, accounts: set[str]) -> tuple[dict[str, str | None], dict[str, str]]:
-    location = state.location
-    name = parameter_name(
-        aws.settings.parameter_prefix, location.account, location.region, state.name, location.partition
-    )
+    location, name = state.location, state.parameter_name
     values: dict[str, str | None] = {}
     unreachable: dict[str, str] = {}
     for account in sorted(accounts):
@@ -415,7 +437,8 @@ def _gone_secret_state(aws: Aws, secret_id: str, region: str | None) -> SecretSt
         assert caller is not None
         arn = f"arn:{caller.partition}:secretsmanager:{region}:{caller.account}:secret:{secret_id}"
         complete, name = False, secret_id
-    return SecretState(arn=arn, name=name, exists=False, known_by_name=not complete)
+    state = SecretState(arn=arn, name=name, exists=False, known_by_name=not complete)
+    return replace(state, parameter_name=_parameter_name(aws.settings, state.location, name))
 
 
 def _partial_name(partial_arn: str) -> str:

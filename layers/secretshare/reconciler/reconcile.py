@@ -8,7 +8,8 @@ could not be deleted), and it reports failures on the secret itself.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import boto3
@@ -37,7 +38,8 @@ class ReconcileResult:
     plan: Plan
     applied: bool
     key_arn: str | None
-    failures: tuple[str, ...] = ()
+    # The consumer accounts that failed (could not be read, written, or cleaned up), each with why.
+    failures: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def secret_arn(self) -> str:
@@ -63,22 +65,22 @@ class ReconcileResult:
 def reconcile_secret(
     secret_id: str,
     *,
+    settings: Settings,
     dry_run: bool = False,
-    settings: Settings | None = None,
     session: boto3.Session | None = None,
     clients: Clients | None = None,
     now: datetime | None = None,
 ) -> ReconcileResult:
     """Bring a secret's KMS key policies, resource policy and consumer parameters in line with its tags.
 
-    `secret_id` is a name, full ARN or partial ARN. A dry run reads but never writes. Pass the same
+    `secret_id` is a name, full ARN or partial ARN; `settings` are the deployment's (`Settings.from_env()` in the
+    functions, the command line's own). A dry run reads but never writes. Pass the same
     `clients` to every reconciliation of one invocation to reuse clients and assumed roles. `now` is the
     moment a `share-until` is compared with (default: the clock). Raises ReconcileFailed (carrying the
     partial result) when a consumer account could not be written, AwsCallFailed when a call in account A failed
     (naming the call, AWS's reason and the fix; `transient` when trying again soon may work), and the other
     SecretShareErrors for what secretshare itself refuses. Either way the secret's status tag says how it went.
     """
-    settings = settings or Settings.from_env()
     clients = clients or Clients(session or boto3.Session())
     now = now or datetime.now(UTC)
     try:
@@ -122,8 +124,7 @@ def _reconcile(
         for entry in plan.rejected:
             logger.warning("secret %s: rejected share entry %r: %s", plan.secret_arn, entry.entry, entry.reason)
         if dry_run:
-            failures = tuple(plan.unreachable.values())
-            return ReconcileResult(plan, applied=False, key_arn=plan.key_arn, failures=failures)
+            return ReconcileResult(plan, applied=False, key_arn=plan.key_arn, failures=dict(plan.unreachable))
         try:
             undeleted = delete_revoked_parameters(aws, plan)
             if undeleted:
@@ -137,11 +138,9 @@ def _reconcile(
                 raise
             rejection = err  # read again (a key just made now exists) and ask KMS about each principal
             continue
-        result = ReconcileResult(
-            plan, applied=True, key_arn=applied.key_arns[plan.region], failures=tuple(applied.failures.values())
-        )
+        result = ReconcileResult(plan, applied=True, key_arn=applied.key_arns[plan.region], failures=applied.failures)
         if applied.failures:
-            raise ReconcileFailed(plan.secret_arn, list(result.failures), result)
+            raise ReconcileFailed(plan.secret_arn, applied.failures, result)
         return result
 
 
@@ -151,7 +150,8 @@ def _report_failure(aws: Aws, secret_id: str, err: SecretShareError) -> None:
     Best effort: the failure itself is what the caller reports (log line, metric, alarm).
     """
     try:
-        description = aws.secrets.describe(secret_id, region_of(secret_id) or aws.session.region_name)
+        region = region_of(secret_id) or aws.region
+        description = aws.secrets.describe(secret_id, region)
         if description is None or "DeletedDate" in description:
             return
         key = aws.settings.status_tag_key
@@ -159,7 +159,7 @@ def _report_failure(aws: Aws, secret_id: str, err: SecretShareError) -> None:
         if tag_value(description.get("Tags", []), key) == value:
             return
         arn = description["ARN"]
-        apply_change(aws, arn, SetStatusTag(arn, region_of(arn) or aws.session.region_name, key, value))
+        apply_change(aws, arn, SetStatusTag(arn, region_of(arn) or region, key, value))
     except (ClientError, BotoCoreError) as tag_error:
         logger.warning("secret %s: could not write the status tag: %s", secret_id, tag_error)
 

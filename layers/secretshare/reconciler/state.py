@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from ..domain.arns import Arn, parse_arn
 from ..domain.consumers import Consumer, Organization, OrganizationConsumer
@@ -25,6 +26,7 @@ from ..domain.names import (
     LEGACY_KEY_TAG_VALUE,
     MANAGED_BY_TAG,
     dedicated_key_description,
+    expiry_schedule_name,
     is_ours,
     name_tag_value,
 )
@@ -120,14 +122,21 @@ class SecretState:
     expiry_schedule: datetime | None = None
     organization: Organization | None = None
     scope_members: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
+    # The name of the secret's parameter in every consumer account (settings.parameter_prefix, `names.parameter_name`).
+    parameter_name: str = ""
 
-    @property
+    @cached_property
     def location(self) -> Arn:
-        """Partition, region and account of the secret, from its ARN."""
+        """Partition, region and account of the secret, parsed once from its ARN."""
         arn = parse_arn(self.arn)
         if arn is None:
             raise ValueError(f"{self.arn!r} is not an ARN")
         return arn
+
+    @property
+    def schedule_name(self) -> str:
+        """The name of the secret's expiry schedule."""
+        return expiry_schedule_name(self.arn)
 
     @property
     def readable(self) -> bool:

@@ -95,15 +95,15 @@ class SweepReport:
         return self.resume_after is None
 
 
-def secrets_to_reconcile(*, settings: Settings | None = None, session: boto3.Session | None = None) -> list[str]:
+def secrets_to_reconcile(*, settings: Settings, session: boto3.Session | None = None) -> list[str]:
     """ARNs of every secret that is tagged, or that a key of ours still grants on (untagged or deleted)."""
-    aws = Aws(settings or Settings.from_env(), Clients(session or boto3.Session()))
+    aws = Aws(settings, Clients(session or boto3.Session()))
     return _candidates(aws, _key_index(aws))
 
 
 def sweep(
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     session: boto3.Session | None = None,
     clients: Clients | None = None,
     now: datetime | None = None,
@@ -121,7 +121,6 @@ def sweep(
     once. Each candidate is described (ListSecrets does not show replicas, docs/aws-facts.md §7), so a replica
     whose event was missed is found too.
     """
-    settings = settings or Settings.from_env()
     aws = Aws(settings, clients or Clients(session or boto3.Session()))
     moment = now or datetime.now(UTC)
     key_index = _key_index(aws)
@@ -150,7 +149,7 @@ def _check(aws: Aws, arn: str, key_index: KeyIndex, now: datetime) -> SecretChec
     """
     try:
         state, share = read_state(aws, arn, key_index=key_index)
-        if state.exists and state.location.region != aws.session.region_name:
+        if state.exists and state.location.region != aws.region:
             return SecretCheck(arn)  # a replica here: the stack of its primary's region sees to it
         return SecretCheck(arn, plan_reconciliation(state, share, aws.settings, now=now))
     except Exception as err:
@@ -159,19 +158,19 @@ def _check(aws: Aws, arn: str, key_index: KeyIndex, now: datetime) -> SecretChec
 
 
 def _key_index(aws: Aws) -> KeyIndex:
-    region = aws.session.region_name or ""
+    region = aws.region
     return {region: aws.tagging.tagged_keys(GRANTS_TAG_KEY, [], region)}
 
 
 def _candidates(aws: Aws, key_index: KeyIndex) -> list[str]:
-    region = aws.session.region_name or ""
+    region = aws.region
     return sorted(_tagged_secrets(aws) | _secrets_granted_on(aws, key_index.get(region, {}), region))
 
 
 def _tagged_secrets(aws: Aws) -> set[str]:
     """Secrets carrying a share tag (scheduled-for-deletion ones too) whose primary is in this region."""
     tag_key = aws.settings.share_tag_key
-    region = aws.session.region_name
+    region = aws.region
     return {
         secret["ARN"]
         for secret in aws.secrets.tagged(tag_key)
@@ -228,12 +227,12 @@ def enqueue_reconciliations(
     secret_arns: Iterable[str],
     queue_url: str,
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     session: boto3.Session | None = None,
     clients: Clients | None = None,
 ) -> int:
     """Queue one reconcile message per secret on the FIFO queue; return how many were sent."""
-    aws = Aws(settings or Settings.from_env(), clients or Clients(session or boto3.Session()))
+    aws = Aws(settings, clients or Clients(session or boto3.Session()))
     bodies = [json.dumps(sweep_message(arn)) for arn in secret_arns]
     aws.queues.send_messages(queue_url, bodies, MESSAGE_GROUP_ID)
     return len(bodies)
