@@ -2,7 +2,7 @@
 
 It uses the standard AWS environment (profiles, AWS_REGION, AWS_ENDPOINT_URL) through boto3. Every failure a user
 can cause ends in one `Error: ...` line with a hint and a documented exit status (`-v` adds the traceback); `--json`
-prints a stable document on stdout (schema in the README, "Command line"). Output that is not a terminal is never
+prints a stable document on stdout (schema in docs/using.md, "JSON documents"). Output that is not a terminal is never
 cut or wrapped; progress goes to stderr, on a terminal only. This module is the only one that imports the
 presentation libraries; they are not shipped to Lambda.
 """
@@ -63,7 +63,7 @@ from secretshare.reconciler.reconcile import ReconcileResult, reconcile_secret
 from secretshare.reconciler.sweep import SecretCheck, SweepReport, enqueue_reconciliations
 from secretshare.reconciler.sweep import sweep as sweep_secrets
 
-# Exit statuses: a small stable set, documented in --help and the README.
+# Exit statuses: a small stable set, documented in --help and docs/using.md.
 EXIT_OK = 0
 EXIT_FAILED = 1  # a reconciliation or an AWS call failed; `status --check` found drift or an error
 EXIT_USAGE = 2  # usage or configuration: an option, a setting, the profile, the region, the secret named
@@ -493,7 +493,7 @@ def _named_nothing(plan: Plan) -> bool:
 )
 @click.argument("secret")
 @click.option("--dry-run", is_flag=True, help="Print the plan, policy changes as diffs; write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document (schema: README).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document (schema: docs/using.md).")
 @_global_options(top=False)
 @click.pass_context
 def reconcile(ctx: click.Context, secret: str, dry_run: bool, as_json: bool) -> None:
@@ -633,7 +633,7 @@ def _line(console: Console, markup: str) -> None:
     short_help="Every shared secret: consumers, keys, status, drift.",
     epilog=_epilog("secretshare status --check --json > status.json"),
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema: README).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema: docs/using.md).")
 @click.option(
     "--check",
     is_flag=True,
@@ -738,7 +738,7 @@ def _status_cell(plan: Plan) -> Text:
     show_envvar=True,
     help="Queue the reconciliations on this FIFO queue (the reconcile function's) instead of running them here.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema: README).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema: docs/using.md).")
 @_global_options(top=False)
 @click.pass_context
 def sweep(ctx: click.Context, queue_url: str | None, as_json: bool) -> None:
@@ -854,7 +854,7 @@ _TABLE_ONLY = ("granted", "revoked", "writes")
 
 
 def plan_report(plan: Plan, *, drift: bool, error: str | None = None) -> dict[str, Any]:
-    """One secret as the JSON documents describe it (fields documented in the README)."""
+    """One secret as the JSON documents describe it (fields documented in docs/using.md)."""
     return {
         "secret": plan.secret_arn,
         "name": plan.secret_name,

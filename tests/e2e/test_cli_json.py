@@ -1,5 +1,5 @@
-"""`--json` on reconcile, status and sweep: one stable document on stdout, its fields as the README documents them;
-`status --check` for CI."""
+"""`--json` on reconcile, status and sweep: one stable document on stdout, its fields as docs/using.md documents them
+("JSON documents"); `status --check` for CI."""
 
 import json
 
@@ -8,7 +8,7 @@ from commandline import shared_secret
 
 from secretshare_cli.cli import EXIT_FAILED, JSON_VERSION
 
-# The schema, as the README's "Command line" section documents it: field -> allowed types.
+# The schema, as docs/using.md's "JSON documents" section documents it: field -> allowed types.
 STRING_OR_NULL = (str, type(None))
 SECRET_FIELDS = {
     "secret": str,

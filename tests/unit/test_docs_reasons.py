@@ -1,4 +1,5 @@
-"""The README lists every rejection code and every status the code can write: read from the source, not re-listed."""
+"""The user guide (docs/using.md) lists every rejection code and every status the code can write: read from the source,
+not re-listed."""
 
 import ast
 import re
@@ -10,15 +11,15 @@ from secretshare.domain.status import NOTHING_GRANTED
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "layers" / "secretshare"
-README = (REPO / "README.md").read_text()
+USING = (REPO / "docs" / "using.md").read_text()
 
 
 def section(title: str) -> str:
-    """The README's text from the heading `title` to the next heading of the same or a higher level."""
-    heading = re.search(rf"^(#+) {re.escape(title)}\n", README, re.MULTILINE)
+    """docs/using.md's text from the heading `title` to the next heading of the same or a higher level."""
+    heading = re.search(rf"^(#+) {re.escape(title)}\n", USING, re.MULTILINE)
     assert heading, title
     level = len(heading.group(1))
-    rest = README[heading.end() :]
+    rest = USING[heading.end() :]
     following = re.search(rf"^#{{1,{level}}} ", rest, re.MULTILINE)
     return rest[: following.start()] if following else rest
 
@@ -75,18 +76,18 @@ def test_the_source_is_read_for_the_codes():
 
 
 @pytest.mark.parametrize("code", sorted(rejection_codes()))
-def test_every_rejection_code_is_in_the_readme_table_and_the_status_values(code):
+def test_every_rejection_code_is_in_the_rejected_entries_table_and_the_status_values(code):
     assert f"| `{code}` |" in section("`share-with`: the consumers"), f"add {code} to the rejected-entries table"
     assert f"`{code}`" in section("`share-with-status`: the outcome, where the person acted")
 
 
 @pytest.mark.parametrize("code", sorted(status_codes()))
-def test_every_status_a_failed_reconciliation_writes_is_in_the_readme(code):
+def test_every_status_a_failed_reconciliation_writes_is_in_the_user_guide(code):
     status = section("`share-with-status`: the outcome, where the person acted")
     assert f"`{code}`" in status or f"`error {code}`" in status, code
 
 
-def test_the_status_values_without_consumers_are_in_the_readme():
+def test_the_status_values_without_consumers_are_in_the_user_guide():
     status = section("`share-with-status`: the outcome, where the person acted")
     assert f"/ {NOTHING_GRANTED}` |" in status
     assert "`U+002A`" in status
@@ -97,3 +98,16 @@ def test_the_what_gets_written_where_table_is_one_table():
     assert table[0].startswith("| Where |")
     assert any(line.startswith("| Secret tag `share-with-status`") for line in table)
     assert any(line.startswith("| EventBridge Scheduler") for line in table)
+
+
+def test_every_relative_link_in_the_docs_resolves():
+    for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text()):
+            if "://" not in target:
+                assert (path.parent / target).exists(), f"{path.relative_to(REPO)} links to {target}"
+
+
+def test_the_readme_is_a_start_page():
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.splitlines()) <= 150, "the README is the start page: move detail to docs/"
+    assert readme.index("make demo") < readme.index("## ") and readme.index("make test") < readme.index("## ")
