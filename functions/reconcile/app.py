@@ -20,7 +20,7 @@ from secretshare.domain.settings import Settings
 from secretshare.gateway import Clients, default_session
 from secretshare.reconciler.reconcile import ReconcileResult, reconcile_secret
 from secretshare.runtime.observability import count_reconciliation, logger, metrics
-from secretshare.runtime.retries import RESERVE_SECONDS, after_failure, defer
+from secretshare.runtime.retries import RESERVE_SECONDS, after_failure, defer, made_keys_of
 
 # The FIFO queue (one message group) is there so that no two reconciliations run at once, not for order: each
 # reconciliation reads the secret's current state. A record fails (and the queue redelivers it, holding the group
@@ -68,19 +68,22 @@ def reconcile_record(record: SQSRecord, settings: Settings, clients: Clients, co
             logger.warning("reconciliation not started: %s", outcome, extra={"secret_arn": secret_id})
             return {"deferred": True}
         try:
-            return reconcile_one(secret_id, settings, clients)
+            return reconcile_one(secret_id, settings, clients, made_keys=made_keys_of(event))
         except Exception as err:  # every failure was counted and logged: now decide what becomes of it
             outcome = after_failure(event, secret_id, err, settings=settings, clients=clients)
             logger.warning("reconciliation failed: %s", outcome, extra={"secret_arn": secret_id})
             return {"failed": str(err), "then": outcome}
 
 
-def reconcile_one(secret_id: str, settings: Settings, clients: Clients) -> dict[str, Any]:
-    """Reconcile the secret an event named; count and log the outcome, and raise on failure."""
+def reconcile_one(
+    secret_id: str, settings: Settings, clients: Clients, made_keys: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Reconcile the secret an event named (adopting the keys earlier attempts made); count and log the outcome, and
+    raise on failure."""
     # Every line of this reconciliation, the library's included, carries the secret: as the event names it
     # (the ARN for tag events, the sweep and most CloudTrail calls) and, once known, by its full ARN.
     with logger.append_context_keys(secret_arn=secret_id):
-        result = _reconcile(secret_id, settings, clients)
+        result = _reconcile(secret_id, settings, clients, made_keys)
         logger.append_keys(secret_arn=result.secret_arn)
         summary = {
             "secret_arn": result.secret_arn,
@@ -93,9 +96,11 @@ def reconcile_one(secret_id: str, settings: Settings, clients: Clients) -> dict[
     return summary
 
 
-def _reconcile(secret_id: str, settings: Settings, clients: Clients) -> ReconcileResult:
+def _reconcile(secret_id: str, settings: Settings, clients: Clients, made_keys: tuple[str, ...]) -> ReconcileResult:
     try:
-        result = reconcile_secret(secret_id, settings=settings, clients=clients)
+        result = reconcile_secret(
+            secret_id, settings=settings, clients=clients, made_keys=made_keys, own_region_only=True
+        )
     except ReconcileFailed as err:
         partial = err.result if isinstance(err.result, ReconcileResult) else None
         count_reconciliation(partial, succeeded=False)

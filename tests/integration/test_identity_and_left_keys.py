@@ -204,16 +204,13 @@ def test_a_sweep_isolates_a_secret_whose_check_fails_in_any_way(world, faults):
 # --- principals AWS rewrote ----------------------------------------------------------------------------------------
 
 
-def test_a_deleted_consumer_role_shown_as_its_unique_id_is_dropped_and_its_account_still_cleaned_up(world):
+def test_a_deleted_consumer_role_shown_as_its_unique_id_is_dropped_and_its_account_still_cleaned_up(world, strict_aws):
     arn = world.create_secret(NAME, f"{B} {ROLE_C}")
     world.reconcile(arn)
     key_arn = world.kms_key_id(arn)
-    # What AWS shows once role/app is deleted: its unique id where its ARN was.
-    unique_id = "AROAEXAMPLEDELETEDROLE"
-    rewritten = json.dumps(world.key_policy(key_arn)).replace(ROLE_C, unique_id)
-    world.kms.put_key_policy(KeyId=key_arn, PolicyName="default", Policy=rewritten)
-    resource = json.dumps(world.resource_policy(arn)).replace(ROLE_C, unique_id)
-    world.secretsmanager.put_resource_policy(SecretId=arn, ResourcePolicy=resource)
+    # What AWS shows once role/app is deleted: its unique id where its ARN was, in every policy that named it.
+    unique_id = strict_aws.iam.delete(ROLE_C)
+    assert unique_id in json.dumps(world.key_policy(key_arn)) + json.dumps(world.resource_policy(arn))
     world.tag(arn, B)
 
     world.reconcile(arn)

@@ -147,11 +147,13 @@ def test_key_creation_and_tagging_are_limited_to_secretshares_tags():
         MANAGED_BY_TAG[0],
         GRANTS_TAG_KEY,
     ]
-    (tag,) = statements_with(statements, "kms:TagResource")
-    assert tag["Condition"]["StringLike"] == {
+    # Tagging on creation is TagResource with exactly the tags CreateKey sends; any other tagging, the grants tag.
+    existing, new_keys = sorted(statements_with(statements, "kms:TagResource"), key=lambda s: s["Sid"])
+    assert (new_keys["Sid"], new_keys["Condition"]) == ("TagNewKeys", create["Condition"])
+    assert existing["Condition"]["StringLike"] == {
         f"aws:RequestTag/{GRANTS_TAG_KEY}": [SHARED_KEY_TAG_VALUE, f"{NAME_TAG_PREFIX}*"]
     }
-    assert tag["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"] == [GRANTS_TAG_KEY]
+    assert existing["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"] == [GRANTS_TAG_KEY]
 
 
 def test_decrypt_and_encrypt_only_through_secrets_manager():
@@ -199,9 +201,8 @@ def test_consumer_role_allows_exactly_the_consumer_operations_under_the_producer
     (role,) = resources_of_type(consumer, "AWS::IAM::Role").values()
     statements = [s for p in role["Properties"]["Policies"] for s in as_list(p["PolicyDocument"]["Statement"])]
     assert allowed_actions(statements) == {action(op) for op in CONSUMER_OPERATIONS}
-    assert {str(r) for s in statements for r in as_list(s["Resource"])} == {
-        str({"Fn::Sub": "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/secretshare/${ProducerAccountId}/*"})
-    }
+    parameters = "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter${ParameterPrefix}/${ProducerAccountId}/*"
+    assert {str(r) for s in statements for r in as_list(s["Resource"])} == {str({"Fn::Sub": parameters})}
 
 
 def test_consumer_role_trusts_only_the_producers_reconcile_role():

@@ -14,6 +14,7 @@ PARAMETERS = {
     "ShareTagKey",
     "ShareUntilTagKey",
     "ConsumerRoleName",
+    "ParameterPrefix",
     "AllowedConsumers",
     "SharedKeyArn",
     "SweepSchedule",
@@ -53,6 +54,7 @@ def test_function_settings_come_from_the_parameters_with_the_librarys_names(temp
     assert {key: value for key, value in variables.items() if isinstance(value, dict)} == {
         "SHARE_TAG_KEY": {"Ref": "ShareTagKey"},
         "CONSUMER_ROLE_NAME": {"Ref": "ConsumerRoleName"},
+        "PARAMETER_PREFIX": {"Ref": "ParameterPrefix"},
         "ALLOWED_CONSUMERS": {"Ref": "AllowedConsumers"},
         "SHARED_KEY_ARN": {"Ref": "SharedKeyArn"},
         "SHARE_UNTIL_TAG_KEY": {"Ref": "ShareUntilTagKey"},

@@ -1,2 +1,2 @@
-"""What several test folders share: the moto world, the environment fixture, the common statements, the IAM
-evaluator."""
+"""What several test folders share: the moto world and its call log, faults at the AWS boundary, the strict AWS layer
+every test runs in (`strict`), the templates and handlers (`sam`), and the common statements."""

@@ -70,32 +70,43 @@ def parameter_defaults(template: dict[str, Any], **overrides: str) -> dict[str, 
     return {**values, **overrides}
 
 
-def resolve(node: Any, parameters: dict[str, str], pseudo: dict[str, str] | None = None) -> Any:
+def resolve(
+    node: Any,
+    parameters: dict[str, str],
+    pseudo: dict[str, str] | None = None,
+    *,
+    attributes: dict[tuple[str, ...], str] | None = None,
+) -> Any:
     """Substitute `Ref` and `Fn::Sub` of parameters and pseudo parameters, `Fn::GetAtt` of the ATTRIBUTES above, and
     evaluate `Fn::Join`, `Fn::Select` and `Fn::Split`; anything else is left as it is."""
     names = {**PSEUDO_PARAMETERS, **(pseudo or {}), **parameters}
+    known = ATTRIBUTES if attributes is None else attributes
+
+    def again(item: Any) -> Any:
+        return resolve(item, parameters, pseudo, attributes=attributes)
+
     if isinstance(node, list):
-        return [resolve(item, parameters, pseudo) for item in node]
+        return [again(item) for item in node]
     if not isinstance(node, dict):
         return node
     if set(node) == {"Ref"} and node["Ref"] in names:
         return names[node["Ref"]]
-    if set(node) == {"Fn::GetAtt"} and tuple(node["Fn::GetAtt"]) in ATTRIBUTES:
-        return ATTRIBUTES[tuple(node["Fn::GetAtt"])]
+    if set(node) == {"Fn::GetAtt"} and tuple(node["Fn::GetAtt"]) in known:
+        return known[tuple(node["Fn::GetAtt"])]
     if set(node) == {"Fn::Sub"}:
         text, local = (node["Fn::Sub"], {}) if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"]
-        values = {**names, **{k: str(resolve(v, parameters, pseudo)) for k, v in local.items()}}
+        values = {**names, **{k: str(again(v)) for k, v in local.items()}}
         return re.sub(r"\$\{([^}!]+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
     if set(node) == {"Fn::Join"}:
         separator, items = node["Fn::Join"]
-        return separator.join(str(item) for item in resolve(items, parameters, pseudo))
+        return separator.join(str(item) for item in again(items))
     if set(node) == {"Fn::Select"}:
-        index, items = resolve(node["Fn::Select"], parameters, pseudo)
+        index, items = again(node["Fn::Select"])
         return items[int(index)]
     if set(node) == {"Fn::Split"}:
         separator, text = node["Fn::Split"]
-        return str(resolve(text, parameters, pseudo)).split(separator)
-    return {key: resolve(value, parameters, pseudo) for key, value in node.items()}
+        return str(again(text)).split(separator)
+    return {key: again(value) for key, value in node.items()}
 
 
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

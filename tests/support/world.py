@@ -10,6 +10,7 @@ through its own boto3 session, so call counters hooked on the library's session 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,8 @@ from secretshare.domain.names import parameter_name
 from secretshare.domain.settings import AllowList, Settings
 from secretshare.gateway import organizations as organizations_gateway
 from secretshare.reconciler.reconcile import ReconcileResult, reconcile_secret
+from support.sam import RECONCILE_ROLE_ARN
+from support.strict import StrictAws
 
 REGION = "eu-west-1"
 PRODUCER = "123456789012"  # moto's default account
@@ -36,11 +39,21 @@ ACCOUNT_USE_SIDS = ("SecretShareAccountUse", "SecretShareAccountDataKeys", "Secr
 _LOADER = botocore.loaders.create_loader()
 
 
-def new_session() -> boto3.Session:
-    """A fresh boto3 session (own event hooks, own credentials chain) sharing the parsed service models."""
+def new_session(credentials: Mapping[str, str] | None = None) -> boto3.Session:
+    """A fresh boto3 session (own event hooks, own credentials chain) sharing the parsed service models; with
+    `credentials` (an AssumeRole answer's), it acts as that role."""
     core = botocore.session.get_session()
     core.register_component("data_loader", _LOADER)
-    session = boto3.Session(botocore_session=core, region_name=REGION)
+    keys = (
+        {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
+        if credentials
+        else {}
+    )
+    session = boto3.Session(botocore_session=core, region_name=REGION, **keys)
     # boto3 appends its own data path to the loader on every session; keep the shared list from growing.
     _LOADER.search_paths[:] = list(dict.fromkeys(_LOADER.search_paths))
     return session
@@ -133,10 +146,19 @@ class World:
     producer = PRODUCER
 
     def __init__(self) -> None:
-        self.session = new_session()
         self.settings = Settings(allowed_consumers=AllowList("any"))
         own = new_session()
         self.own_session = own  # for clients the helpers below do not cover (another region, another service)
+        # The library acts as the functions' role (template.yaml's ReconcileRole), as it does in Lambda; the test's
+        # own session is a person of account A (an administrator).
+        self.credentials = own.client("sts").assume_role(RoleArn=RECONCILE_ROLE_ARN, RoleSessionName="secretshare")[
+            "Credentials"
+        ]
+        self.session = new_session(self.credentials)
+        strict = StrictAws.active
+        if strict is not None:
+            strict.act_as_reconcile_role(self.credentials["AccessKeyId"])
+            strict.product_settings = lambda: self.settings
         self.secretsmanager = own.client("secretsmanager")
         self.kms = own.client("kms")
         self.sts = own.client("sts")

@@ -163,7 +163,9 @@ function analysisSummary(analysis) {
 }
 
 async function simulate(simulation) {
-  if (simulation.request.resource.resource.includes('*')) {
+  const resource = simulation.request.resource.resource
+  // One concrete resource ARN, or "*" alone for an action that takes no resource (kms:CreateKey, tag:GetResources).
+  if (resource !== '*' && resource.includes('*')) {
     return { ok: false, kind: 'validation', errors: { message: 'the harness evaluates one concrete resource ARN' } }
   }
   const response = await runSimulation(simulation, { simulationMode: 'Strict' })

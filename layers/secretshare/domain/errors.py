@@ -96,14 +96,18 @@ class ManagedSecretNotShareable(SecretShareError):
 class AwsCallFailed(SecretShareError):
     """A call in account A failed: AWS refused it (AccessDenied, a refused change, a key it cannot use) or did not
     answer. The message names the secret, the call, AWS's reason and what to do; `transient` says whether trying
-    again soon may work (throttling, a server error, no answer) or a person must act first."""
+    again soon may work (throttling, a server error, no answer) or a person must act first. `made_keys` are the keys
+    the reconciliation created before it failed: its retry adopts them instead of making others."""
 
-    def __init__(self, secret: str, action: str, code: str, reason: str, *, transient: bool) -> None:
+    def __init__(
+        self, secret: str, action: str, code: str, reason: str, *, transient: bool, made_keys: tuple[str, ...] = ()
+    ) -> None:
         call = action or "a call"
         super().__init__(f"secret {secret}: {call} failed: {code}: {reason}; fix: {_fix(code, action, transient)}")
         self.action = action
         self.code = code
         self.transient = transient
+        self.made_keys = made_keys
         self.status_code = " ".join(part for part in (code, action) if part)
 
 

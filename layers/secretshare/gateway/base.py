@@ -110,6 +110,9 @@ class Clients:
     session: boto3.Session = field(default_factory=boto3.Session)
     # Consumer accounts that failed in this invocation, and why: not tried again until the next one.
     failed_accounts: dict[str, str] = field(default_factory=dict)
+    # Every key created in this invocation, in order: a reconciliation that fails after making one says so, so that
+    # its retry adopts the key instead of making another (the tagging index may not show it yet).
+    made_keys: list[str] = field(default_factory=list)
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     # Clients are thread-safe once made; making them from one session is not (the sweep reads in parallel).
     _lock: threading.Lock = field(default_factory=threading.Lock)

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from time import sleep
+from typing import TypeVar
 
 from botocore.exceptions import ClientError
 
 from ..domain.errors import KeyNotUsable
 from ..domain.settings import Settings
 from .base import Clients, Service, calls, error_code
+
+# KMS is eventually consistent: "AWS KMS might return a NotFoundException if you call [an operation on a key]
+# immediately after calling CreateKey"; changes "typically" propagate "in less than a few seconds", "in some cases
+# several minutes" (KMS developer guide, "eventual consistency"; docs/aws-facts.md §17). A call about a key this
+# reconciliation created is tried again after these pauses (15 s in all) before its NotFound counts.
+NEW_KEY_PAUSES = (0.5, 1.0, 2.0, 4.0, 7.5)
+
+_Result = TypeVar("_Result")
 
 
 class Kms(Service):
@@ -26,6 +36,19 @@ class Kms(Service):
         super().__init__(settings, clients)
         self._metadata: dict[tuple[str, str], dict | None] = {}
         self._policies: dict[str, dict] = {}
+        self._created: set[str] = set()  # keys this instance created, which KMS may not find yet
+
+    def _about(self, key_arn: str, call: Callable[[], _Result]) -> _Result:
+        """`call`, about `key_arn`: about a key created here, a NotFound is tried again after each pause."""
+        pauses = iter(NEW_KEY_PAUSES if key_arn in self._created else ())
+        while True:
+            try:
+                return call()
+            except ClientError as err:
+                pause = next(pauses, None) if error_code(err) == "NotFoundException" else None
+                if pause is None:
+                    raise
+                sleep(pause)
 
     @calls("kms:DescribeKey")
     def describe_key(self, key_id: str, region: str) -> dict | None:
@@ -56,6 +79,13 @@ class Kms(Service):
         self._policies[key_arn] = json.loads(found["Policy"])
         return self._policies[key_arn]
 
+    @calls("kms:ListResourceTags")
+    def tags(self, key_arn: str, region: str) -> dict[str, str]:
+        """The key's tags as KMS holds them: the tagging API reads an index that may not show a key tagged seconds
+        ago (docs/aws-facts.md §11, §17)."""
+        pages = self._client(region).get_paginator("list_resource_tags").paginate(KeyId=key_arn)
+        return {tag["TagKey"]: tag["TagValue"] for page in pages for tag in page.get("Tags", [])}
+
     @calls("kms:CreateKey")
     def create_key(self, description: str, policy: str, tags: Mapping[str, str], region: str) -> str:
         """Create a symmetric customer-managed key with `policy`, tagged on creation; return its ARN."""
@@ -64,20 +94,24 @@ class Kms(Service):
             Description=description,
             Tags=[{"TagKey": tag, "TagValue": value} for tag, value in tags.items()],
         )["KeyMetadata"]
+        self._created.add(key["Arn"])
+        self.clients.made_keys.append(key["Arn"])
         return key["Arn"]
 
     @calls("kms:CreateAlias")
     def create_alias(self, alias: str, key_arn: str, region: str) -> None:
         """Point a new alias at a key."""
-        self._client(region).create_alias(AliasName=alias, TargetKeyId=key_arn)
+        self._about(key_arn, lambda: self._client(region).create_alias(AliasName=alias, TargetKeyId=key_arn))
 
     @calls("kms:TagResource")
     def tag_key(self, key_arn: str, tag: str, value: str, region: str) -> None:
         """Tag a key (idempotent)."""
-        self._client(region).tag_resource(KeyId=key_arn, Tags=[{"TagKey": tag, "TagValue": value}])
+        tags = [{"TagKey": tag, "TagValue": value}]
+        self._about(key_arn, lambda: self._client(region).tag_resource(KeyId=key_arn, Tags=tags))
 
     @calls("kms:PutKeyPolicy")
     def put_key_policy(self, key_arn: str, policy: str, region: str) -> None:
         """Replace the key policy (the merge already kept every statement we do not own)."""
-        self._client(region).put_key_policy(KeyId=key_arn, PolicyName="default", Policy=policy)
+        client = self._client(region)
+        self._about(key_arn, lambda: client.put_key_policy(KeyId=key_arn, PolicyName="default", Policy=policy))
         self._policies[key_arn] = json.loads(policy)

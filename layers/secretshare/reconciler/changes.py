@@ -15,12 +15,12 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..domain.consumers import Consumer
 from ..domain.errors import ConsumerAccountError
-from ..domain.events import EXPIRY_DETAIL_TYPE, EXPIRY_SOURCE, reconcile_request
+from ..domain.events import EXPIRY_DETAIL_TYPE, EXPIRY_SOURCE, MESSAGE_GROUP_ID, reconcile_request
 from ..domain.names import GRANTS_TAG_KEY
 from ..domain.policy import Document, granted_principals
 from ..domain.sharetag import format_time
@@ -313,8 +313,20 @@ class ScheduleChange(Change):
             return
         detail = {"fires": format_time(self.at), "requested": (self.requested or self.at).isoformat()}
         message = json.dumps(reconcile_request(run.secret_arn, EXPIRY_SOURCE, EXPIRY_DETAIL_TYPE, detail))
-        run.aws.scheduler.put_expiry_schedule(self.name, self.at, message, region)
-        run.log(f"expiry schedule {self.name} fires at {format_time(self.at)}")
+        if self.at > datetime.now(UTC):
+            run.aws.scheduler.put_expiry_schedule(self.name, self.at, message, region)
+            run.log(f"expiry schedule {self.name} fires at {format_time(self.at)}")
+            return
+        # Its minute passed while this run was under way: Scheduler refuses an at() already past (docs/aws-facts.md
+        # §17). The share is over (its grants end at their second, AWS enforces it): the expiry request the schedule
+        # would have sent goes to the queue now; without a queue (the command line), the next sweep revokes it.
+        queue_url = run.aws.settings.queue_url
+        if queue_url:
+            run.aws.queues.send_messages(queue_url, [message], MESSAGE_GROUP_ID)
+        run.log(
+            f"share ended at {format_time(self.at)} while it was granted: "
+            + ("revocation queued" if queue_url else "the sweep revokes it")
+        )
 
     @classmethod
     def summary(cls, changes: list[Change]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -55,11 +55,15 @@ _MAX_HINTED_REGIONS = 8
 KeyIndex = Mapping[str, Mapping[str, Mapping[str, str]]]
 
 
-def read_state(aws: Aws, secret_id: str, key_index: KeyIndex | None = None) -> tuple[SecretState, ShareTag]:
+def read_state(
+    aws: Aws, secret_id: str, key_index: KeyIndex | None = None, made_keys: Sequence[str] = ()
+) -> tuple[SecretState, ShareTag]:
     """Read the secret, its tags, replicas, keys, policies and consumer parameters: everything the plan needs.
 
     `key_index` is the keys carrying our tag (the sweep reads it once for all its secrets), saving the tagging
-    query. A replica is reconciled through its primary, which owns the tags and the resource policy.
+    query. `made_keys` are keys an earlier attempt made (a key made for the secret among them is adopted, however
+    far behind the tagging index is). A replica is reconciled through its primary, which owns the tags and the
+    resource policy.
     """
     region = region_of(secret_id) or aws.region
     description = aws.secrets.describe(secret_id, region)
@@ -90,7 +94,7 @@ def read_state(aws: Aws, secret_id: str, key_index: KeyIndex | None = None) -> t
     )
     pending_deletion = "DeletedDate" in description
     wanted = bool(share.consumers) and not pending_deletion
-    keys = _Keys(aws, description["Name"], location.account, key_index)
+    keys = _Keys(aws, description["Name"], location.account, key_index, tuple(made_keys))
     primary = _copy(aws, keys, location.region, arn, description.get("KmsKeyId"), wanted=wanted)
     state = SecretState(
         arn=arn,
@@ -140,6 +144,8 @@ class _Keys:
     name: str
     account: str
     index: KeyIndex | None = None
+    # Keys an earlier attempt of this reconciliation made (its retry request says so): adopted if made for this name.
+    made: tuple[str, ...] = ()
     _found: dict[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
 
     def _in(self, region: str) -> Mapping[str, Mapping[str, str]]:
@@ -161,8 +167,11 @@ class _Keys:
         return {arn: tags for arn, tags in self._in(region).items() if not _made_by_an_earlier_version(tags)}
 
     def tags(self, key_arn: str, region: str) -> Mapping[str, str]:
-        """The tags the query found on a key; none when it carries no tag of ours."""
-        return self._in(region).get(key_arn, {})
+        """A key's tags: as the tagging query found them or, for a key it did not return, as KMS holds them. The query
+        reads an index that may not show yet a key tagged seconds ago (docs/aws-facts.md §11, §17): a key secretshare
+        made is recognised as its own all the same, and never relabelled as another's."""
+        found = self._in(region).get(key_arn)
+        return found if found is not None else self.aws.kms.tags(key_arn, region)
 
     def others(self, regions: Iterable[str], known: Iterable[KeyState | None]) -> list[KeyState]:
         """The keys found by tag in `regions`, besides `known`; a key A may not read is left out, with a warning."""
@@ -401,7 +410,8 @@ def _move_target(aws: Aws, keys: _Keys, secret_arn: str) -> tuple[KeyState | Non
     alias = key_alias(keys.name)
     if aws.kms.describe_key(alias, region) is not None:
         return _customer_key(aws, keys, alias, region, f"alias {alias}"), False
-    for arn, tags in sorted(keys.tagged(region).items()):
+    made = [(arn, keys.tags(arn, region)) for arn in keys.made if region_of(arn) == region]
+    for arn, tags in [*made, *sorted(keys.tagged(region).items())]:
         if KeyState(arn, {}, tags).made_for(keys.name):
             metadata = aws.kms.describe_key(arn, region)
             if metadata and metadata.get("KeyState") not in _UNUSABLE_KEY_STATES:

@@ -8,8 +8,8 @@ could not be deleted), and it reports failures on the secret itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import boto3
@@ -70,6 +70,8 @@ def reconcile_secret(
     session: boto3.Session | None = None,
     clients: Clients | None = None,
     now: datetime | None = None,
+    made_keys: Sequence[str] = (),
+    own_region_only: bool = False,
 ) -> ReconcileResult:
     """Bring a secret's KMS key policies, resource policy and consumer parameters in line with its tags.
 
@@ -80,14 +82,27 @@ def reconcile_secret(
     partial result) when a consumer account could not be written, AwsCallFailed when a call in account A failed
     (naming the call, AWS's reason and the fix; `transient` when trying again soon may work), and the other
     SecretShareErrors for what secretshare itself refuses. Either way the secret's status tag says how it went.
+    `made_keys` are keys an earlier attempt made before it failed (`AwsCallFailed.made_keys`): they are adopted.
+    `own_region_only` (a stack's function): a secret whose primary is in another region than the session's (a
+    replica's event) is left to the stack of that region, as the sweep leaves it; nothing is written.
     """
     clients = clients or Clients(session or boto3.Session())
     now = now or datetime.now(UTC)
+    made_before = len(clients.made_keys)
     try:
         try:
-            return _reconcile(secret_id, dry_run=dry_run, settings=settings, clients=clients, now=now)
+            return _reconcile(
+                secret_id,
+                dry_run=dry_run,
+                settings=settings,
+                clients=clients,
+                now=now,
+                made=made_keys,
+                own_region_only=own_region_only,
+            )
         except (ClientError, BotoCoreError) as err:
-            raise aws_call_failed(secret_id, err) from err
+            made = (*made_keys, *clients.made_keys[made_before:])
+            raise aws_call_failed(secret_id, err, made) from err
     except SecretShareError as err:
         if not isinstance(err, ReconcileFailed):  # a consumer account's failure is logged where it happens
             named = str(err) if secret_id in str(err) else f"secret {secret_id}: {err}"
@@ -97,26 +112,40 @@ def reconcile_secret(
         raise
 
 
-def aws_call_failed(secret_id: str, err: ClientError | BotoCoreError) -> AwsCallFailed:
+def aws_call_failed(secret_id: str, err: ClientError | BotoCoreError, made_keys: tuple[str, ...] = ()) -> AwsCallFailed:
     """An AWS error in account A as the failure a person can act on: the call, AWS's reason, whether to wait."""
     if isinstance(err, BotoCoreError):
-        return AwsCallFailed(secret_id, "", "aws-unreachable", str(err), transient=True)
+        return AwsCallFailed(secret_id, "", "aws-unreachable", str(err), transient=True, made_keys=made_keys)
     error = err.response.get("Error", {})
     status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     code = error_code(err) or "error"
     transient = status >= 500 or "Throttl" in code or code in ("RequestLimitExceeded", "TooManyRequestsException")
-    return AwsCallFailed(secret_id, failed_action(err), code, error.get("Message", str(err)), transient=transient)
+    # A key made moments ago that KMS cannot find yet is eventual consistency, not a missing key (docs/aws-facts.md
+    # §17): trying again soon finds it.
+    transient = transient or (code == "NotFoundException" and bool(made_keys))
+    message = error.get("Message", str(err))
+    return AwsCallFailed(secret_id, failed_action(err), code, message, transient=transient, made_keys=made_keys)
 
 
 def _reconcile(
-    secret_id: str, *, dry_run: bool, settings: Settings, clients: Clients, now: datetime
+    secret_id: str,
+    *,
+    dry_run: bool,
+    settings: Settings,
+    clients: Clients,
+    now: datetime,
+    made: Sequence[str],
+    own_region_only: bool,
 ) -> ReconcileResult:
     refused: dict[str, str] = {}
     rejection: ClientError | None = None
     while True:  # ends: each probe refuses at least one more of the finitely many consumers, or raises
         aws = Aws(settings, clients)
-        state, share = read_state(aws, secret_id)
+        state, share = read_state(aws, secret_id, made_keys=made)
         plan = plan_reconciliation(state, share.refusing(refused), settings, now=now)
+        if own_region_only and state.exists and state.location.region != aws.region:
+            note = f"a replica here: the stack of {state.location.region}, its primary's region, reconciles it"
+            return ReconcileResult(replace(plan, changes=(), notes=(note,)), applied=False, key_arn=plan.key_arn)
         if rejection is not None:
             refused |= _refused_principals(aws, plan, rejection)
             rejection = None

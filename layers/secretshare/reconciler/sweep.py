@@ -27,7 +27,7 @@ from ..domain.keypolicy import names_for_cleanup
 from ..domain.names import GRANTS_TAG_KEY
 from ..domain.policy import statements
 from ..domain.settings import Settings
-from ..domain.sharetag import has_share_tag
+from ..domain.sharetag import has_share_tag, tag_value
 from ..gateway import Aws, Clients
 from .plan import Plan, plan_reconciliation
 from .read import KeyIndex, read_state
@@ -168,16 +168,23 @@ def _candidates(aws: Aws, key_index: KeyIndex) -> list[str]:
 
 
 def _tagged_secrets(aws: Aws) -> set[str]:
-    """Secrets carrying a share tag (scheduled-for-deletion ones too) whose primary is in this region."""
-    tag_key = aws.settings.share_tag_key
+    """Secrets carrying a share tag or our status tag (scheduled-for-deletion ones too) whose primary is in this
+    region. A status left on a secret whose share tags are gone (its entries were all rejected, say, so nothing is
+    granted) is ours to remove."""
+    settings = aws.settings
     region = aws.region
     return {
         secret["ARN"]
-        for secret in aws.secrets.tagged(tag_key)
-        # The filter matches by prefix, so `share-without` would match too: keep exact keys only. A replica of
-        # a secret whose primary is in another region is reconciled there, with its primary.
-        if has_share_tag(secret.get("Tags", []), tag_key) and secret.get("PrimaryRegion", region) == region
+        # The filter matches by prefix: `share-with` finds `share-with-status` too, and `share-without`, whose
+        # secrets are left out here. A replica of a secret whose primary is in another region is reconciled there,
+        # with its primary.
+        for secret in aws.secrets.tagged(settings.share_tag_key)
+        if _ours(secret.get("Tags", []), settings) and secret.get("PrimaryRegion", region) == region
     }
+
+
+def _ours(tags: list[dict], settings: Settings) -> bool:
+    return has_share_tag(tags, settings.share_tag_key) or tag_value(tags, settings.status_tag_key) is not None
 
 
 def _secrets_granted_on(aws: Aws, keys: Mapping[str, Mapping[str, str]], region: str) -> set[str]:

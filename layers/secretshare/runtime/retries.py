@@ -16,7 +16,7 @@ for its visibility timeout, each time. So a failed message is never left to the 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,11 +51,31 @@ def attempt_of(event: Mapping[str, Any]) -> int:
     return attempt if isinstance(attempt, int) and attempt > 0 else 1
 
 
-def retry_request(secret_id: str, attempt: int, reason: str, now: datetime | None = None) -> dict[str, Any]:
+def retry_request(
+    secret_id: str, attempt: int, reason: str, now: datetime | None = None, made_keys: Sequence[str] = ()
+) -> dict[str, Any]:
     """The request that queues a secret's reconciliation again (its detail differs from any earlier one, so content-
-    based deduplication never drops it)."""
-    detail = {"attempt": attempt, "reason": reason[:1000], "requested": (now or datetime.now(UTC)).isoformat()}
+    based deduplication never drops it), with the keys the attempts before it made."""
+    detail: dict[str, Any] = {
+        "attempt": attempt,
+        "reason": reason[:1000],
+        "requested": (now or datetime.now(UTC)).isoformat(),
+    }
+    if made_keys:
+        detail["made_keys"] = list(made_keys)
     return reconcile_request(secret_id, RETRY_SOURCE, RETRY_DETAIL_TYPE, detail)
+
+
+def made_keys_of(event: Mapping[str, Any]) -> tuple[str, ...]:
+    """The keys earlier attempts made, as a retry request carries them (our own message; each is checked again by
+    the reconciliation that adopts it, so anything else in it is ignored)."""
+    detail = event.get("detail")
+    found = detail.get("made_keys") if isinstance(detail, Mapping) and event.get("source") == RETRY_SOURCE else None
+    return (
+        tuple(key for key in found if isinstance(key, str) and key.startswith("arn:"))
+        if isinstance(found, list)
+        else ()
+    )
 
 
 def after_failure(
@@ -71,7 +91,8 @@ def after_failure(
         raise err
     attempt = attempt_of(event)
     aws = Aws(settings, clients)
-    request = retry_request(secret_id, attempt + 1, f"{type(err).__name__}: {err}")
+    made = tuple(dict.fromkeys((*made_keys_of(event), *getattr(err, "made_keys", ()))))
+    request = retry_request(secret_id, attempt + 1, f"{type(err).__name__}: {err}", made_keys=made)
     if attempt < MAX_ATTEMPTS:
         aws.queues.send_messages(settings.queue_url, [json.dumps(request)], MESSAGE_GROUP_ID)
         return f"queued again behind the others (attempt {attempt + 1} of {MAX_ATTEMPTS})"
@@ -86,6 +107,8 @@ def defer(event: Mapping[str, Any], secret_id: str, *, settings: Settings, clien
     an attempt: the request keeps the event's attempt count. Raises RuntimeError when there is no queue."""
     if not settings.queue_url:
         raise RuntimeError(f"no time left to reconcile {secret_id} and no queue to put it back on")
-    request = retry_request(secret_id, attempt_of(event), "deferred: too little time left in the invocation")
+    request = retry_request(
+        secret_id, attempt_of(event), "deferred: too little time left in the invocation", made_keys=made_keys_of(event)
+    )
     Aws(settings, clients).queues.send_messages(settings.queue_url, [json.dumps(request)], MESSAGE_GROUP_ID)
     return "deferred to a later invocation (too little time left in this one)"
