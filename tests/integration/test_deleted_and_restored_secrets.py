@@ -14,7 +14,8 @@ def shared_secret(world):
     world.reconcile(arn)
     key_arn = world.kms_key_id(arn)
     assert world.parameter(B, PARAMETER) and world.parameter(C, PARAMETER)
-    assert len(world.key_grants_for(world.key_policy(key_arn), arn)) == 1
+    # One grant for the account, one for the role by name (its account's root, narrowed to its ARN).
+    assert len(world.key_grants_for(world.key_policy(key_arn), arn)) == 2
     return arn, key_arn
 
 

@@ -204,10 +204,25 @@ def test_a_sweep_isolates_a_secret_whose_check_fails_in_any_way(world, faults):
 # --- principals AWS rewrote ----------------------------------------------------------------------------------------
 
 
-def test_a_deleted_consumer_role_shown_as_its_unique_id_is_dropped_and_its_account_still_cleaned_up(world, strict_aws):
+def test_a_deleted_role_an_earlier_version_named_is_dropped_as_its_unique_id_and_its_account_cleaned_up(
+    world, strict_aws
+):
     arn = world.create_secret(NAME, f"{B} {ROLE_C}")
     world.reconcile(arn)
     key_arn = world.kms_key_id(arn)
+    # As versions before name binding wrote the grants: the role as a principal, beside the account.
+    earlier = {"Principal": {"AWS": [ROOT_B, ROLE_C]}}
+    key_policy = world.key_policy(key_arn)
+    grants = world.ours(key_policy)
+    old_grant = {**grants[0], **earlier, "Sid": "SecretShareDecryptEarlierVersion"}
+    old_grant["Condition"] = {
+        "StringEquals": {**grants[0]["Condition"]["StringEquals"], "aws:PrincipalAccount": [B, C]}
+    }
+    key_policy["Statement"] = [*world.foreign(key_policy), *world.account_use(key_policy).values(), old_grant]
+    world.kms.put_key_policy(KeyId=key_arn, PolicyName="default", Policy=json.dumps(key_policy))
+    resource = world.ours(world.resource_policy(arn))[0]
+    old_resource = {**resource, **earlier, "Condition": {"StringEquals": {"aws:PrincipalAccount": [B, C]}}}
+    world.put_resource_policy(arn, {"Version": "2012-10-17", "Statement": [old_resource]})
     # What AWS shows once role/app is deleted: its unique id where its ARN was, in every policy that named it.
     unique_id = strict_aws.iam.delete(ROLE_C)
     assert unique_id in json.dumps(world.key_policy(key_arn)) + json.dumps(world.resource_policy(arn))

@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from support.world import principals
 
 from secretshare.reconciler.sweep import sweep
 
@@ -80,11 +81,11 @@ def published(world, account):
 
 
 def grants(world, policy, secret_arn):
-    """Principals our grants on a key policy give for one secret ARN, with the ViaService they are pinned to."""
+    """Whom our grants on a key policy give one secret ARN (roles by name), with the ViaService they are pinned to."""
     return {
         (principal, s["Condition"]["StringEquals"]["kms:ViaService"])
         for s in world.key_grants_for(policy, secret_arn)
-        for principal in ([s["Principal"]["AWS"]] if isinstance(s["Principal"]["AWS"], str) else s["Principal"]["AWS"])
+        for principal in principals(s)
     }
 
 

@@ -10,6 +10,7 @@ B = "222222222222"
 C = "333333333333"
 ROOT_B = f"arn:aws:iam::{B}:root"
 ROLE_C = f"arn:aws:iam::{C}:role/app"
+ROOT_C = f"arn:aws:iam::{C}:root"
 NAME = "app/db-password"
 ALIAS = "alias/secretshare/app/db-password"
 PARAMETER = "/secretshare/123456789012/eu-west-1/app/db-password"
@@ -60,23 +61,28 @@ def test_dedicated_key_policy_keeps_producer_admin_and_grants_decrypt_for_this_s
             "Resource": "*",
         }
     ]
-    [grant] = world.ours(policy)
-    assert grant["Effect"] == "Allow"
-    assert as_set(grant["Principal"]["AWS"]) == {ROOT_B, ROLE_C}
-    assert set(grant["Principal"]) == {"AWS"}
-    assert as_set(grant["Action"]) == {"kms:Decrypt"}
-    assert grant["Resource"] == "*"
-    assert {op: {k: as_set(v) for k, v in c.items()} for op, c in grant["Condition"].items()} == {
-        "StringEquals": {
-            "kms:ViaService": {VIA_SECRETS_MANAGER},
-            "kms:EncryptionContext:SecretARN": {arn},
-            # Narrows nothing; records the accounts to clean up in a form AWS never rewrites.
-            "aws:PrincipalAccount": {B, C},
-        }
+    # The account, by its root; the role by name: its account's root, narrowed to the role's ARN.
+    account, role = world.ours(policy)
+    assert (as_set(account["Principal"]["AWS"]), as_set(role["Principal"]["AWS"])) == ({ROOT_B}, {ROOT_C})
+    for grant in (account, role):
+        assert grant["Effect"] == "Allow"
+        assert set(grant["Principal"]) == {"AWS"}
+        assert as_set(grant["Action"]) == {"kms:Decrypt"}
+        assert grant["Resource"] == "*"
+    pinned = {"kms:ViaService": {VIA_SECRETS_MANAGER}, "kms:EncryptionContext:SecretARN": {arn}}
+    # aws:PrincipalAccount narrows nothing; it records the accounts to clean up in a form AWS never rewrites.
+    assert conditions(account) == {"StringEquals": {**pinned, "aws:PrincipalAccount": {B}}}
+    assert conditions(role) == {
+        "StringEquals": {**pinned, "aws:PrincipalAccount": {C}},
+        "ArnEquals": {"aws:PrincipalArn": {ROLE_C}},
     }
 
 
-def test_resource_policy_holds_one_statement_granting_the_consumers_read_access(world, calls):
+def conditions(statement):
+    return {op: {k: as_set(v) for k, v in c.items()} for op, c in statement["Condition"].items()}
+
+
+def test_resource_policy_holds_one_statement_for_the_accounts_and_one_for_the_roles_by_name(world, calls):
     arn, _ = share_with_b_and_c(world)
     policy = world.resource_policy(arn)
 
@@ -84,13 +90,16 @@ def test_resource_policy_holds_one_statement_granting_the_consumers_read_access(
     assert put.arguments["BlockPublicPolicy"] is True
 
     assert world.foreign(policy) == []
-    [grant] = world.ours(policy)
-    assert grant["Effect"] == "Allow"
-    assert as_set(grant["Principal"]["AWS"]) == {ROOT_B, ROLE_C}
-    assert as_set(grant["Action"]) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
-    assert grant["Resource"] == "*"
-    assert {op: {k: as_set(v) for k, v in c.items()} for op, c in grant["Condition"].items()} == {
-        "StringEquals": {"aws:PrincipalAccount": {B, C}}
+    account, role = world.ours(policy)
+    assert (as_set(account["Principal"]["AWS"]), as_set(role["Principal"]["AWS"])) == ({ROOT_B}, {ROOT_C})
+    for grant in (account, role):
+        assert grant["Effect"] == "Allow"
+        assert as_set(grant["Action"]) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+        assert grant["Resource"] == "*"
+    assert conditions(account) == {"StringEquals": {"aws:PrincipalAccount": {B}}}
+    assert conditions(role) == {
+        "StringEquals": {"aws:PrincipalAccount": {C}},
+        "ArnEquals": {"aws:PrincipalArn": {ROLE_C}},
     }
 
 

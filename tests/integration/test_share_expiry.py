@@ -69,10 +69,11 @@ def test_every_grant_of_a_time_boxed_share_carries_its_end(scheduled):
     scheduled.reconcile(arn, now=BEFORE)
 
     ends = {"aws:CurrentTime": UNTIL}  # 18:00:00.250 UTC, to the whole second before
-    [resource_grant] = scheduled.resource_policy(arn)["Statement"]
+    resource_grants = scheduled.resource_policy(arn)["Statement"]
     key_grants = scheduled.key_grants_for(scheduled.key_policy(scheduled.kms_key_id(arn)), arn)
-    assert resource_grant["Condition"]["DateLessThan"] == ends
-    assert [grant["Condition"]["DateLessThan"] for grant in key_grants] == [ends]
+    # The account's grant and the role's (by name), in each policy.
+    assert [grant["Condition"]["DateLessThan"] for grant in resource_grants] == [ends, ends]
+    assert [grant["Condition"]["DateLessThan"] for grant in key_grants] == [ends, ends]
 
 
 def test_at_the_moment_it_ends_every_grant_is_revoked_and_the_entries_stay(scheduled):

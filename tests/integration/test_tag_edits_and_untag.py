@@ -74,8 +74,9 @@ def test_editing_the_tag_changes_the_grants_exactly_and_deletes_the_dropped_acco
     assert sharing.parameter_accounts == {B}
     assert world.parameter(C, PARAMETER) is None
     assert world.parameter(B, PARAMETER)["Value"] == b_parameter["Value"]
-    assert len(world.ours(world.key_policy(key_id))) == 1
-    assert len(world.ours(world.resource_policy(arn))) == 1
+    # One statement for the account, one for the user by name, in each policy.
+    assert len(world.ours(world.key_policy(key_id))) == 2
+    assert len(world.ours(world.resource_policy(arn))) == 2
     assert set(result.consumers) == {ROOT_B, USER_B}
 
 
@@ -107,7 +108,7 @@ def test_untagging_keeps_a_resource_policy_that_holds_foreign_statements(world):
     world.put_resource_policy(arn, FOREIGN_RESOURCE_POLICY)
     world.tag(arn, f"{B} {ROLE_C}")
     world.reconcile(arn)
-    assert len(world.ours(world.resource_policy(arn))) == 1
+    assert len(world.ours(world.resource_policy(arn))) == 2  # the account's, and the role's by name
 
     world.untag(arn)
     world.reconcile(arn)

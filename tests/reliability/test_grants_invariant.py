@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 from support.faults import AwsFaults
 from support.world import PRODUCER, World
+from support.world import principals as grantees
 
 from secretshare import SecretShareError
 from secretshare.domain.keypolicy import granted_secret_arns
@@ -151,11 +152,8 @@ def our_grants(world: World) -> dict[str, dict[str, set[str]]]:
             for statement in World.ours(world.key_policy(key["KeyArn"])):
                 if statement["Effect"] != "Allow" or not is_ours(statement):
                     continue
-                principals = statement["Principal"]["AWS"]
                 for secret in granted_secret_arns(statement):
-                    found.setdefault(key["KeyArn"], {}).setdefault(secret, set()).update(
-                        {principals} if isinstance(principals, str) else principals
-                    )
+                    found.setdefault(key["KeyArn"], {}).setdefault(secret, set()).update(grantees(statement))
     return found
 
 

@@ -41,8 +41,9 @@ def put_resource_policy(world, arn, edit):
 
 
 def ours(policy):
-    (statement,) = [s for s in policy["Statement"] if s.get("Sid", "").startswith("SecretShare")]
-    return statement
+    """Our last statement: the role's grant, by name (B's account grant comes before it)."""
+    _account, named = [s for s in policy["Statement"] if s.get("Sid", "").startswith("SecretShare")]
+    return named
 
 
 def delete_our_key_statement(world, arn):

@@ -410,7 +410,10 @@ class Sharing:
 
 
 def principals(statement: dict) -> set[str]:
-    return as_set(statement["Principal"]["AWS"])
+    """Whom a grant grants, as a user reads it: the roles and users its `aws:PrincipalArn` condition names (their
+    accounts' roots narrowed by name), else its principals."""
+    named = statement.get("Condition", {}).get("ArnEquals", {}).get("aws:PrincipalArn")
+    return as_set(named) if named else as_set(statement["Principal"]["AWS"])
 
 
 def as_set(value: str | list[str]) -> set[str]:

@@ -2,9 +2,10 @@
 
 import json
 
+from secretshare.domain.consumers import audiences
 from secretshare.domain.keypolicy import account_use_statements, deny_direct_use_statement, key_grant_statement
 from secretshare.domain.names import GRANTS_TAG_KEY, SHARED_KEY_TAG_VALUE, name_tag_value
-from secretshare.domain.policy import consumer_policy, key_admin_statement, render, resource_grant_statement
+from secretshare.domain.policy import consumer_policy, key_admin_statement, render, resource_grant_statements
 from secretshare.domain.settings import Settings
 from secretshare.domain.sharetag import ShareTag
 from secretshare.reconciler.changes import DeleteParameter, PublishParameter, PutKeyPolicy, ResourcePolicyChange
@@ -32,12 +33,12 @@ def deleted_parameters(plan: Plan) -> tuple[str, ...]:
 
 def key_with(*consumers, arn=KEY, secret=SECRET, tag=SHARED_KEY_TAG_VALUE):
     """A key (tagged as one holding our statements) whose policy grants the secret to `consumers`."""
-    grants = [key_grant_statement(consumers, [secret], "eu-west-1", "aws")] if consumers else []
+    grants = [key_grant_statement(a, [secret], "eu-west-1", "aws") for a in audiences(consumers)]
     return KeyState(arn, {"Version": "2012-10-17", "Statement": [ADMIN, *grants]}, {GRANTS_TAG_KEY: tag})
 
 
 def resource_policy_with(*consumers):
-    return {"Version": "2012-10-17", "Statement": [resource_grant_statement(consumers)]}
+    return {"Version": "2012-10-17", "Statement": resource_grant_statements(consumers)}
 
 
 def published():
@@ -59,7 +60,7 @@ def test_a_secret_on_the_aws_managed_key_gets_a_dedicated_key_holding_the_grant(
         ADMIN,
         *use,
         deny_direct_use_statement("aws"),
-        key_grant_statement([B, C], [SECRET], "eu-west-1", "aws"),
+        *(key_grant_statement(audience, [SECRET], "eu-west-1", "aws") for audience in audiences([B, C])),
     ]
     assert plan.repoint_secret and plan.key_arn is None
     assert [w.account for w in plan.of(PublishParameter)] == ["222222222222", "333333333333"]

@@ -4,6 +4,7 @@ principals, adopted keys, replicas, expiry and the status value. Pure: no AWS.""
 import json
 from datetime import UTC, datetime, timedelta
 
+from secretshare.domain.consumers import audiences
 from secretshare.domain.keypolicy import cleanup_marker_statement, key_grant_statement
 from secretshare.domain.names import GRANTS_TAG_KEY, MANAGED_BY_TAG, SHARED_KEY_TAG_VALUE, name_tag_value
 from secretshare.domain.policy import consumer_policy, key_admin_statement, render, resource_grant_statement
@@ -43,7 +44,27 @@ def key(arn, *grants, tags=SHARED):
 
 
 def grant(consumers, secret=SECRET, region="eu-west-1"):
+    """The grant of one audience (accounts, or roles by name)."""
     return key_grant_statement(consumers, [secret], region, "aws")
+
+
+def grants(consumers, secret=SECRET, region="eu-west-1"):
+    """The grants of a consumer set, one per audience."""
+    return [grant(audience, secret, region) for audience in audiences(consumers)]
+
+
+def earlier_grant(principals, secret=SECRET):
+    """A grant as versions before name binding wrote it: roles as principals, beside the accounts."""
+    accounts = sorted({p.split(":")[4] for p in principals})
+    condition = {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com", "kms:EncryptionContext:SecretARN": secret}
+    return {
+        "Sid": "SecretShareDecryptWrittenBefore",
+        "Effect": "Allow",
+        "Principal": {"AWS": sorted(principals)},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringEquals": {**condition, "aws:PrincipalAccount": accounts}},
+    }
 
 
 def published(secret=SECRET, key_arn=KEY):
@@ -68,13 +89,13 @@ def test_a_gone_secret_named_by_its_complete_arn_leaves_the_grant_of_a_namesake_
 
 
 def test_a_gone_secret_cleans_up_its_own_grant_but_keeps_the_parameter_a_namesake_now_owns():
-    current = key(KEY, grant([ROOT_B], SECRET), grant([ROOT_B, ROLE_C], NAMESAKE))
+    current = key(KEY, grant([ROOT_B], SECRET), *grants([ROOT_B, ROLE_C], NAMESAKE))
     state = SecretState(
         arn=SECRET, name="app/db", exists=False, other_keys=(current,), parameters={B: published(NAMESAKE)}
     )
     plan = plan_reconciliation(state, ShareTag(), SETTINGS)
     (change,) = plan.of(PutKeyPolicy)
-    assert change.after["Statement"] == [ADMIN, grant([ROOT_B, ROLE_C], NAMESAKE)]
+    assert change.after["Statement"] == [ADMIN, *grants([ROOT_B, ROLE_C], NAMESAKE)]
     assert deleted_parameters(plan) == ()
     assert any("no longer describes" in note for note in plan.notes)
 
@@ -138,14 +159,15 @@ def test_the_key_made_for_the_secret_whose_alias_was_never_made_is_adopted_not_m
 
 def test_garbage_in_a_revoked_consumers_parameter_does_not_stop_the_revocation():
     for garbage in ["not json", "[1, 2]", json.dumps({"Statement": ["a string", 7, {"Resource": 3}]}), ""]:
-        state = shared(key(KEY, grant([ROOT_B, ROLE_C])), parameters={B: published(), C: garbage})
+        state = shared(key(KEY, *grants([ROOT_B, ROLE_C])), parameters={B: published(), C: garbage})
         plan = plan_reconciliation(state, ShareTag((ROOT_B,)), SETTINGS)
         assert plan.of(PutKeyPolicy)[0].after["Statement"] == [ADMIN, grant([ROOT_B])], garbage
         assert deleted_parameters(plan) == ()
 
 
 def test_a_grant_aws_rewrote_to_a_unique_id_is_dropped_and_its_account_still_cleaned_up():
-    rewritten = {**grant([ROOT_B, ROLE_C]), "Principal": {"AWS": [ROOT_B, "AROAEXAMPLEUNIQUEID00"]}}
+    # As an earlier version wrote it (the role as a principal), once AWS showed the deleted role as its unique id.
+    rewritten = {**earlier_grant([ROOT_B, ROLE_C]), "Principal": {"AWS": [ROOT_B, "AROAEXAMPLEUNIQUEID00"]}}
     state = shared(key(KEY, rewritten), parameters={B: published(), C: published()})
     plan = plan_reconciliation(state, ShareTag((ROOT_B,)), SETTINGS)
     assert plan.of(PutKeyPolicy)[0].after["Statement"] == [ADMIN, grant([ROOT_B])]
@@ -154,7 +176,7 @@ def test_a_grant_aws_rewrote_to_a_unique_id_is_dropped_and_its_account_still_cle
 
 def test_an_account_that_cannot_be_read_keeps_a_cleanup_marker_until_it_can():
     state = shared(
-        key(KEY, grant([ROOT_B, ROLE_C])),
+        key(KEY, *grants([ROOT_B, ROLE_C])),
         parameters={B: published()},
         unreachable={C: "consumer account 333333333333: cannot assume the publisher role"},
     )

@@ -41,6 +41,7 @@ OTHERS = [
 ]
 B = "arn:aws:iam::222222222222:root"
 C = "arn:aws:iam::333333333333:role/app"
+ROOT_C = "arn:aws:iam::333333333333:root"
 
 principals = st.lists(st.sampled_from([B, C, "arn:aws:iam::444444444444:root"]), min_size=1, unique=True)
 ORG = "o-a1b2c3d4e5"
@@ -175,14 +176,23 @@ def test_secrets_with_the_same_consumers_share_one_statement_and_leave_it_one_by
     assert merge(moved, None) == policy
 
 
-def test_a_shared_key_holds_hundreds_of_secrets_with_the_same_consumers_within_32_kb():
-    arns = [f"arn:aws:secretsmanager:eu-west-1:111111111111:secret:team/service-{i:04d}/db-AbCdEf" for i in range(300)]
+@pytest.mark.parametrize(
+    ("consumers", "secrets", "statements"),
+    [((B,), 300, 1), ((B, C), 150, 2)],
+    ids=["accounts", "an-account-and-a-role"],
+)
+def test_a_shared_key_holds_hundreds_of_secrets_with_the_same_consumers_within_32_kb(consumers, secrets, statements):
+    """One statement per audience lists every secret of that consumer set: a set of accounts and roles takes two (the
+    accounts', and the roles' by name), so half as many secrets fit."""
+    arns = [
+        f"arn:aws:secretsmanager:eu-west-1:111111111111:secret:team/service-{i:04d}/db-AbCdEf" for i in range(secrets)
+    ]
     policy = {"Version": "2012-10-17", "Statement": []}
     for arn in arns:
         policy = merge_key_policy(
-            policy, for_secret_family(arn), region="eu-west-1", partition="aws", grant=KeyGrant(arn, (B, C))
+            policy, for_secret_family(arn), region="eu-west-1", partition="aws", grant=KeyGrant(arn, consumers)
         )
-    assert len(policy["Statement"]) == 1
+    assert len(policy["Statement"]) == statements
     assert len(json.dumps(policy, separators=(",", ":"))) < 32 * 1024
 
 
@@ -196,7 +206,7 @@ def test_resource_policy_merge_keeps_foreign_statements_and_is_idempotent():
 
 def test_an_owned_statement_equal_up_to_aws_reformatting_is_kept_byte_for_byte():
     reformatted = key_grant_statement([C], [SECRET], "eu-west-1", "aws")
-    reformatted["Principal"] = {"AWS": C}  # AWS returns a one-element list as a string
+    reformatted["Principal"] = {"AWS": ROOT_C}  # AWS returns a one-element list as a string
     document = {"Version": "2012-10-17", "Statement": [reformatted]}
     assert merge(document, KeyGrant(SECRET, (C,))) == document
 
@@ -216,15 +226,17 @@ def test_a_single_statement_object_is_read_as_a_list():
 
 
 def test_key_grant_is_decrypt_only_through_secrets_manager_for_the_exact_secret():
-    statement = key_grant_statement([C, B], [SECRET], "eu-west-1", "aws")
-    assert statement["Action"] == "kms:Decrypt" and statement["Resource"] == "*"
-    assert statement["Principal"] == {"AWS": [B, C]}
-    assert statement["Condition"] == {
-        "StringEquals": {
-            "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com",
-            "kms:EncryptionContext:SecretARN": SECRET,
-            "aws:PrincipalAccount": ["222222222222", "333333333333"],
-        }
+    accounts, named = (key_grant_statement(audience, [SECRET], "eu-west-1", "aws") for audience in audiences([C, B]))
+    pinned = {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com", "kms:EncryptionContext:SecretARN": SECRET}
+    for statement in (accounts, named):
+        assert statement["Action"] == "kms:Decrypt" and statement["Resource"] == "*"
+    assert accounts["Principal"] == {"AWS": [B]}
+    assert accounts["Condition"] == {"StringEquals": {**pinned, "aws:PrincipalAccount": "222222222222"}}
+    # A role by name: its account's root, narrowed to its ARN (a condition AWS never rewrites to a unique id).
+    assert named["Principal"] == {"AWS": [ROOT_C]}
+    assert named["Condition"] == {
+        "ArnEquals": {"aws:PrincipalArn": C},
+        "StringEquals": {**pinned, "aws:PrincipalAccount": "333333333333"},
     }
 
 

@@ -7,13 +7,19 @@ OUs included). A policy read back may also hold what AWS wrote in place of a pri
 (`AROA...`: a deleted role's unique id).
 
 A consumer *is* its text, the way policies, tags and reports write it (each kind subclasses `str`), and the kind says
-what differs:
-- **accounts and IAM principals** are granted together, one statement per consumer set, naming them as principals;
-- **organizations and OUs** each get a statement of their own, `Principal: *` narrowed by AWS's global condition keys,
-  which AWS evaluates at request time in key policies and resource policies alike (docs/aws-facts.md §4):
-  `aws:PrincipalOrgID` for both, and for an OU also `ForAnyValue:StringLike aws:PrincipalOrgPaths = <path>/*`, which
-  covers the OU and every OU below it (an OU id is unique only within its organization: the path includes the
-  organization, as AWS recommends).
+what differs. A consumer set is granted in one statement per `audience` (see `audiences`):
+- **accounts**, together: `Principal` their roots, so each account's own IAM decides who inside it may read;
+- **IAM roles and users**, together: `Principal` the roots of their accounts, narrowed by `ArnEquals aws:PrincipalArn`
+  to their ARNs. AWS stores a role or user named as `Principal` by its unique id: deleted, it shows as `AROA...`,
+  which KMS then refuses in every policy write, and a role created again under the name does not match it
+  (docs/aws-facts.md §12). A condition is never rewritten: the grant follows the name, as the tag does, and a role
+  that does not exist yet can be granted (AWS's own pattern: IAM user guide, aws:PrincipalArn; docs/security.md);
+- **organizations and OUs**, each alone: `Principal: *` narrowed by AWS's global condition keys, which AWS evaluates
+  at request time in key policies and resource policies alike (docs/aws-facts.md §4): `aws:PrincipalOrgID` for both,
+  and for an OU also `ForAnyValue:StringLike aws:PrincipalOrgPaths = <path>/*`, which covers the OU and every OU
+  below it (an OU id is unique only within its organization: the path includes the organization, as AWS
+  recommends);
+- a **unique id** read back from an old statement (`UnknownPrincipal`) is granted nothing: it never survives a write.
 
 `consumer(text)` is the one place a text's kind is told apart; `parse_entry` reads a tag entry, with the reason a
 human can act on when it cannot be granted.
@@ -30,6 +36,11 @@ from .arns import account_root, is_account_id, parse_arn
 
 ORG_ID_KEY = "aws:PrincipalOrgID"
 ORG_PATHS_KEY = "aws:PrincipalOrgPaths"
+PRINCIPAL_ARN_KEY = "aws:PrincipalArn"
+# A role's or user's name binding: exact ARNs (ARN operators are case-sensitive: IAM user guide, condition operators).
+NAMED = "ArnEquals"
+# The unique ids AWS shows in place of a deleted principal: roles (AROA), users (AIDA), and the like.
+_UNIQUE_ID = re.compile(r"A(RO|ID|GP|IP|NP|NV|SI)A[A-Z0-9]{12,}")
 
 # Formats from the Organizations API (docs/aws-facts.md §4).
 _ORG_ID = r"o-[a-z0-9]{10,32}"
@@ -89,9 +100,14 @@ class Consumer(str):
         return arn.account if arn and arn.service == "iam" and is_account_id(arn.account) else None
 
     @property
-    def grouped(self) -> bool:
-        """True when the consumer shares one statement with the other principals of its consumer set; False when it
-        gets a statement of its own (`principal` and `conditions` then say whom it grants)."""
+    def audience(self) -> str | None:
+        """Which statement of a consumer set grants it: the one of the consumers of the same `audience`; None: a
+        statement of its own (an organization or OU), or none at all (a unique id)."""
+        return "accounts"
+
+    @property
+    def grantable(self) -> bool:
+        """False for what may be read back from a policy but is never granted (a deleted principal's unique id)."""
         return True
 
     @property
@@ -126,16 +142,37 @@ class AccountConsumer(Consumer):
 
 
 class PrincipalConsumer(Consumer):
-    """An IAM role or user of an account."""
+    """An IAM role or user of an account, granted by name: its account's root, narrowed to its ARN."""
 
     __slots__ = ()
+
+    @property
+    def audience(self) -> str | None:
+        return "principals"
+
+    @property
+    def principal(self) -> str:
+        arn = parse_arn(self)
+        assert arn is not None  # `consumer` made it from an IAM ARN
+        return account_root(arn.partition, arn.account)
+
+    def conditions(self) -> Condition:
+        return {NAMED: {PRINCIPAL_ARN_KEY: str(self)}}
 
 
 class UnknownPrincipal(Consumer):
     """What a policy names that is no account and no IAM principal secretshare could have written: the unique id
-    (`AROA...`, `AIDA...`) AWS shows in place of a deleted principal (docs/aws-facts.md §12)."""
+    (`AROA...`, `AIDA...`) AWS shows in place of a deleted principal (docs/aws-facts.md §12). Never granted."""
 
     __slots__ = ()
+
+    @property
+    def audience(self) -> str | None:
+        return None
+
+    @property
+    def grantable(self) -> bool:
+        return False
 
 
 class OrganizationConsumer(Consumer):
@@ -144,8 +181,8 @@ class OrganizationConsumer(Consumer):
     __slots__ = ()
 
     @property
-    def grouped(self) -> bool:
-        return False
+    def audience(self) -> str | None:
+        return None
 
     @property
     def principal(self) -> str:
@@ -304,9 +341,51 @@ def principals_of(statement: Mapping[str, Any]) -> set[str]:
 
 
 def granted_by(statement: Mapping[str, Any]) -> frozenset[Consumer]:
-    """Whom a grant of ours grants: the organization or OU its conditions name (`Principal: *`), else its principals."""
+    """Whom a grant of ours grants: the organization or OU its conditions name (`Principal: *`), the roles and users
+    its `aws:PrincipalArn` condition names, else its principals (accounts; in statements written before grants were
+    bound by name, role ARNs or the unique ids AWS left in their place)."""
     scope = scope_of(statement)
-    return frozenset({scope}) if scope else frozenset(as_consumers(principals_of(statement)))
+    if scope:
+        return frozenset({scope})
+    named = ((statement.get("Condition") or {}).get(NAMED) or {}).get(PRINCIPAL_ARN_KEY)
+    if named:
+        return frozenset(as_consumers([named] if isinstance(named, str) else named))
+    return frozenset(as_consumers(principals_of(statement)))
+
+
+def is_unique_id(text: str) -> bool:
+    """True for the unique id AWS shows in a policy in place of a principal that was deleted."""
+    return bool(_UNIQUE_ID.fullmatch(text))
+
+
+def audiences(consumers: Iterable[str]) -> list[frozenset[Consumer]]:
+    """The audiences a consumer set is granted in, one statement each: its accounts, its roles and users, then each
+    organization or OU; unique ids are left out (they are never granted)."""
+    found = [c for c in as_consumers(consumers) if c.grantable]
+    together: dict[str, set[Consumer]] = {}
+    for member in found:
+        if member.audience is not None:
+            together.setdefault(member.audience, set()).add(member)
+    alone = sorted({member for member in found if member.audience is None})
+    return [frozenset(together[kind]) for kind in sorted(together)] + [frozenset({member}) for member in alone]
+
+
+def grant_of(audience: Iterable[Consumer]) -> tuple[str | list[str], Condition]:
+    """The `Principal` (its `AWS` value) and the conditions that grant exactly one audience."""
+    members = sorted(audience)
+    principals = sorted({member.principal for member in members})
+    conditions: dict[str, dict[str, Any]] = {}
+    for member in members:
+        for operator, keys in member.conditions().items():
+            for key, value in keys.items():
+                found = conditions.setdefault(operator, {}).get(key)
+                conditions[operator][key] = value if found is None else sorted({*_listed(found), value})
+    principal: str | list[str] = "*" if principals == ["*"] else principals
+    return principal, conditions  # type: ignore[return-value]
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
 
 
 def scope_of(statement: Mapping[str, Any]) -> Consumer | None:

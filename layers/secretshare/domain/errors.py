@@ -42,6 +42,17 @@ class PolicyRejected(SecretShareError):
     status_code = "policy-rejected"
 
 
+class DeletedPrincipalInKeyPolicy(SecretShareError):
+    """A statement secretshare did not write names a deleted principal, which KMS refuses in every write of the key
+    policy: the key cannot be changed until a person removes it. Everything else of the reconciliation is done."""
+
+    status_code = "deleted-principal-in-key-policy"
+
+    def __init__(self, secret: str, problems: list[str]) -> None:
+        super().__init__(f"secret {secret}: " + "; ".join(problems))
+        self.problems = problems
+
+
 class PublicPolicyRefused(SecretShareError):
     """IAM Access Analyzer found that a resource policy would make the secret public."""
 

@@ -12,7 +12,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from .arns import account_root, parse_arn, secret_name_from_arn
-from .consumers import ORG_ID_KEY, Consumer, accounts_of, as_consumers, granted_by, principals_of
+from .consumers import (
+    ORG_ID_KEY,
+    Consumer,
+    accounts_of,
+    as_consumers,
+    audiences,
+    grant_of,
+    granted_by,
+    is_unique_id,
+    principals_of,
+)
 from .names import (
     ACCOUNT_DATA_KEYS_SID,
     ACCOUNT_USE_SID,
@@ -93,48 +103,30 @@ def key_grant_statement(
 ) -> Statement:
     """Let one audience decrypt these secrets, and only through Secrets Manager in their region.
 
-    An audience is a set of principals, or one consumer granted alone (an organization or OU, see `audiences`). For
-    principals, `aws:PrincipalAccount` names their accounts: it narrows nothing (each principal is in one of them), but
-    AWS never rewrites a condition, while it shows a deleted role as its unique id (`AROA...`, docs/aws-facts.md §12):
-    the accounts still to clean up are read from here, not parsed out of principals. `org_id` narrows principals to
-    A's organization, which AWS then enforces (ALLOWED_CONSUMERS=organization). A consumer granted alone is its
-    `principal` narrowed by its `conditions`. `ends`: when the grant stops working (`policy.ending`); secrets of one
-    audience with different ends get a statement each.
+    An audience is the accounts of a consumer set, its roles and users, or one organization or OU
+    (`consumers.audiences`); `consumers.grant_of` says whom the statement names and how it narrows them. For accounts
+    and principals, `aws:PrincipalAccount` names their accounts: it narrows nothing, but AWS never rewrites a
+    condition: the accounts still to clean up are read from here. `org_id` narrows them to A's organization, which AWS
+    then enforces (ALLOWED_CONSUMERS=organization). `ends`: when the grant stops working (`policy.ending`); secrets of
+    one audience with different ends get a statement each.
     """
     arns = sorted(secret_arns)
     members = sorted(as_consumers(audience))
     pinned = {"kms:ViaService": via_service(region, partition), SECRET_ARN_KEY: arns[0] if len(arns) == 1 else arns}
-    statement: Statement = {"Sid": key_grant_sid(members, ends), "Effect": "Allow"}
-    if len(members) == 1 and not members[0].grouped:
-        alone = members[0]
-        condition = alone.conditions()
-        condition["StringEquals"] = {**pinned, **condition["StringEquals"]}
-        return {
-            **statement,
-            "Principal": {"AWS": alone.principal},
-            "Action": "kms:Decrypt",
-            "Resource": "*",
-            "Condition": {**condition, **ending(ends)},
-        }
-    narrowing = {ORG_ID_KEY: org_id} if org_id else {}
+    principal, conditions = grant_of(members)
+    if principal == "*":  # an organization or OU: its conditions say who
+        strings = {**pinned, **conditions.get("StringEquals", {})}
+    else:
+        narrowing = {ORG_ID_KEY: org_id} if org_id else {}
+        strings = {**pinned, PRINCIPAL_ACCOUNT_KEY: account_condition(members), **narrowing}
     return {
-        **statement,
-        "Principal": {"AWS": members},
+        "Sid": key_grant_sid(members, ends),
+        "Effect": "Allow",
+        "Principal": {"AWS": principal},
         "Action": "kms:Decrypt",
         "Resource": "*",
-        "Condition": {
-            "StringEquals": {**pinned, PRINCIPAL_ACCOUNT_KEY: account_condition(members), **narrowing},
-            **ending(ends),
-        },
+        "Condition": {**conditions, "StringEquals": strings, **ending(ends)},
     }
-
-
-def audiences(consumers: Iterable[str]) -> list[frozenset[Consumer]]:
-    """The statements a consumer set is granted in: one for its grouped principals, one for each consumer granted
-    alone (an organization or OU)."""
-    found = as_consumers(consumers)
-    principals = frozenset(c for c in found if c.grouped)
-    return ([principals] if principals else []) + [frozenset({c}) for c in sorted(set(found)) if not c.grouped]
 
 
 def audience_of(statement: Statement) -> frozenset[Consumer]:
@@ -221,44 +213,93 @@ def merge_key_policy(
 ) -> Document | None:
     """Give the selected secret exactly `grant` (none when None) and `marker`, touching nothing else.
 
-    Statements we did not write are kept as they were. Our statements for other secrets keep their audiences
-    and secrets; one that named the selected secret is rewritten without it. A statement whose canonical form
-    does not change is kept byte-for-byte, so AWS's reformatting never causes a write. `org_id`: see
-    `key_grant_statement`.
+    Statements we did not write are kept as they were, in their place. Our grants are regrouped: one statement per
+    audience and end (`GrantGroup`), listing its secrets, where the first statement of that group was; the selected
+    secret leaves every group but its grant's. A statement whose canonical form does not change is kept byte-for-byte,
+    so AWS's reformatting never causes a write. Statements written before grants were bound by name are split into
+    their audiences, and the unique ids AWS left in them for deleted principals are dropped: KMS refuses any policy
+    holding one (docs/aws-facts.md §12). `org_id`: see `key_grant_statement`.
     """
-    placed: dict[GrantGroup, bool] = {(a, grant.ends): False for a in audiences(grant.consumers)} if grant else {}
-    merged: list[Statement] = []
+    groups: dict[GrantGroup, list[str]] = {}
+    written: dict[GrantGroup, list[Statement]] = {}
+    touched: set[GrantGroup] = set()
+    wanted = {key_grant_sid(audience, grant.ends) for audience in audiences(grant.consumers)} if grant else set()
+    merged: list[Statement | GrantGroup] = []
     for statement in statements(document):
-        arns = granted_secret_arns(statement)
-        group = (audience_of(statement), grant_ends(statement)) if _is_grant(statement) else None
-        takes_grant = group in placed and not placed[group]
-        if not is_ours(statement) or _is_key_level(statement) or not (takes_grant or any(map(selects, arns))):
+        if not is_ours(statement) or _is_key_level(statement):
             merged.append(statement)
             continue
-        if group is None:
-            continue  # this secret's old cleanup marker (`marker` replaces it), or a probe left by a stopped run
-        remaining = [arn for arn in arns if not selects(arn)]
-        if takes_grant and grant:
-            remaining.append(grant.secret_arn)
-            placed[group] = True
-        if remaining:
-            rebuilt = {**_grant_statement(group, remaining, region, partition, org_id), "Sid": statement["Sid"]}
-            merged.append(statement if canonical(rebuilt) == canonical(statement) else rebuilt)
-    for group in (g for g, done in placed.items() if not done and grant):
-        merged.append(_grant_statement(group, [grant.secret_arn], region, partition, org_id))
-    if marker:
-        merged.append(marker)
-    if not merged:
+        arns = granted_secret_arns(statement)
+        if not _is_grant(statement):
+            if not any(map(selects, arns)):
+                merged.append(statement)  # another secret's cleanup marker
+            continue  # this secret's old marker (`marker` replaces it), or a probe left by a stopped run
+        # A grant of this secret's group naming no secret (its conditions edited away by hand) grants what we never
+        # meant: it goes, and the group's statement is written again.
+        stripped = not arns and statement.get("Sid") in wanted
+        rewrite = stripped or any(map(selects, arns)) or not _in_our_form(statement)
+        for audience in audiences(audience_of(statement)):
+            group = (audience, grant_ends(statement))
+            _open(group, groups, merged)
+            groups[group] += [arn for arn in arns if not selects(arn) and arn not in groups[group]]
+            written.setdefault(group, []).append(statement)
+            if rewrite or len(written[group]) > 1:
+                touched.add(group)
+    if grant is not None:
+        for audience in audiences(grant.consumers):
+            group = (audience, grant.ends)
+            _open(group, groups, merged)
+            groups[group].append(grant.secret_arn)
+            touched.add(group)
+
+    def placed(item: Statement | GrantGroup) -> Statement | None:
+        """A statement as it was, or a group's statement: as written where nothing changed it, else rebuilt."""
+        if not isinstance(item, tuple):
+            return item
+        if item not in touched:
+            return written[item][0]
+        return _rebuilt(item, groups[item], _only(written.get(item, [])), region, partition, org_id)
+
+    found = [statement for statement in map(placed, merged) if statement is not None] + ([marker] if marker else [])
+    if not found:
         return None
     base = {key: value for key, value in (document or {}).items() if key != "Statement"}
-    return {"Version": "2012-10-17", **base, "Statement": merged}
+    return {"Version": "2012-10-17", **base, "Statement": found}
 
 
-def _grant_statement(
-    group: GrantGroup, secret_arns: Iterable[str], region: str, partition: str, org_id: str | None
-) -> Statement:
+def _only(written: list[Statement]) -> Statement | None:
+    return written[0] if len(written) == 1 else None
+
+
+def _in_our_form(statement: Statement) -> bool:
+    """True when a grant of ours names whom it grants as this version does: one audience, each by its `principal`.
+    Grants written before roles were bound by name named them, or the unique ids AWS left for them, as principals."""
+    audience = audience_of(statement)
+    return audiences(audience) == [audience] and principals_of(statement) == {c.principal for c in audience}
+
+
+def _open(group: GrantGroup, groups: dict[GrantGroup, list[str]], merged: list[Statement | GrantGroup]) -> None:
+    """Make room for a group's statement, where it first appears."""
+    if group not in groups:
+        groups[group] = []
+        merged.append(group)
+
+
+def _rebuilt(
+    group: GrantGroup,
+    secret_arns: list[str],
+    written: Statement | None,
+    region: str,
+    partition: str,
+    org_id: str | None,
+) -> Statement | None:
+    """A changed group's statement: the one written where it already is what it should be; None once it grants
+    nothing."""
+    if not secret_arns:
+        return None
     audience, ends = group
-    return key_grant_statement(audience, secret_arns, region, partition, org_id, ends)
+    statement = key_grant_statement(audience, secret_arns, region, partition, org_id, ends)
+    return written if written is not None and canonical(written) == canonical(statement) else statement
 
 
 def _is_grant(statement: Statement) -> bool:
@@ -267,6 +308,17 @@ def _is_grant(statement: Statement) -> bool:
 
 def _is_key_level(statement: Statement) -> bool:
     return statement.get("Sid") in KEY_LEVEL_SIDS
+
+
+def deleted_principals(document: Document | None) -> dict[str, list[str]]:
+    """Sid (or position) -> the unique ids of deleted principals each statement we did not write names. KMS refuses
+    every write of a key policy that holds one ("one or more invalid principals", docs/aws-facts.md §12)."""
+    found: dict[str, list[str]] = {}
+    for number, statement in enumerate(statements(document), start=1):
+        ids = sorted(p for p in principals_of(statement) if is_unique_id(p))
+        if ids and not is_ours(statement):
+            found[str(statement.get("Sid") or f"statement {number}")] = ids
+    return found
 
 
 def names_for_cleanup(statement: Statement) -> list[str]:

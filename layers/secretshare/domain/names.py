@@ -9,6 +9,8 @@ from urllib.parse import unquote
 
 SID_PREFIX = "SecretShare"
 RESOURCE_POLICY_SID = f"{SID_PREFIX}Consumers"
+# The resource-policy statement granting roles and users by name (consumers.PrincipalConsumer).
+NAMED_RESOURCE_POLICY_SID = f"{SID_PREFIX}ConsumersByName"
 CONSUMER_READ_SID = f"{SID_PREFIX}ReadSecret"
 CONSUMER_DECRYPT_SID = f"{SID_PREFIX}DecryptSecret"
 PROBE_SID = f"{SID_PREFIX}Probe"

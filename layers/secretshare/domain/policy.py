@@ -12,9 +12,16 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .arns import is_account_id
-from .consumers import ORG_ID_KEY, Consumer, accounts_of, as_consumers, granted_by, principals_of
+from .consumers import ORG_ID_KEY, Consumer, accounts_of, as_consumers, audiences, grant_of, granted_by, principals_of
 from .errors import PolicyTooLarge
-from .names import CONSUMER_DECRYPT_SID, CONSUMER_READ_SID, RESOURCE_POLICY_SID, is_ours, name_hash
+from .names import (
+    CONSUMER_DECRYPT_SID,
+    CONSUMER_READ_SID,
+    NAMED_RESOURCE_POLICY_SID,
+    RESOURCE_POLICY_SID,
+    is_ours,
+    name_hash,
+)
 
 POLICY_VERSION = "2012-10-17"
 SECRET_READ_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
@@ -30,6 +37,8 @@ Statement = dict[str, Any]
 Document = dict[str, Any]
 
 _DNS_SUFFIX = {"aws-cn": "amazonaws.com.cn"}
+# The resource-policy statement of each audience granted together (consumers.Consumer.audience).
+_RESOURCE_POLICY_SIDS = {"accounts": RESOURCE_POLICY_SID, "principals": NAMED_RESOURCE_POLICY_SID}
 
 
 def via_service(region: str, partition: str = "aws") -> str:
@@ -60,45 +69,37 @@ def grant_ends(statement: Statement) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def resource_grant_statement(consumers: Iterable[str], org_id: str | None = None, ends: str | None = None) -> Statement:
-    """Secret resource-policy statement letting these principals read the secret (their accounts recorded, and
-    narrowed to A's organization by `org_id`, as in the key grant) until `ends` (see `ending`)."""
-    principals = sorted(consumers)
-    narrowing = {ORG_ID_KEY: org_id} if org_id else {}
-    return {
-        "Sid": RESOURCE_POLICY_SID,
-        "Effect": "Allow",
-        "Principal": {"AWS": principals},
-        "Action": list(SECRET_READ_ACTIONS),
-        "Resource": "*",
-        "Condition": {
-            "StringEquals": {PRINCIPAL_ACCOUNT_KEY: account_condition(principals), **narrowing},
-            **ending(ends),
-        },
-    }
-
-
 def resource_grant_statements(
     consumers: Iterable[str], org_id: str | None = None, ends: str | None = None
 ) -> list[Statement]:
-    """The resource-policy statements for a consumer set: one for its principals, one for each consumer granted in
-    a statement of its own (an organization or OU: `Principal: *` with its conditions, a fixed `aws:PrincipalOrgID`
-    in every one, see docs/security.md); each until `ends`."""
-    found = sorted(set(as_consumers(consumers)))
-    principals = [c for c in found if c.grouped]
-    scoped = [
-        {
-            "Sid": f"{RESOURCE_POLICY_SID}{name_hash(alone)}",
-            "Effect": "Allow",
-            "Principal": {"AWS": alone.principal},
-            "Action": list(SECRET_READ_ACTIONS),
-            "Resource": "*",
-            "Condition": {**alone.conditions(), **ending(ends)},
-        }
-        for alone in found
-        if not alone.grouped
-    ]
-    return ([resource_grant_statement(principals, org_id, ends)] if principals else []) + scoped
+    """The resource-policy statements for a consumer set, one per audience (`consumers.audiences`), each until `ends`
+    (see `ending`)."""
+    return [resource_grant_statement(audience, org_id, ends) for audience in audiences(consumers)]
+
+
+def resource_grant_statement(audience: Iterable[str], org_id: str | None = None, ends: str | None = None) -> Statement:
+    """Secret resource-policy statement letting one audience read the secret, as the key grant does: accounts by their
+    roots, roles and users through their accounts' roots narrowed by name, both with their accounts recorded and
+    narrowed to A's organization by `org_id`; an organization or OU as `Principal: *` with its conditions (a fixed
+    `aws:PrincipalOrgID` in every one, see docs/security.md)."""
+    members = sorted(as_consumers(audience))
+    principal, conditions = grant_of(members)
+    if principal == "*":
+        sid = f"{RESOURCE_POLICY_SID}{name_hash(members[0])}"
+        condition = {**conditions, **ending(ends)}
+    else:
+        sid = _RESOURCE_POLICY_SIDS[members[0].audience or ""]
+        narrowing = {ORG_ID_KEY: org_id} if org_id else {}
+        strings = {PRINCIPAL_ACCOUNT_KEY: account_condition(members), **narrowing}
+        condition = {**conditions, "StringEquals": strings, **ending(ends)}
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": principal},
+        "Action": list(SECRET_READ_ACTIONS),
+        "Resource": "*",
+        "Condition": condition,
+    }
 
 
 def account_condition(principals: Iterable[str]) -> str | list[str]:

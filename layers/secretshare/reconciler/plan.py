@@ -17,6 +17,7 @@ from ..domain.errors import KeyNotUsable, ManagedSecretNotShareable
 from ..domain.keypolicy import (
     KeyGrant,
     cleanup_marker_statement,
+    deleted_principals,
     merge_key_policy,
     secret_grantees,
     with_account_use,
@@ -103,6 +104,9 @@ class Plan:
     outcome: Outcome | None = None
     status_key: str = ""
     status_before: str | None = None
+    # Keys whose policy cannot be changed (a statement we did not write names a deleted principal): why, for each.
+    # The plan changes nothing there, nor moves a secret there; the reconciliation fails once the rest is applied.
+    jammed: tuple[str, ...] = ()
 
     @property
     def partition(self) -> str:
@@ -220,7 +224,7 @@ def plan_reconciliation(
     marker = cleanup_marker_statement(state.arn, location.partition, pending) if pending else None
     # A time-boxed share's grants carry their end, which AWS enforces to the second (`policy.ending`).
     ends = format_time(share.until) if consumers and share.until else None
-    copy_plans, key_changes = _key_plans(state, consumers, ends, marker)
+    copy_plans, key_changes, jammed = _key_plans(state, consumers, ends, marker)
     _check_movable(state, copy_plans)
     unshared = state.unshared_replicas if consumers else ()
     name = state.parameter_name
@@ -258,12 +262,14 @@ def plan_reconciliation(
         parameter_name=name,
         unreachable=unreachable,
         notes=_notes(state, share, now)
+        + tuple(jammed)
         + tuple(kept.values())
         + tuple(r.problem or "" for r in unshared)
         + _unpublished(state, consumers),
         outcome=outcome if state.readable else None,
         status_key=settings.status_tag_key,
         status_before=tag_value(state.tags, settings.status_tag_key),
+        jammed=tuple(jammed),
     )
     status = plan.status_change(plan.unreachable)
     return replace(plan, changes=(*plan.changes, status)) if status else plan
@@ -348,10 +354,11 @@ def _absent(state: SecretState, accounts: Iterable[str]) -> set[str]:
 
 def _key_plans(
     state: SecretState, consumers: tuple[str, ...], ends: str | None, marker: Statement | None
-) -> tuple[tuple[CopyPlan, ...], tuple[PutKeyPolicy, ...]]:
-    """Which key each copy ends up on, and every key-policy change: each key carries the grant of the copy in its
-    region that it holds, and every other key only loses ours for this secret. The cleanup marker goes on the
-    primary's key (for a gone secret, on the first key that held our statements)."""
+) -> tuple[tuple[CopyPlan, ...], tuple[PutKeyPolicy, ...], list[str]]:
+    """Which key each copy ends up on, every key-policy change, and the keys whose policy cannot be changed (see
+    `Plan.jammed`): each key carries the grant of the copy in its region that it holds, and every other key only
+    loses ours for this secret. The cleanup marker goes on the primary's key (for a gone secret, on the first key
+    that held our statements)."""
     copies = state.copies
     grants: dict[str, tuple[KeyGrant | None, Statement | None]] = {}
     copy_plans: list[CopyPlan] = []
@@ -375,11 +382,26 @@ def _key_plans(
     for copy, plan in zip(copies, copy_plans, strict=True):
         if copy.key is None and plan.key_arn and plan.repoint:
             moved.setdefault(plan.key_arn, []).append(copy.arn)
+    jammed: dict[str, str] = {}
     for key in keys.values():
         grant, key_marker = grants.get(key.arn, (None, None))
-        if change := _key_policy_change(key, state, grant, key_marker, moved=moved.get(key.arn, ())):
+        change = _key_policy_change(key, state, grant, key_marker, moved=moved.get(key.arn, ()))
+        found = deleted_principals(key.policy) if change else {}
+        if found:
+            jammed[key.arn] = _jammed(key.arn, found)
+        elif change:
             changes.append(change)
-    return tuple(copy_plans), tuple(changes)
+    kept = [replace(plan, repoint=False) if plan.key_arn in jammed else plan for plan in copy_plans]
+    return tuple(kept), tuple(changes), list(jammed.values())
+
+
+def _jammed(key_arn: str, found: Mapping[str, list[str]]) -> str:
+    statements = ", ".join(f"{sid!r} names {' '.join(ids)}" for sid, ids in found.items())
+    return (
+        f"key {key_arn} cannot be changed: statement {statements}, the unique id AWS shows for a deleted principal, "
+        "and KMS refuses every write of a key policy holding one. Fix: remove that principal (or the statement) from "
+        "the key policy, then reconcile again; secretshare never edits a statement it did not write"
+    )
 
 
 def _copy_plan(state: SecretState, copy: SecretCopy, consumers: tuple[str, ...]) -> tuple[CopyPlan, KeyState | None]:

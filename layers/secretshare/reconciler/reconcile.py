@@ -16,7 +16,13 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.consumers import principals_of
-from ..domain.errors import AwsCallFailed, PolicyRejected, ReconcileFailed, SecretShareError
+from ..domain.errors import (
+    AwsCallFailed,
+    DeletedPrincipalInKeyPolicy,
+    PolicyRejected,
+    ReconcileFailed,
+    SecretShareError,
+)
 from ..domain.keypolicy import probe_statement
 from ..domain.policy import render, statements
 from ..domain.settings import Settings
@@ -168,6 +174,8 @@ def _reconcile(
             rejection = err  # read again (a key just made now exists) and ask KMS about each principal
             continue
         result = ReconcileResult(plan, applied=True, key_arn=applied.key_arns[plan.region], failures=applied.failures)
+        if plan.jammed:
+            raise DeletedPrincipalInKeyPolicy(plan.secret_arn, list(plan.jammed))
         if applied.failures:
             raise ReconcileFailed(plan.secret_arn, applied.failures, result)
         return result
@@ -194,20 +202,22 @@ def _report_failure(aws: Aws, secret_id: str, err: SecretShareError) -> None:
 
 
 def _refused_principals(aws: Aws, plan: Plan, rejection: ClientError) -> dict[str, str]:
-    """The consumers AWS refuses, each with AWS's reason: a principal that does not exist (a deleted role, a
-    mistyped account) makes KMS and Secrets Manager reject the whole policy.
-
-    KMS is documented to check that every principal of a key policy exists (docs/aws-facts.md §6); Secrets
-    Manager's ValidateResourcePolicy is not. So each consumer the key's current policy does not already name is
-    put, alone, in a statement that grants nothing (`keypolicy.probe_statement`) added to that policy: KMS accepts
-    the write or says why not. The plan's own write follows. Raises PolicyRejected when none is singled out.
+    """The consumers AWS refuses, each with AWS's reason: a principal that does not exist makes KMS reject the whole
+    policy (docs/aws-facts.md §6). Roles and users are named in a condition, which KMS does not check, so only an
+    account can still be refused (an id that was never an account): each account root the key's current policy does
+    not already name is put, alone, in a statement that grants nothing (`keypolicy.probe_statement`) added to that
+    policy: KMS accepts the write or says why not. The plan's own write follows. Raises PolicyRejected when none is
+    singled out.
     """
     change = next((c for c in plan.of(PutKeyPolicy) if c.key_arn), None)
     if change is None or change.key_arn is None:
         raise PolicyRejected(f"AWS rejected a policy for secret {plan.secret_arn}: {rejection}") from rejection
+    # Only what a statement names as its Principal can be refused: account roots (a role or user is named in a
+    # condition, which KMS does not check), never `*`. A root refused refuses every consumer of that account.
     accepted = set().union(*map(principals_of, statements(change.before)))
-    refused: dict[str, str] = {}
-    for principal in (p for p in plan.consumers if p not in accepted):
+    asked = sorted({c.principal for c in plan.consumers if c.principal != "*"} - accepted)
+    refused_roots: dict[str, str] = {}
+    for principal in asked:
         probe = {
             **change.before,
             "Statement": [*statements(change.before), probe_statement(plan.secret_arn, principal)],
@@ -217,8 +227,11 @@ def _refused_principals(aws: Aws, plan: Plan, rejection: ClientError) -> dict[st
         except ClientError as err:
             if error_code(err) != "MalformedPolicyDocumentException":
                 raise
-            refused[principal] = err.response.get("Error", {}).get("Message", "malformed policy")
-            logger.error("secret %s: AWS rejected principal %s: %s", plan.secret_arn, principal, refused[principal])
+            refused_roots[principal] = err.response.get("Error", {}).get("Message", "malformed policy")
+            logger.error(
+                "secret %s: AWS rejected principal %s: %s", plan.secret_arn, principal, refused_roots[principal]
+            )
+    refused = {c: refused_roots[c.principal] for c in plan.consumers if c.principal in refused_roots}
     if not refused:
         raise PolicyRejected(
             f"AWS rejected a policy for secret {plan.secret_arn}: {rejection} (KMS accepts every consumer on its own)"
