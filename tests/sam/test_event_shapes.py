@@ -16,6 +16,7 @@ from secretshare.domain.events import (
     EXPIRY_SOURCE,
     UnrecognizedEvent,
     reconcile_request,
+    same_secret_key,
     secret_id_from_event,
 )
 from secretshare.reconciler.sweep import sweep_message
@@ -117,3 +118,20 @@ def test_only_the_observability_module_imports_powertools():
 def test_the_expiry_sample_is_the_message_an_expiry_schedule_sends():
     sent = reconcile_request(SAMPLE_SECRET_ARN, EXPIRY_SOURCE, EXPIRY_DETAIL_TYPE)
     assert load_sample("share-expired.json") == sent
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["payments/db-password", "app/db-secret", "a-bbbbbb-cccccc", "tokens/x-Ab12Cd"],
+)
+def test_every_way_an_event_names_a_secret_gives_it_one_key(name):
+    """Name, partial ARN and full ARN (any region) of one secret fall in one group of the reconcile function's batch,
+    even when the name itself ends like an ARN's random suffix."""
+    partial = f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{name}"
+    ways = [name, partial, f"{partial}-Zz9Yy8", f"{partial}-Zz9Yy8".replace("eu-west-1", "us-east-1")]
+
+    assert len({same_secret_key(way) for way in ways}) == 1
+
+
+def test_different_secrets_get_different_keys():
+    assert same_secret_key("payments/db-password") != same_secret_key("payments/api-key")

@@ -11,6 +11,7 @@ Shapes:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,8 +24,11 @@ _RESPONSE_ARN_FIELDS = ("arn", "aRN")
 _REQUEST_SECRET_FIELDS = ("secretId", "name")
 
 
-# One message group: reconciliations never run concurrently, so edits of a shared key policy never race.
+# One message group: the reconcile function takes one batch at a time, in order (it reconciles the secrets of a batch
+# in parallel, one secret's records in their order, and one reconciliation at a time per key policy).
 MESSAGE_GROUP_ID = "secretshare"
+# "-" and six characters: what Secrets Manager appends to a secret's name in its ARN.
+_SUFFIX_LIKE = re.compile(r"(-[A-Za-z0-9]{6})+$")
 EXPIRY_SOURCE = "secretshare.expiry"
 EXPIRY_DETAIL_TYPE = "Share Expired"
 
@@ -66,6 +70,18 @@ def secret_id_from_event(event: Mapping[str, Any]) -> str:
             "or requestParameters.name"
         )
     return found
+
+
+def same_secret_key(secret_id: str) -> str:
+    """A key shared by every way an event can name one secret (name, partial ARN, full ARN; any region).
+
+    Events name a secret by ARN or, in CloudTrail, as the caller wrote it, and a name may itself end like an ARN's
+    random suffix, so the key is the name with every suffix-like ending cut off: two secrets may share a key (their
+    records then run one after the other), one secret never gets two.
+    """
+    arn = parse_arn(secret_id)
+    name = arn.resource.removeprefix("secret:") if arn is not None else secret_id
+    return _SUFFIX_LIKE.sub("", name)
 
 
 def _from_cloudtrail(detail: Mapping[str, Any]) -> str | None:

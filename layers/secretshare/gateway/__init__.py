@@ -12,7 +12,7 @@ import boto3
 
 from ..domain.settings import Settings
 from .accessanalyzer import AccessAnalyzer
-from .base import REQUIRED_ACTIONS, Clients, default_session, error_code, failed_action
+from .base import REQUIRED_ACTIONS, Clients, KeyClaim, default_session, error_code, failed_action
 from .consumer_accounts import ConsumerAccounts
 from .kms import Kms
 from .organizations import Organizations
@@ -22,19 +22,21 @@ from .sqs import Queues
 from .sts import Sts
 from .tagging import Tagging
 
-__all__ = ["REQUIRED_ACTIONS", "Aws", "Clients", "default_session", "error_code", "failed_action"]
+__all__ = ["REQUIRED_ACTIONS", "Aws", "Clients", "KeyClaim", "default_session", "error_code", "failed_action"]
 
 
 @dataclass
 class Aws:
-    """Every AWS service secretshare calls, for one reconciliation or one sweep (the key caches live as long)."""
+    """Every AWS service secretshare calls, for one reconciliation or one sweep (the key caches live as long).
+    `made_keys` collects the keys created through it, in order."""
 
     settings: Settings
     clients: Clients = field(default_factory=Clients)
+    made_keys: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.secrets = SecretsManager(self.settings, self.clients)
-        self.kms = Kms(self.settings, self.clients)
+        self.kms = Kms(self.settings, self.clients, self.made_keys)
         self.tagging = Tagging(self.settings, self.clients)
         self.organizations = Organizations(self.settings, self.clients)
         self.access_analyzer = AccessAnalyzer(self.settings, self.clients)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -98,23 +100,103 @@ def default_session() -> boto3.Session:
     return boto3.DEFAULT_SESSION
 
 
+class Locks:
+    """One lock per name, made on first use: what one invocation's threads must not do at once for the same thing."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def of(self, name: str) -> threading.Lock:
+        """The lock for `name`."""
+        with self._guard:
+            return self._locks.setdefault(name, threading.Lock())
+
+
+class KeyPolicyLocks(Locks):
+    """The key policies the reconciliations of one invocation write, one reconciliation at a time per key.
+
+    PutKeyPolicy replaces the whole policy and takes no condition on the policy it replaces (KMS API reference,
+    PutKeyPolicy; botocore's kms model has no revision or ETag parameter), so two reconciliations that each read a
+    shared key's policy and write it back at once lose one's update. A reconciliation holds the lock of every key
+    whose policy it writes (`claim`); it need not read again under the locks when no write of those keys was counted
+    since it read (`writes`, `written_since`): every write is counted (`wrote`), by the gateway, after KMS took it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._writes: Counter[str] = Counter()
+
+    def writes(self) -> Counter[str]:
+        """How often each key's policy has been written so far in this invocation."""
+        with self._guard:
+            return Counter(self._writes)
+
+    def wrote(self, key_arn: str) -> None:
+        """Count a write of a key's policy."""
+        with self._guard:
+            self._writes[key_arn] += 1
+
+    def written_since(self, seen: Counter[str], key_arns: Iterable[str]) -> bool:
+        """True when a policy of these keys was written after `seen` was taken."""
+        with self._guard:
+            return any(self._writes[key] != seen[key] for key in key_arns)
+
+    @contextmanager
+    def claim(self) -> Iterator[KeyClaim]:
+        """Locks a reconciliation holds on key policies while it runs, all released when it ends."""
+        claim = KeyClaim(self)
+        try:
+            yield claim
+        finally:
+            claim.release()
+
+
+class KeyClaim:
+    """The key-policy locks one reconciliation holds. It takes more only after letting go of all it held, then takes
+    them in one order (sorted), so no two reconciliations can each wait for a lock the other holds."""
+
+    def __init__(self, locks: KeyPolicyLocks) -> None:
+        self.locks = locks
+        self.held: frozenset[str] = frozenset()
+
+    def cover(self, key_arns: Iterable[str]) -> None:
+        """Hold the locks of these keys too (at once when they are already held)."""
+        wanted = self.held | frozenset(key_arns)
+        if wanted == self.held:
+            return
+        self.release()
+        for key in sorted(wanted):
+            self.locks.of(key).acquire()
+        self.held = wanted
+
+    def release(self) -> None:
+        """Let go of every lock held."""
+        for key in self.held:
+            self.locks.of(key).release()
+        self.held = frozenset()
+
+
 @dataclass
 class Clients:
     """boto3 clients, made on first use and reused: for account A, and for consumer accounts.
 
-    One instance serves one Lambda invocation (a batch of reconciliations, or a sweep) or one CLI run,
-    so each consumer account's publisher role is assumed once per invocation. All clients come from one
-    boto3 session, so event hooks registered on it (call counters, fault injectors) see every call.
+    One instance serves one Lambda invocation (a batch of reconciliations, run in parallel threads, or a sweep) or
+    one CLI run, so each consumer account's publisher role is assumed once per invocation. All clients come from one
+    boto3 session, so event hooks registered on it (call counters, fault injectors) see every call. What the
+    invocation's threads share lives here too: the accounts that failed, the role each is assuming, the key policies
+    being written.
     """
 
     session: boto3.Session = field(default_factory=boto3.Session)
     # Consumer accounts that failed in this invocation, and why: not tried again until the next one.
     failed_accounts: dict[str, str] = field(default_factory=dict)
-    # Every key created in this invocation, in order: a reconciliation that fails after making one says so, so that
-    # its retry adopts the key instead of making another (the tagging index may not show it yet).
-    made_keys: list[str] = field(default_factory=list)
+    # One per consumer account: its role is assumed once, while threads assume different accounts' roles at once
+    # (one lock for all held 500 AssumeRoles in a row: `make bench`).
+    assuming: Locks = field(default_factory=Locks)
+    key_policies: KeyPolicyLocks = field(default_factory=KeyPolicyLocks)
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
-    # Clients are thread-safe once made; making them from one session is not (the sweep reads in parallel).
+    # Clients are thread-safe once made; making them from one session is not.
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, service: str, region: str | None, identity: str = "", **credentials: str) -> Any:

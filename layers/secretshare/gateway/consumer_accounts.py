@@ -6,15 +6,13 @@ the same invocation (`Clients.failed_accounts`).
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.errors import ConsumerAccountError
 from ..domain.names import MANAGED_BY_TAG
-from ..domain.settings import Settings
-from .base import PUBLISHER_ROLE, Clients, Service, calls, error_code
+from .base import PUBLISHER_ROLE, Service, calls, error_code
 
 
 class ConsumerAccounts(Service):
@@ -22,22 +20,13 @@ class ConsumerAccounts(Service):
 
     name = "ssm"
 
-    def __init__(self, settings: Settings, clients: Clients) -> None:
-        super().__init__(settings, clients)
-        # One lock per consumer account: each account's role is assumed once, while the sweep's threads assume
-        # different accounts' roles at once (one lock for all held 500 AssumeRoles in a row: `make bench`).
-        self._assuming: dict[str, threading.Lock] = {}
-        self._assuming_lock = threading.Lock()
-
     def _ssm(self, account: str, partition: str, region: str) -> Any:
         """An SSM client in a consumer account, through its publisher role; an account that already failed in this
         invocation fails again at once, with the same reason."""
         role_arn = self.settings.consumer_role_arn(partition, account)
         if account in self.clients.failed_accounts:
             raise ConsumerAccountError(account, role_arn, self.clients.failed_accounts[account])
-        with self._assuming_lock:
-            account_lock = self._assuming.setdefault(account, threading.Lock())
-        with account_lock:  # one AssumeRole per account, even when the sweep's threads ask at once
+        with self.clients.assuming.of(account):  # one AssumeRole per account, even when threads ask at once
             return self._assumed_ssm(account, role_arn, region)
 
     @calls("sts:AssumeRole")

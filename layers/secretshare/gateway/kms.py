@@ -27,20 +27,21 @@ class Kms(Service):
 
     Key reads are cached for the life of this instance (a sweep reads each key once for all its secrets; a
     reconciliation never reads one twice), and our own key-policy writes update that cache. A new instance per
-    reconciliation means a key policy is never written from a read made for another secret.
+    reconciliation means a key policy is never written from a read made for another secret. `made_keys` collects
+    the keys created through this instance, in order (KMS may not find them yet).
     """
 
     name = "kms"
 
-    def __init__(self, settings: Settings, clients: Clients) -> None:
+    def __init__(self, settings: Settings, clients: Clients, made_keys: list[str] | None = None) -> None:
         super().__init__(settings, clients)
         self._metadata: dict[tuple[str, str], dict | None] = {}
         self._policies: dict[str, dict] = {}
-        self._created: set[str] = set()  # keys this instance created, which KMS may not find yet
+        self.made_keys = [] if made_keys is None else made_keys
 
     def _about(self, key_arn: str, call: Callable[[], _Result]) -> _Result:
         """`call`, about `key_arn`: about a key created here, a NotFound is tried again after each pause."""
-        pauses = iter(NEW_KEY_PAUSES if key_arn in self._created else ())
+        pauses = iter(NEW_KEY_PAUSES if key_arn in self.made_keys else ())
         while True:
             try:
                 return call()
@@ -94,8 +95,7 @@ class Kms(Service):
             Description=description,
             Tags=[{"TagKey": tag, "TagValue": value} for tag, value in tags.items()],
         )["KeyMetadata"]
-        self._created.add(key["Arn"])
-        self.clients.made_keys.append(key["Arn"])
+        self.made_keys.append(key["Arn"])
         return key["Arn"]
 
     @calls("kms:CreateAlias")
@@ -114,4 +114,5 @@ class Kms(Service):
         """Replace the key policy (the merge already kept every statement we do not own)."""
         client = self._client(region)
         self._about(key_arn, lambda: client.put_key_policy(KeyId=key_arn, PolicyName="default", Policy=policy))
+        self.clients.key_policies.wrote(key_arn)
         self._policies[key_arn] = json.loads(policy)

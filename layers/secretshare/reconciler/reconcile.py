@@ -8,6 +8,7 @@ could not be deleted), and it reports failures on the secret itself.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ from ..domain.policy import render, statements
 from ..domain.settings import Settings
 from ..domain.sharetag import RejectedEntry, tag_value
 from ..domain.status import error_value
-from ..gateway import Aws, Clients, error_code, failed_action
+from ..gateway import Aws, Clients, KeyClaim, error_code, failed_action
 from .apply import apply_change, apply_grants, delete_revoked_parameters
 from .changes import ProbePrincipal, PutKeyPolicy, SetStatusTag
 from .plan import Plan, plan_reconciliation
@@ -94,7 +95,7 @@ def reconcile_secret(
     """
     clients = clients or Clients(session or boto3.Session())
     now = now or datetime.now(UTC)
-    made_before = len(clients.made_keys)
+    made_now: list[str] = []  # keys this reconciliation creates
     try:
         try:
             return _reconcile(
@@ -103,12 +104,11 @@ def reconcile_secret(
                 settings=settings,
                 clients=clients,
                 now=now,
-                made=made_keys,
+                made=(made_keys, made_now),
                 own_region_only=own_region_only,
             )
         except (ClientError, BotoCoreError) as err:
-            made = (*made_keys, *clients.made_keys[made_before:])
-            raise aws_call_failed(secret_id, err, made) from err
+            raise aws_call_failed(secret_id, err, (*made_keys, *made_now)) from err
     except SecretShareError as err:
         if not isinstance(err, ReconcileFailed):  # a consumer account's failure is logged where it happens
             named = str(err) if secret_id in str(err) else f"secret {secret_id}: {err}"
@@ -140,45 +140,67 @@ def _reconcile(
     settings: Settings,
     clients: Clients,
     now: datetime,
-    made: Sequence[str],
+    made: tuple[Sequence[str], list[str]],
     own_region_only: bool,
 ) -> ReconcileResult:
+    """The loop: read, plan, and (holding the lock of every key policy the plan writes) apply; read and plan again
+    when the plan turns out to rest on a read another reconciliation of this invocation has since made stale."""
+    made_before, made_now = made
     refused: dict[str, str] = {}
     rejection: ClientError | None = None
-    while True:  # ends: each probe refuses at least one more of the finitely many consumers, or raises
-        aws = Aws(settings, clients)
-        state, share = read_state(aws, secret_id, made_keys=made)
-        plan = plan_reconciliation(state, share.refusing(refused), settings, now=now)
-        if own_region_only and state.exists and state.location.region != aws.region:
-            note = f"a replica here: the stack of {state.location.region}, its primary's region, reconciles it"
-            return ReconcileResult(replace(plan, changes=(), notes=(note,)), applied=False, key_arn=plan.key_arn)
-        if rejection is not None:
-            refused |= _refused_principals(aws, plan, rejection)
-            rejection = None
+    with clients.key_policies.claim() as claim:
+        while True:  # ends: each probe refuses one more of the finitely many consumers, or raises; see `stale`
+            seen = clients.key_policies.writes()
+            aws = Aws(settings, clients, made_now)
+            state, share = read_state(aws, secret_id, made_keys=(*made_before, *made_now))
             plan = plan_reconciliation(state, share.refusing(refused), settings, now=now)
-        for entry in plan.rejected:
-            logger.warning("secret %s: rejected share entry %r: %s", plan.secret_arn, entry.entry, entry.reason)
-        if dry_run:
-            return ReconcileResult(plan, applied=False, key_arn=plan.key_arn, failures=dict(plan.unreachable))
-        try:
-            undeleted = delete_revoked_parameters(aws, plan)
-            if undeleted:
-                # The key policy written next keeps a cleanup marker naming these accounts.
-                plan = plan_reconciliation(
-                    state, share.refusing(refused), settings, now=now, undeletable=frozenset(undeleted)
-                )
-            applied = apply_grants(aws, plan, undeleted)
-        except ClientError as err:
-            if error_code(err) != "MalformedPolicyDocumentException":
-                raise
-            rejection = err  # read again (a key just made now exists) and ask KMS about each principal
-            continue
-        result = ReconcileResult(plan, applied=True, key_arn=applied.key_arns[plan.region], failures=applied.failures)
-        if plan.jammed:
-            raise DeletedPrincipalInKeyPolicy(plan.secret_arn, list(plan.jammed))
-        if applied.failures:
-            raise ReconcileFailed(plan.secret_arn, applied.failures, result)
-        return result
+            if own_region_only and state.exists and state.location.region != aws.region:
+                note = f"a replica here: the stack of {state.location.region}, its primary's region, reconciles it"
+                return ReconcileResult(replace(plan, changes=(), notes=(note,)), applied=False, key_arn=plan.key_arn)
+            if dry_run:
+                _log_rejected(plan)
+                return ReconcileResult(plan, applied=False, key_arn=plan.key_arn, failures=dict(plan.unreachable))
+            if _stale(plan, claim, seen):
+                continue
+            if rejection is not None:
+                refused |= _refused_principals(aws, plan, rejection)
+                rejection = None
+                plan = plan_reconciliation(state, share.refusing(refused), settings, now=now)
+            _log_rejected(plan)
+            try:
+                undeleted = delete_revoked_parameters(aws, plan)
+                if undeleted:
+                    # The key policy written next keeps a cleanup marker naming these accounts.
+                    plan = plan_reconciliation(
+                        state, share.refusing(refused), settings, now=now, undeletable=frozenset(undeleted)
+                    )
+                applied = apply_grants(aws, plan, undeleted)
+            except ClientError as err:
+                if error_code(err) != "MalformedPolicyDocumentException":
+                    raise
+                rejection = err  # read again (a key just made now exists) and ask KMS about each principal
+                continue
+            result = ReconcileResult(
+                plan, applied=True, key_arn=applied.key_arns[plan.region], failures=applied.failures
+            )
+            if plan.jammed:
+                raise DeletedPrincipalInKeyPolicy(plan.secret_arn, list(plan.jammed))
+            if applied.failures:
+                raise ReconcileFailed(plan.secret_arn, applied.failures, result)
+            return result
+
+
+def _stale(plan: Plan, claim: KeyClaim, seen: Counter[str]) -> bool:
+    """Hold the lock of every existing key whose policy the plan writes; True when one of those policies was written
+    by another reconciliation after this one read it, so the plan must be made again from a fresh read (which then
+    runs under the locks). A key the plan creates is nobody else's yet."""
+    claim.cover(change.key_arn for change in plan.of(PutKeyPolicy) if change.key_arn)
+    return claim.locks.written_since(seen, claim.held)
+
+
+def _log_rejected(plan: Plan) -> None:
+    for entry in plan.rejected:
+        logger.warning("secret %s: rejected share entry %r: %s", plan.secret_arn, entry.entry, entry.reason)
 
 
 def _report_failure(aws: Aws, secret_id: str, err: SecretShareError) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
@@ -32,6 +33,7 @@ GRANTS_REVOKED = "GrantsRevoked"
 ENTRIES_REJECTED = "EntriesRejected"
 
 logger = Logger(service=SERVICE)
+_counting = threading.Lock()
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 # The library's log lines get the same JSON format and appended keys (the secret ARN) as the handlers' own.
@@ -40,10 +42,12 @@ copy_config_to_registered_loggers(source_logger=logger, include={LIBRARY_LOGGER}
 
 
 def count_reconciliation(result: ReconcileResult | None, *, succeeded: bool) -> None:
-    """Record one reconciliation's outcome; `result` is None when it failed before planning."""
-    metrics.add_metric(name=RECONCILE_SUCCEEDED if succeeded else RECONCILE_FAILED, unit=MetricUnit.Count, value=1)
-    if result is None:
-        return
-    metrics.add_metric(name=GRANTS_ADDED, unit=MetricUnit.Count, value=len(result.plan.grants_added))
-    metrics.add_metric(name=GRANTS_REVOKED, unit=MetricUnit.Count, value=len(result.plan.grants_revoked))
-    metrics.add_metric(name=ENTRIES_REJECTED, unit=MetricUnit.Count, value=len(result.rejected))
+    """Record one reconciliation's outcome; `result` is None when it failed before planning. Safe from the reconcile
+    function's threads (Powertools' metric set is a plain dict, flushed when it reaches 100 metrics)."""
+    with _counting:
+        metrics.add_metric(name=RECONCILE_SUCCEEDED if succeeded else RECONCILE_FAILED, unit=MetricUnit.Count, value=1)
+        if result is None:
+            return
+        metrics.add_metric(name=GRANTS_ADDED, unit=MetricUnit.Count, value=len(result.plan.grants_added))
+        metrics.add_metric(name=GRANTS_REVOKED, unit=MetricUnit.Count, value=len(result.plan.grants_revoked))
+        metrics.add_metric(name=ENTRIES_REJECTED, unit=MetricUnit.Count, value=len(result.rejected))

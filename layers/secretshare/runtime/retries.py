@@ -1,6 +1,6 @@
 """What becomes of a reconciliation that failed, so that one failing secret never holds up the others.
 
-The reconcile queue is FIFO with one message group, so that no two reconciliations edit a key policy at once. AWS
+The reconcile queue is FIFO with one message group: one batch at a time, in order (functions/reconcile/app.py). AWS
 delivers nothing else of a group while one of its messages is in flight or waiting to be retried
 (docs/aws-facts.md §8): a failed message left to the queue's own retries would hold every reconciliation behind it
 for its visibility timeout, each time. So a failed message is never left to the queue:
