@@ -163,6 +163,9 @@ class AwsLatency:
         session.events.register("creating-client-class", self._count_client)
         session.events.register("before-call", self._count_call)
         session.events.register("before-send", self._send)
+        # The time to the response counts from the moment the request leaves, after the client's own handlers: adaptive
+        # retry mode's rate limiter waits in `before-send` too, and that wait is the client's, not the emulator's.
+        session.events.register_last("before-send", self._stamp)
         session.events.register("before-parse", self._received)
         session.events.register("before-call.sts.AssumeRole", self._remember_role)
         session.events.register("after-call.sts.AssumeRole", self._learn_account)
@@ -195,6 +198,9 @@ class AwsLatency:
             self.tally.throttled[operation] += 1
             self.throttled_by_quota[quota.name] += 1
         return aws_response(request, 400, {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}})
+
+    def _stamp(self, **_: Any) -> None:
+        self._local.started = time.monotonic()
 
     def _received(self, **_: Any) -> None:
         elapsed = time.monotonic() - getattr(self._local, "started", time.monotonic())

@@ -53,6 +53,31 @@ ACCOUNTS = 500
 MB_PER_VCPU = 1769
 # The burst's mix of tag changes: mostly new shares, then consumers added, consumers removed, shares ended.
 BURST_MIX = {"new share": 0.65, "consumer added": 0.25, "consumer removed": 0.07, "share removed": 0.03}
+# The fewest calls of each quota that may bind (aws_latency.BINDING, with CreateKey's and CreateAlias's) that one tag
+# change of each kind needs, however it is coded: a new share needs a key of its own, and the alias naming it (the
+# key's policy can hold the grants from its creation), and the secret's resource policy read then written; every
+# other change rewrites the key policy once and reads and writes (or deletes) the resource policy. The consumer
+# parameters are written in the consumer accounts, under their own quotas.
+FEWEST_CALLS = {
+    "new share": {"KMS CreateKey": 1, "KMS CreateAlias/UpdateAlias": 1, "Secrets Manager resource-policy calls": 2},
+    "consumer added": {"KMS PutKeyPolicy": 1, "Secrets Manager resource-policy calls": 2},
+    "consumer removed": {"KMS PutKeyPolicy": 1, "Secrets Manager resource-policy calls": 2},
+    "share removed": {"KMS PutKeyPolicy": 1, "Secrets Manager resource-policy calls": 2},
+}
+ONBOARDING = 10_000  # the issue's onboarding: 10,000 existing secrets tagged for the first time
+
+
+def quota_floor(mix: Counter[str]) -> dict[str, Any]:
+    """The least time AWS's quotas (aws_latency.QUOTAS) allow for a mix of tag changes: the quota that binds, and the
+    seconds its calls take at its rate. Each quota is its own bucket, so they run side by side."""
+    rates = {quota.name: quota.per_second for quota in QUOTAS}
+    needed: Counter[str] = Counter()
+    for kind, count in mix.items():
+        for quota, calls in FEWEST_CALLS[kind].items():
+            needed[quota] += calls * count
+    seconds = {quota: calls / rates[quota] for quota, calls in needed.items()}
+    binding = max(seconds, key=lambda quota: seconds[quota])
+    return {"seconds": round(seconds[binding], 1), "binding_quota": binding, "calls": needed[binding]}
 
 
 def function_config(logical_id: str) -> dict[str, int]:
@@ -128,7 +153,7 @@ class Queues:
 
 def make_queues(sqs: Any) -> Queues:
     """The stack's queues, as template.yaml makes them."""
-    fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "360"}
+    fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "720"}
     return Queues(
         reconcile=sqs.create_queue(QueueName="reconcile.fifo", Attributes=fifo)["QueueUrl"],
         dead_letter=sqs.create_queue(QueueName="reconcile-dlq.fifo", Attributes=fifo)["QueueUrl"],
@@ -378,16 +403,15 @@ class ReconcilePipeline:
         self.app = load_handler("reconcile")
         self.config = function_config("ReconcileFunction")
         self.records: list[Record] = []
-        reconcile_record = self.app.reconcile_record
+        reconcile_request = self.app.reconcile_request
 
-        def timed(record: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        def timed(request: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
             started = time.monotonic()
-            outcome = reconcile_record(record, *args, **kwargs)
-            secret = json.loads(record.body)["resources"][0]
-            self.records.append(Record(secret, started, time.monotonic(), outcome))
+            outcome = reconcile_request(request, *args, **kwargs)
+            self.records.append(Record(request.secret_id, started, time.monotonic(), outcome))
             return outcome
 
-        self.app.reconcile_record = timed
+        self.app.reconcile_request = timed
 
     def drain(self, max_seconds: float = 1800) -> tuple[float, int]:
         """Deliver batches until the queue is empty; the wall time and the number of invocations."""
@@ -464,6 +488,34 @@ def failing_secret_figures(pipeline: ReconcilePipeline, accounts: list[str]) -> 
     return results
 
 
+def granted_accounts(session: boto3.Session, secret_arn: str) -> tuple[set[str], set[str]]:
+    """The accounts the secret's resource policy grants, and those its key's policy grants the secret to, as the
+    policies AWS holds say (read through a plain session, not counted)."""
+    secrets, kms = session.client("secretsmanager"), session.client("kms")
+    text = secrets.get_resource_policy(SecretId=secret_arn).get("ResourcePolicy")
+    resource = {account for statement in _statements(text) for account in _accounts(statement)}
+    key_id = secrets.describe_secret(SecretId=secret_arn).get("KmsKeyId")
+    key = set()
+    if key_id and not key_id.startswith("alias/aws/"):
+        policy = kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
+        key = {
+            account
+            for statement in _statements(policy)
+            if statement.get("Effect") == "Allow" and secret_arn in json.dumps(statement.get("Condition", {}))
+            for account in _accounts(statement)
+        }
+    return resource, key
+
+
+def _statements(text: str | None) -> list[dict[str, Any]]:
+    return [s for s in json.loads(text)["Statement"] if str(s.get("Sid", "")).startswith("SecretShare")] if text else []
+
+
+def _accounts(statement: dict[str, Any]) -> set[str]:
+    principals = statement.get("Principal", {}).get("AWS", [])
+    return {arn.split(":")[4] for arn in ([principals] if isinstance(principals, str) else principals)}
+
+
 def burst_figures(pipeline: ReconcilePipeline, accounts: list[str], changes: int) -> dict[str, Any]:
     """`changes` tag changes of different secrets (BURST_MIX) queued at once, drained through the reconcile function."""
     import random
@@ -501,21 +553,44 @@ def burst_figures(pipeline: ReconcilePipeline, accounts: list[str], changes: int
     dead_before = pipeline.dead_lettered()
     queue_events(pipeline.sqs, pipeline.queues.reconcile, events)
     cpu_started = time.process_time()
+    drained_from = time.monotonic()
     wall, invocations = pipeline.drain()
     cpu = time.process_time() - cpu_started
     tally = pipeline.latency.take()
     emulator = pipeline.server.stats()
     failed = [r for r in pipeline.records if "failed" in r.outcome]
-    converged = 0
+    converged = wrong = 0
+    plain = boto3.Session(region_name=REGION)
     for _, arn, value in edits:
         status = status_of(secrets, arn)
         converged += status is None if value is None else bool(status and status.startswith("ok"))
+        wanted = set(value.split()) if value else set()
+        wrong += granted_accounts(plain, arn) != (wanted, wanted)
     vcpu = pipeline.config["memory_mb"] / MB_PER_VCPU
     durations = sorted(r.ended - r.started for r in pipeline.records)
+    mix = Counter(kind for kind, _, _ in edits)
+    floor = quota_floor(mix)
+    new_shares = {arn for kind, arn, _ in edits if kind == "new share"}
+    new_shares_done = max((r.ended for r in pipeline.records if r.secret in new_shares), default=drained_from)
+    new_share_seconds = new_shares_done - drained_from
+    onboarding_floor = quota_floor(Counter({"new share": ONBOARDING}))
+    onboarding_estimate = new_share_seconds * ONBOARDING / max(1, len(new_shares))
     return {
         "changes": changes,
-        "mix": dict(Counter(kind for kind, _, _ in edits)),
+        "mix": dict(mix),
         "seconds": round(wall, 1),
+        "floor_s": floor["seconds"],
+        "binding_quota": floor["binding_quota"],
+        "ratio_to_floor": round(wall / floor["seconds"], 2),
+        "grants_not_as_tagged": wrong,
+        "new_shares_seconds": round(new_share_seconds, 1),
+        "onboarding": {
+            "secrets": ONBOARDING,
+            "estimated_s": round(onboarding_estimate, 0),
+            "floor_s": onboarding_floor["seconds"],
+            "ratio_to_floor": round(onboarding_estimate / onboarding_floor["seconds"], 2),
+            "from": f"the burst's {len(new_shares)} new shares (queued first), scaled: an ESTIMATE, not measured",
+        },
         "changes_per_s": round(changes / wall, 2),
         "invocations": invocations,
         "reconciliations": len(pipeline.records),

@@ -8,6 +8,7 @@ import json
 
 import pytest
 from support.statements import ADMIN
+from test_unreachable_consumer import publisher_role_gone, role_back
 
 from secretshare import ReconcileFailed
 from secretshare.domain.names import GRANTS_TAG_KEY, key_alias
@@ -239,13 +240,13 @@ def test_a_consumer_unreachable_while_revoked_is_remembered_and_cleaned_up_once_
     arn = world.create_secret(NAME, f"{B} {ROLE_C}")
     world.reconcile(arn)
     world.tag(arn, B)
-    deny = faults.fail("sts.AssumeRole", "AccessDenied", "not authorized", when=lambda p: C in p["RoleArn"])
+    gone = publisher_role_gone(faults, C)
 
     with pytest.raises(ReconcileFailed, match=C):
         world.reconcile(arn)
     assert world.sharing(arn).key_grantees == {ROOT_B}, "revoked in A at once"
     assert world.parameter(C, PARAMETER) is not None
-    faults.remove(deny)
+    role_back(faults, gone)
 
     world.reconcile(arn)
 

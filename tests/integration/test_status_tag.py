@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from test_unreachable_consumer import deny_assume_role_into
+from test_unreachable_consumer import publisher_role_gone, role_back
 
 from secretshare import ReconcileFailed
 from secretshare.domain.errors import KeyNotUsable
@@ -57,9 +57,9 @@ def test_removing_the_share_tag_removes_the_status_tag_with_the_grants(world):
     assert tags == [{"Key": "team", "Value": "payments"}]
 
 
-def test_an_unreachable_consumer_account_is_named_in_the_status(world):
+def test_an_unreachable_consumer_account_is_named_in_the_status(world, faults):
     arn = world.create_secret("app/db-password", f"{B} {ROLE_C}")
-    deny_assume_role_into(world.session, B)
+    publisher_role_gone(faults, B)
 
     with pytest.raises(ReconcileFailed):
         world.reconcile(arn)
@@ -101,16 +101,16 @@ def test_a_dry_run_shows_the_status_it_would_write_and_writes_nothing(world, cal
     assert world.status(arn) is None
 
 
-def test_a_revocation_still_pending_in_an_unreachable_account_keeps_a_status_until_it_is_done(world):
+def test_a_revocation_still_pending_in_an_unreachable_account_keeps_a_status_until_it_is_done(world, faults):
     arn = world.create_secret("app/db-password", B)
     world.reconcile(arn)
     world.untag(arn)
-    hook = deny_assume_role_into(world.session, B)
+    hook = publisher_role_gone(faults, B)
 
     with pytest.raises(ReconcileFailed):
         world.reconcile(arn)
     pending = world.status(arn)
-    world.session.events.unregister("before-call.sts.AssumeRole", hook)
+    role_back(faults, hook)
     world.reconcile(arn)
 
     assert pending == f"error 1 unreachable: {B} / nothing granted"

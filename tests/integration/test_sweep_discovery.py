@@ -99,7 +99,8 @@ def test_a_sweep_of_secrets_in_sync_reports_nothing_to_reconcile_and_writes_noth
     # DescribeSecret (ListSecrets shows no replicas), the resource policy, key metadata and policy; one parameter
     # read per consumer account.
     assert len(per_secret) <= len(arns) * (4 + 2), [f"{c.service}.{c.operation}" for c in per_secret]
-    assert len(calls.named("AssumeRole")) == 2, "one assumed-role session per consumer account per sweep"
+    # A publisher role is assumed once per process while its credentials last: here the reconciliations did.
+    assert len(calls.named("AssumeRole")) <= 2, "at most one assumed-role session per consumer account"
     assert len(calls.named("GetKeyPolicy")) == len(arns), "one key-policy read per key per sweep"
 
 

@@ -1,7 +1,6 @@
 """A consumer account whose publisher role cannot be assumed fails the reconciliation, not the other accounts."""
 
 import pytest
-from botocore.exceptions import ClientError
 
 from secretshare import ReconcileFailed
 
@@ -13,37 +12,35 @@ PUBLISHER_B = f"arn:aws:iam::{B}:role/secretshare-publisher"
 PARAMETER = "/secretshare/123456789012/eu-west-1/app/db-password"
 
 
-def deny_assume_role_into(session, account):
-    """Fault injection at the AWS boundary: STS refuses the publisher role in `account`, as AWS would.
-
-    moto lets every role be assumed, so the refusal is raised from a botocore hook with AWS's error shape.
-    """
-
-    def refuse(params, **_):
-        role_arn = params["body"]["RoleArn"]
-        if role_arn.split(":")[4] == account:
-            raise ClientError(
-                {
-                    "Error": {
-                        "Type": "Sender",
-                        "Code": "AccessDenied",
-                        "Message": (
-                            "User: arn:aws:sts::123456789012:assumed-role/secretshare-reconcile/fn is not "
-                            f"authorized to perform: sts:AssumeRole on resource: {role_arn}"
-                        ),
-                    },
-                    "ResponseMetadata": {"HTTPStatusCode": 403},
-                },
-                "AssumeRole",
-            )
-
-    session.events.register("before-call.sts.AssumeRole", refuse)
-    return refuse
+def publisher_role_gone(faults, account):
+    """The publisher role of `account` deleted, as AWS then answers (moto lets every role be assumed and every call
+    through): STS refuses to assume it, and a session assumed before (secretshare keeps one as long as its credentials
+    last) is refused on every call. The faults, to remove when the role is back."""
+    role_arn = f"arn:aws:iam::{account}:role/secretshare-publisher"
+    return [
+        faults.deny(
+            "sts.AssumeRole",
+            "User: arn:aws:sts::123456789012:assumed-role/secretshare-reconcile/fn is not authorized to perform: "
+            f"sts:AssumeRole on resource: {role_arn}",
+            when=lambda params: params["RoleArn"] == role_arn,
+        ),
+        faults.deny(
+            "*",
+            f"User: arn:aws:sts::{account}:assumed-role/secretshare-publisher/secretshare is not authorized to "
+            "perform this operation because no identity-based policy allows it",
+            account=account,
+        ),
+    ]
 
 
-def test_unreachable_consumer_fails_the_reconciliation_naming_account_and_role_while_the_rest_converges(world):
+def role_back(faults, gone):
+    for fault in gone:
+        faults.remove(fault)
+
+
+def test_unreachable_consumer_fails_the_reconciliation_naming_account_and_role_while_the_rest_converges(world, faults):
     arn = world.create_secret("app/db-password", f"{B} {ROLE_C}")
-    deny_assume_role_into(world.session, B)
+    publisher_role_gone(faults, B)
 
     with pytest.raises(ReconcileFailed) as failed:
         world.reconcile(arn)
@@ -59,22 +56,22 @@ def test_unreachable_consumer_fails_the_reconciliation_naming_account_and_role_w
     assert world.parameter(B, PARAMETER) is None
 
 
-def test_consumer_that_becomes_reachable_again_gets_its_parameter_on_the_next_run(world):
+def test_consumer_that_becomes_reachable_again_gets_its_parameter_on_the_next_run(world, faults):
     arn = world.create_secret("app/db-password", f"{B} {ROLE_C}")
-    refuse = deny_assume_role_into(world.session, B)
+    refuse = publisher_role_gone(faults, B)
     with pytest.raises(ReconcileFailed):
         world.reconcile(arn)
 
-    world.session.events.unregister("before-call.sts.AssumeRole", refuse)
+    role_back(faults, refuse)
     world.reconcile(arn)
 
     assert world.sharing(arn).parameter_accounts == {B, C}
 
 
-def test_parameter_of_a_consumer_unreachable_when_dropped_is_deleted_once_it_is_reachable_again(world):
+def test_parameter_of_a_consumer_unreachable_when_dropped_is_deleted_once_it_is_reachable_again(world, faults):
     arn = world.create_secret("app/db-password", f"{B} {ROLE_C}")
     world.reconcile(arn)
-    refuse = deny_assume_role_into(world.session, B)
+    refuse = publisher_role_gone(faults, B)
     world.tag(arn, ROLE_C)
 
     with pytest.raises(ReconcileFailed, match=PUBLISHER_B):
@@ -84,7 +81,7 @@ def test_parameter_of_a_consumer_unreachable_when_dropped_is_deleted_once_it_is_
     assert world.parameter(B, PARAMETER) is not None
     markers = [s for s in world.ours(world.key_policy(world.kms_key_id(arn))) if s["Effect"] == "Deny"]
     assert [(s["Action"], s["Principal"]) for s in markers] == [("kms:Decrypt", {"AWS": [f"arn:aws:iam::{B}:root"]})]
-    world.session.events.unregister("before-call.sts.AssumeRole", refuse)
+    role_back(faults, refuse)
     world.reconcile(arn)
     assert world.parameter(B, PARAMETER) is None
     assert [s for s in world.ours(world.key_policy(world.kms_key_id(arn))) if s["Effect"] == "Deny"] == []

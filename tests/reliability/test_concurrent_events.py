@@ -39,7 +39,7 @@ def queue(world):
     sqs = world.own_session.client("sqs")
     url = sqs.create_queue(
         QueueName="secretshare-ReconcileQueue.fifo",
-        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "360"},
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "720"},
     )["QueueUrl"]
     return sqs, url
 

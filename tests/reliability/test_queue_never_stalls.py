@@ -29,7 +29,7 @@ GOOD = ["app/one", "app/two", "app/three", "app/four"]
 def queues(world, monkeypatch):
     """The reconcile FIFO queue and its dead-letter queue, as the template makes them, named in the settings."""
     sqs = world.sqs
-    attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "360"}
+    attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "720"}
     url = sqs.create_queue(QueueName="reconcile.fifo", Attributes=attributes)["QueueUrl"]
     dead = sqs.create_queue(QueueName="reconcile-dlq.fifo", Attributes=attributes)["QueueUrl"]
     monkeypatch.setenv("QUEUE_URL", url)
@@ -133,7 +133,7 @@ class RunningOutContext(LambdaContext):
 
     def get_remaining_time_in_millis(self) -> int:
         self.asked += 1
-        return 60_000 if self.asked <= self.records else (RESERVE_SECONDS - 1) * 1000
+        return 120_000 if self.asked <= self.records else (RESERVE_SECONDS - 1) * 1000
 
 
 def test_records_an_invocation_has_no_time_for_are_queued_again_untried_and_converge_next(

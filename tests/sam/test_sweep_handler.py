@@ -94,6 +94,13 @@ class LongContext(LambdaContext):
         return 900_000
 
 
+class LastMinuteContext(LambdaContext):
+    """A sweep invocation with only the 60 s the sweep keeps back left."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
 def test_a_sweep_cut_short_hands_the_rest_over_and_the_next_invocation_finishes_it_repeating_nothing(
     world, queue_url, sweep_app, monkeypatch
 ):
@@ -103,7 +110,7 @@ def test_a_sweep_cut_short_hands_the_rest_over_and_the_next_invocation_finishes_
     arns = sorted(world.create_secret(f"app/s{i}", share_with=CONSUMER_B) for i in range(5))
 
     # 60 s left: the sweep keeps 60 s back, so it does one chunk and hands the rest over.
-    first = sweep_app.handler(load_sample("sweep-start.json"), LambdaContext())
+    first = sweep_app.handler(load_sample("sweep-start.json"), LastMinuteContext())
     (hand_over,) = world.sqs.receive_message(QueueUrl=sweep_queue)["Messages"]
     second = sweep_app.handler(sqs_batch(hand_over["Body"]), LongContext())
 

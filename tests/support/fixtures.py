@@ -20,6 +20,16 @@ from support.world import PRODUCER, REGION, CallLog, World
 
 
 @pytest.fixture(autouse=True)
+def paced_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits the library's pacing of quota-bound calls asked for (secretshare.gateway.quotas), recorded, not
+    slept; and a fresh pace per test."""
+    waits: list[float] = []
+    monkeypatch.setattr("secretshare.gateway.quotas.sleep", waits.append)
+    monkeypatch.setattr("secretshare.gateway.quotas._paces", {})
+    return waits
+
+
+@pytest.fixture(autouse=True)
 def strict_aws(request: pytest.FixtureRequest) -> Iterator[StrictAws | None]:
     """AWS as strict as it is where it matters to secretshare (support.strict), in every test; a test leaves it only
     with `@pytest.mark.lenient_aws(reason="...")`."""

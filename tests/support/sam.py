@@ -287,7 +287,7 @@ class LambdaContext:
     log_stream_name: str = "2026/11/28/[$LATEST]0123456789abcdef"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        return 120_000  # the reconcile function's timeout (template.yaml)
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

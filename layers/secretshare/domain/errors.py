@@ -12,6 +12,11 @@ class SecretShareError(Exception):
     status_code = "failed"
 
 
+class KeyPolicyBusy(TimeoutError):
+    """Another reconciliation of the invocation held a key policy this one must write for too long. Nothing is wrong
+    with the secret, and nothing was written: trying again soon (queued behind the others) does it."""
+
+
 class ConfigurationError(SecretShareError):
     """An environment variable holds a value secretshare cannot use."""
 

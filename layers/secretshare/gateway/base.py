@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from ..domain.errors import KeyPolicyBusy
 from ..domain.settings import Settings
+from .quotas import pace_calls
 
 # Adaptive retry mode backs off on throttling and 5xx and, once throttled, paces further calls on the client
 # (the sweep's parallel reads stay near the per-account quotas). `total_max_attempts` counts the first try (botocore's
@@ -113,6 +117,11 @@ class Locks:
             return self._locks.setdefault(name, threading.Lock())
 
 
+# The longest a reconciliation waits for another one to finish with a key policy before it is queued again (a
+# reconciliation holding the lock may itself be waiting on a consumer account that does not answer: 27 s at most).
+KEY_LOCK_WAIT_SECONDS = 20
+
+
 class KeyPolicyLocks(Locks):
     """The key policies the reconciliations of one invocation write, one reconciliation at a time per key.
 
@@ -161,14 +170,17 @@ class KeyClaim:
         self.held: frozenset[str] = frozenset()
 
     def cover(self, key_arns: Iterable[str]) -> None:
-        """Hold the locks of these keys too (at once when they are already held)."""
+        """Hold the locks of these keys too (at once when they are already held). Raises KeyPolicyBusy, holding none,
+        when one stays taken for KEY_LOCK_WAIT_SECONDS."""
         wanted = self.held | frozenset(key_arns)
         if wanted == self.held:
             return
         self.release()
         for key in sorted(wanted):
-            self.locks.of(key).acquire()
-        self.held = wanted
+            if not self.locks.of(key).acquire(timeout=KEY_LOCK_WAIT_SECONDS):
+                self.release()
+                raise KeyPolicyBusy(f"key {key}: its policy was being written by another reconciliation for too long")
+            self.held |= {key}
 
     def release(self) -> None:
         """Let go of every lock held."""
@@ -177,15 +189,76 @@ class KeyClaim:
         self.held = frozenset()
 
 
+# A consumer account's assumed-role client is used until this long before its credentials expire (AssumeRole's
+# default: one hour), then the role is assumed again: longer than any run that may hold the client (the sweep
+# function's timeout, 900 s).
+CREDENTIALS_MARGIN = timedelta(minutes=16)
+
+
+@dataclass
+class _Made:
+    client: Any
+    expires: datetime | None  # an assumed role's credentials expire; account A's own session renews its own
+
+
+class SessionClients:
+    """The clients made from one boto3 session, kept as long as the session lives.
+
+    A warm Lambda keeps its default session from one invocation to the next, so each client is made once per
+    container, not once per invocation: making one costs about 15 ms of CPU (botocore builds its class and copies the
+    session's event handlers), and `make bench` counted 358 clients made for 100 tag changes, a third of the CPU, with
+    an AssumeRole into each consumer account per batch.
+    """
+
+    def __init__(self, session: boto3.Session) -> None:
+        self.session = session
+        self._made: dict[tuple[str, str, str], _Made] = {}
+        # Clients are thread-safe once made; making them from one session is not.
+        self._lock = threading.Lock()
+
+    def get(
+        self, service: str, region: str | None, identity: str, expires: datetime | None, credentials: dict[str, str]
+    ) -> Any:
+        cache_key = (service, region or "", identity)
+        with self._lock:
+            made = self._made.get(cache_key)
+            if made is None or (credentials and not _usable(made)):
+                config = CONSUMER_CLIENT_CONFIG if identity else CLIENT_CONFIG
+                client = self.session.client(service, region_name=region, config=config, **credentials)
+                if not identity:
+                    pace_calls(client)
+                made = self._made[cache_key] = _Made(client, expires)
+            return made.client
+
+    def has(self, service: str, region: str | None, identity: str) -> bool:
+        made = self._made.get((service, region or "", identity))
+        return made is not None and _usable(made)
+
+
+def _usable(made: _Made) -> bool:
+    return made.expires is None or made.expires - datetime.now(UTC) > CREDENTIALS_MARGIN
+
+
+_session_clients: weakref.WeakKeyDictionary[boto3.Session, SessionClients] = weakref.WeakKeyDictionary()
+_session_clients_lock = threading.Lock()
+
+
+def clients_of(session: boto3.Session) -> SessionClients:
+    """The clients made from `session` so far, in this process."""
+    with _session_clients_lock:
+        found = _session_clients.get(session)
+        if found is None:
+            found = _session_clients[session] = SessionClients(session)
+        return found
+
+
 @dataclass
 class Clients:
-    """boto3 clients, made on first use and reused: for account A, and for consumer accounts.
-
-    One instance serves one Lambda invocation (a batch of reconciliations, run in parallel threads, or a sweep) or
-    one CLI run, so each consumer account's publisher role is assumed once per invocation. All clients come from one
-    boto3 session, so event hooks registered on it (call counters, fault injectors) see every call. What the
-    invocation's threads share lives here too: the accounts that failed, the role each is assuming, the key policies
-    being written.
+    """boto3 clients for one Lambda invocation (a batch of reconciliations, run in parallel threads, or a sweep) or one
+    CLI run: for account A, and for consumer accounts. The clients themselves are made once per session
+    (`SessionClients`); what the invocation's threads share lives here: the accounts that failed, the role each is
+    assuming, the key policies being written. All clients come from one boto3 session, so event hooks registered on it
+    (call counters, fault injectors) see every call.
     """
 
     session: boto3.Session = field(default_factory=boto3.Session)
@@ -195,24 +268,17 @@ class Clients:
     # (one lock for all held 500 AssumeRoles in a row: `make bench`).
     assuming: Locks = field(default_factory=Locks)
     key_policies: KeyPolicyLocks = field(default_factory=KeyPolicyLocks)
-    _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
-    # Clients are thread-safe once made; making them from one session is not.
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def get(self, service: str, region: str | None, identity: str = "", **credentials: str) -> Any:
-        """The client for a service and region, as account A (`identity` "") or as an assumed role."""
-        cache_key = (service, region or "", identity)
-        config = CONSUMER_CLIENT_CONFIG if identity else CLIENT_CONFIG
-        with self._lock:
-            if cache_key not in self._clients:
-                self._clients[cache_key] = self.session.client(
-                    service, region_name=region, config=config, **credentials
-                )
-            return self._clients[cache_key]
+    def get(
+        self, service: str, region: str | None, identity: str = "", expires: datetime | None = None, **credentials: str
+    ) -> Any:
+        """The client for a service and region, as account A (`identity` "") or as an assumed role (`identity` its
+        ARN, with the `credentials` AssumeRole gave and when they `expire`)."""
+        return clients_of(self.session).get(service, region, identity, expires, credentials)
 
     def has(self, service: str, region: str | None, identity: str) -> bool:
-        """True when that client was already made."""
-        return (service, region or "", identity) in self._clients
+        """True when that client was already made, and its credentials are good for a while yet."""
+        return clients_of(self.session).has(service, region, identity)
 
 
 class Service:

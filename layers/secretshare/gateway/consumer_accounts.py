@@ -44,6 +44,7 @@ class ConsumerAccounts(Service):
             "ssm",
             region,
             role_arn,
+            credentials["Expiration"],
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],

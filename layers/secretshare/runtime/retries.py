@@ -29,11 +29,12 @@ RETRY_SOURCE = "secretshare.retry"
 RETRY_DETAIL_TYPE = "Reconciliation Retry"
 # Attempts in all, the first one included, before a message goes to the dead-letter queue.
 MAX_ATTEMPTS = 3
-# A reconciliation starts only with this much of its invocation left: room for one consumer account that does not
-# answer (27 s at most: secretshare.aws.CONSUMER_CLIENT_CONFIG) and the rest of the work. A record that
-# finds less is queued again untried (`defer`): a function that times out fails its whole batch, and the queue then
-# holds the message group back for its visibility timeout.
-RESERVE_SECONDS = 30
+# A reconciliation starts only with this much of its invocation left: room for the longest wait for a key policy
+# another reconciliation is writing (20 s: gateway.base.KEY_LOCK_WAIT_SECONDS), one consumer account that does not
+# answer (27 s at most: gateway.base.CONSUMER_CLIENT_CONFIG), a key KMS does not find yet (15 s: gateway.kms) and the
+# rest of the work. A record that finds less is queued again untried (`defer`): a function that times out fails its
+# whole batch, and the queue then holds the message group back for its visibility timeout.
+RESERVE_SECONDS = 65
 
 
 def worth_retrying_soon(err: BaseException) -> bool:
