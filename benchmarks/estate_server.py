@@ -294,6 +294,7 @@ class Timed:
         return {
             "requests": len(durations),
             "cpu_s": round(cpu, 1),
+            "busy_s": round(sum(durations), 1),
             "median_ms": round(statistics.median(durations) * 1000, 1),
             "p95_ms": round(durations[int(len(durations) * 0.95)] * 1000, 1),
             "max_ms": round(durations[-1] * 1000, 1),
