@@ -27,12 +27,12 @@ class Context:
     """The attributes of a Lambda context that Powertools reads."""
 
     function_name: str = "secretshare-reconcile"
-    memory_limit_in_mb: int = 512
+    memory_limit_in_mb: int = 1024
     invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:secretshare-reconcile"
     aws_request_id: str = "bench"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000  # the template's timeout: every record of the batch is started
+        return 120_000  # the template's timeout: every record of the batch is started
 
 
 def batch(arns: list[str]) -> dict:

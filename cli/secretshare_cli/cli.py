@@ -55,6 +55,7 @@ from secretshare.domain.errors import (
 )
 from secretshare.domain.policy import render
 from secretshare.domain.settings import ALLOW_ORGANIZATION, Settings, check_queue_url
+from secretshare.domain.sharetag import format_time
 from secretshare.gateway import Aws, Clients, error_code, failed_action
 from secretshare.reconciler.changes import PutKeyPolicy, ResourcePolicyChange, summarize
 from secretshare.reconciler.plan import Plan
@@ -278,9 +279,11 @@ Environment (default in brackets):
   CONSUMER_ROLE_NAME       publisher role in each consumer account [{_DEFAULTS.consumer_role_name}]
   PARAMETER_PREFIX         path of the consumer parameters [{_DEFAULTS.parameter_prefix}]
   ALLOWED_CONSUMERS        'organization', 'any', or account ids [{_DEFAULTS.allowed_consumers}]:
-                           'organization' reads A's AWS Organization, which needs
-                           organizations:ListAccounts (the management account or a
-                           delegated administrator); elsewhere list the account ids
+                           'organization' works in any account of A's AWS Organization
+                           (AWS enforces membership); where A may also list its accounts
+                           (the management account or a delegated administrator), an
+                           entry outside it is rejected up front. Outside an organization
+                           list the account ids
   SHARED_KEY_ARN           one key for all secrets [empty: a dedicated key per secret]
   QUEUE_URL                the reconcile FIFO queue, for sweep --queue-url [empty]"""
 EXIT_HELP = f"""\b
@@ -360,9 +363,10 @@ def _start(ctx: click.Context, *, as_json: bool = False) -> _Run:
     _check_endpoint()
     clients = Clients(session)
     with _spinner(err, "connecting to AWS"):
-        caller = parse_arn(Aws(settings, clients).sts.caller_arn(session.region_name))
+        caller = parse_arn(Aws(settings, clients).sts.caller_arn(session.region_name, first_call=True))
     run = _Run(settings, session, clients, caller.account if caller else "", verbose, out, err, as_json)
     _check_shared_key(run)
+    _check_allow_list(run)
     return run
 
 
@@ -440,6 +444,13 @@ def _check_shared_key(run: _Run) -> None:
             hint="create the key, name another one, or unset SHARED_KEY_ARN for a dedicated key per secret",
             exit_code=EXIT_USAGE,
         ) from err
+
+
+def _check_allow_list(run: _Run) -> None:
+    """ALLOWED_CONSUMERS=organization needs A's organization: every command says so up front, with one exit status,
+    rather than each secret failing on its own (AllowListUnavailable, a usage error)."""
+    if run.settings.allowed_consumers.mode == ALLOW_ORGANIZATION:
+        Aws(run.settings, run.clients).organizations.organization(run.account)
 
 
 def check_secret_id(secret: str) -> None:
@@ -673,13 +684,17 @@ def _checked(run: _Run) -> SweepReport:
 
 
 def _status_counts(report: SweepReport) -> dict[str, int]:
-    checks = report.checks
+    """How many secrets are in each state. A secret scheduled for deletion is counted apart: nobody can read it,
+    whatever its policies still say, so it is no problem for `--check`."""
+    pending = [c for c in report.checks if c.plan and c.plan.pending_deletion]
+    checks = [c for c in report.checks if not (c.plan and c.plan.pending_deletion)]
     return {
-        "checked": len(checks),
+        "checked": len(report.checks),
         "in_sync": sum(1 for c in checks if not c.drifted),
         "drifted": sum(1 for c in checks if c.drifted and c.error is None),
         "errors": sum(1 for c in checks if c.error is not None),
         "error_status": sum(1 for c in checks if c.plan and (c.plan.status_after or "").startswith("error")),
+        "pending_deletion": len(pending),
     }
 
 
@@ -689,6 +704,8 @@ def _status_summary(counts: dict[str, int]) -> str:
         parts.append(f"{counts['errors']} could not be checked")
     if counts["error_status"]:
         parts.append(f"{counts['error_status']} with an error status")
+    if counts["pending_deletion"]:
+        parts.append(f"{counts['pending_deletion']} scheduled for deletion")
     return f"{_count(counts['checked'], 'secret')}: {', '.join(parts)}"
 
 
@@ -875,6 +892,8 @@ def plan_report(plan: Plan, *, drift: bool, error: str | None = None) -> dict[st
         "unreachable": [{"account": a, "reason": r} for a, r in sorted(plan.unreachable.items())],
         "notes": list(plan.notes),
         "error": error,
+        "share_until": format_time(plan.outcome.until) if plan.outcome and plan.outcome.until else None,
+        "pending_deletion": plan.pending_deletion,
         # For the sweep's table only (left out of the JSON).
         "granted": list(plan.grants_added),
         "revoked": list(plan.grants_revoked),
@@ -900,6 +919,8 @@ def check_report(check: SecretCheck) -> dict[str, Any]:
         "unreachable": [],
         "notes": note,
         "error": check.error,
+        "share_until": None,
+        "pending_deletion": False,
     }
 
 

@@ -81,7 +81,8 @@ def test_an_unknown_region_is_a_usage_error_with_the_closest_known_one(no_aws_se
     assert_one_error_line(outcome, EXIT_USAGE, "unknown AWS region 'eu-west-9'", "did you mean 'eu-west-")
 
 
-def test_an_endpoint_that_does_not_answer_fails_at_once_in_one_line(no_aws_setup, run, monkeypatch):
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_endpoint_that_does_not_answer_fails_at_once_in_one_line(no_aws_setup, run, monkeypatch, command):
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -89,11 +90,26 @@ def test_an_endpoint_that_does_not_answer_fails_at_once_in_one_line(no_aws_setup
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     began = time.monotonic()
-    outcome = run("status", "--region", REGION)
+    outcome = run(*command, "--region", REGION)
     assert time.monotonic() - began < 10
     assert_one_error_line(
         outcome, EXIT_UNREACHABLE, f"nothing answers at http://127.0.0.1:{port} (AWS_ENDPOINT_URL)", "hint: start"
     )
+
+
+def test_an_endpoint_that_accepts_connections_and_never_answers_fails_within_seconds(no_aws_setup, run, monkeypatch):
+    with socket.socket() as silent:  # the kernel accepts connections on a listening socket; nothing ever reads them
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        began = time.monotonic()
+        outcome = run("status", "--region", REGION)
+        waited = time.monotonic() - began
+
+    assert waited < 15
+    assert_one_error_line(outcome, EXIT_UNREACHABLE, "AWS did not answer: Read timeout", "hint: check the network")
 
 
 def test_aws_not_answering_is_one_line_not_a_traceback(cli_faults, run):
@@ -210,18 +226,22 @@ def test_a_disabled_or_foreign_shared_key_is_refused_up_front(aws, run, monkeypa
     assert_one_error_line(run("status"), EXIT_USAGE, "is a key of account 999999999999")
 
 
-def test_an_organization_allow_list_in_an_account_of_no_organization_says_what_to_set(
-    cli_world, cli_faults, run, monkeypatch
+@pytest.mark.parametrize("command", [*COMMANDS, ["policy", "team/api-key"]])
+def test_an_organization_allow_list_in_an_account_of_no_organization_is_one_usage_error_in_every_command(
+    cli_world, cli_faults, run, monkeypatch, command
 ):
-    cli_world.create_secret("team/api-key", "222222222222")
+    arn = cli_world.create_secret("team/api-key", "222222222222")
     monkeypatch.setenv("ALLOWED_CONSUMERS", "organization")
     cli_faults.fail(
         "organizations.DescribeOrganization",
         "AWSOrganizationsNotInUseException",
         "Your account is not a member of an organization.",
     )
-    outcome = run("reconcile", "team/api-key", "--dry-run")
+    outcome = run(*command)
     assert_one_error_line(outcome, EXIT_USAGE, "cannot describe its organization", "consumer account ids")
+    assert outcome.stdout == ""
+    assert cli_world.status(arn) is None  # nothing written, not even the status tag
+    assert cli_world.resource_policy(arn) is None
 
 
 def test_a_queue_url_that_is_not_a_fifo_queue_is_a_usage_error(aws, run):

@@ -23,6 +23,8 @@ SECRET_FIELDS = {
     "unreachable": list,
     "notes": list,
     "error": STRING_OR_NULL,
+    "share_until": STRING_OR_NULL,
+    "pending_deletion": bool,
 }
 RESULT_FIELDS = {**SECRET_FIELDS, "applied": bool, "failures": list}
 KEY_FIELDS = {"region": str, "key_arn": STRING_OR_NULL, "new_key_alias": STRING_OR_NULL}
@@ -36,6 +38,7 @@ STATUS_FIELDS = {
     "drifted": int,
     "errors": int,
     "error_status": int,
+    "pending_deletion": int,
     "secrets": list,
 }
 SWEEP_FIELDS = {
@@ -183,6 +186,37 @@ def test_status_check_exits_zero_only_when_everything_is_in_sync_and_ok(aws, run
     if as_json:
         assert parsed(error_status)["error_status"] == 1
         assert parsed(error_status)["secrets"][0]["status"] == "error 1 rejected: U+002A wildcard / ok 1 consumer"
+
+
+def test_status_check_counts_a_secret_scheduled_for_deletion_apart_and_passes(aws, run):
+    kept = shared_secret(aws, "222222222222", name="app/kept")
+    deleted = shared_secret(aws, "222222222222 *", name="app/deleted")  # an error status, then deleted
+    run("reconcile", kept)
+    run("reconcile", deleted)
+    aws.client("secretsmanager").delete_secret(SecretId=deleted, RecoveryWindowInDays=7)
+    run("reconcile", deleted)  # its key grants and parameter revoked
+
+    outcome = run("status", "--check")
+    document = parsed(run("status", "--check", "--json"))
+
+    assert outcome.exit_code == 0, outcome.stderr
+    assert "2 secrets: 1 in sync, 0 out of sync, 1 scheduled for deletion" in outcome.stdout
+    assert {k: document[k] for k in ("checked", "in_sync", "error_status", "pending_deletion")} == {
+        "checked": 2,
+        "in_sync": 1,
+        "error_status": 0,
+        "pending_deletion": 1,
+    }
+    by_name = {secret["name"]: secret for secret in document["secrets"]}
+    assert by_name["app/deleted"]["pending_deletion"] is True
+    assert by_name["app/kept"]["pending_deletion"] is False
+
+
+def test_status_json_says_when_a_time_boxed_share_ends(aws, run):
+    arn = shared_secret(aws, "222222222222", name="app/until")
+    aws.client("secretsmanager").tag_resource(SecretId=arn, Tags=[{"Key": "share-until", "Value": "2099-01-31"}])
+    (secret,) = parsed(run("status", "--json"))["secrets"]
+    assert secret["share_until"] == "2099-01-31T00:00:00Z"
 
 
 def test_status_check_fails_on_a_secret_that_could_not_be_checked(cli_world, cli_faults, run):

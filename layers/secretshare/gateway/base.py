@@ -42,6 +42,12 @@ CLIENT_CONFIG = Config(
 CONSUMER_CLIENT_CONFIG = CLIENT_CONFIG.merge(
     Config(connect_timeout=3, read_timeout=5, retries={"mode": "adaptive", "total_max_attempts": 3})
 )
+# The command line's first call tells an endpoint that answers from one that accepts connections and never does:
+# two attempts of at most 3 s to connect and 5 s to answer, about 11 s when nothing answers (17 s at worst), where
+# botocore's defaults wait 60 s for each of four attempts.
+FIRST_CALL_CONFIG = CLIENT_CONFIG.merge(
+    Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 2})
+)
 
 # The roles that make secretshare's calls: account A's reconcile role (template.yaml ReconcileRole, which both
 # functions run as), and the publisher role of each consumer account (consumer/template.yaml), assumed by it.
@@ -217,13 +223,19 @@ class SessionClients:
         self._lock = threading.Lock()
 
     def get(
-        self, service: str, region: str | None, identity: str, expires: datetime | None, credentials: dict[str, str]
+        self,
+        service: str,
+        region: str | None,
+        identity: str,
+        expires: datetime | None,
+        credentials: dict[str, str],
+        config: Config | None = None,
     ) -> Any:
-        cache_key = (service, region or "", identity)
+        config = config or _default_config(identity)
+        cache_key = (service, region or "", identity, id(config))
         with self._lock:
             made = self._made.get(cache_key)
             if made is None or (credentials and not _usable(made)):
-                config = CONSUMER_CLIENT_CONFIG if identity else CLIENT_CONFIG
                 client = self.session.client(service, region_name=region, config=config, **credentials)
                 if not identity:
                     pace_calls(client)
@@ -231,8 +243,12 @@ class SessionClients:
             return made.client
 
     def has(self, service: str, region: str | None, identity: str) -> bool:
-        made = self._made.get((service, region or "", identity))
+        made = self._made.get((service, region or "", identity, id(_default_config(identity))))
         return made is not None and _usable(made)
+
+
+def _default_config(identity: str) -> Config:
+    return CONSUMER_CLIENT_CONFIG if identity else CLIENT_CONFIG
 
 
 def _usable(made: _Made) -> bool:
@@ -270,11 +286,17 @@ class Clients:
     key_policies: KeyPolicyLocks = field(default_factory=KeyPolicyLocks)
 
     def get(
-        self, service: str, region: str | None, identity: str = "", expires: datetime | None = None, **credentials: str
+        self,
+        service: str,
+        region: str | None,
+        identity: str = "",
+        expires: datetime | None = None,
+        config: Config | None = None,
+        **credentials: str,
     ) -> Any:
         """The client for a service and region, as account A (`identity` "") or as an assumed role (`identity` its
-        ARN, with the `credentials` AssumeRole gave and when they `expire`)."""
-        return clients_of(self.session).get(service, region, identity, expires, credentials)
+        ARN, with the `credentials` AssumeRole gave and when they `expire`); `config` in place of the default."""
+        return clients_of(self.session).get(service, region, identity, expires, credentials, config)
 
     def has(self, service: str, region: str | None, identity: str) -> bool:
         """True when that client was already made, and its credentials are good for a while yet."""
@@ -297,6 +319,7 @@ class Service:
         """The boto3 session of account A."""
         return self.clients.session
 
-    def _client(self, region: str | None = None) -> Any:
-        """This service's client in account A, in `region` (default: the session's)."""
-        return self.clients.get(self.name, region or self.session.region_name)
+    def _client(self, region: str | None = None, config: Config | None = None) -> Any:
+        """This service's client in account A, in `region` (default: the session's), with `config` in place of
+        CLIENT_CONFIG."""
+        return self.clients.get(self.name, region or self.session.region_name, config=config)

@@ -107,6 +107,9 @@ class Plan:
     # Keys whose policy cannot be changed (a statement we did not write names a deleted principal): why, for each.
     # The plan changes nothing there, nor moves a secret there; the reconciliation fails once the rest is applied.
     jammed: tuple[str, ...] = ()
+    # The secret is scheduled for deletion: nobody can read it ("Secrets Manager immediately makes the secrets
+    # inaccessible": Secrets Manager user guide, "Delete a secret"); its key grants and parameters are revoked.
+    pending_deletion: bool = False
 
     @property
     def partition(self) -> str:
@@ -270,6 +273,7 @@ def plan_reconciliation(
         status_key=settings.status_tag_key,
         status_before=tag_value(state.tags, settings.status_tag_key),
         jammed=tuple(jammed),
+        pending_deletion=state.exists and state.pending_deletion,
     )
     status = plan.status_change(plan.unreachable)
     return replace(plan, changes=(*plan.changes, status)) if status else plan
