@@ -53,8 +53,9 @@ from secretshare.domain.errors import (
     ReconcileFailed,
     SecretShareError,
 )
+from secretshare.domain.grants import Reader
 from secretshare.domain.policy import render
-from secretshare.domain.settings import ALLOW_ORGANIZATION, Settings, check_queue_url
+from secretshare.domain.settings import ALLOW_ORGANIZATION, Settings, check_queue_url, granting_differences
 from secretshare.domain.sharetag import format_time
 from secretshare.gateway import Aws, Clients, error_code, failed_action
 from secretshare.reconciler.changes import PutKeyPolicy, ResourcePolicyChange, summarize
@@ -64,6 +65,8 @@ from secretshare.reconciler.reconcile import ReconcileResult, reconcile_secret
 from secretshare.reconciler.sweep import SecretCheck, SweepReport, enqueue_reconciliations
 from secretshare.reconciler.sweep import sweep as sweep_secrets
 
+# `--stack none`: the environment's settings, not compared with any deployed stack.
+NO_STACK = "none"
 # Exit statuses: a small stable set, documented in --help and docs/using.md.
 EXIT_OK = 0
 EXIT_FAILED = 1  # a reconciliation or an AWS call failed; `status --check` found drift or an error
@@ -251,6 +254,16 @@ def _global_options(*, top: bool) -> Callable[[Callable[..., Any]], Callable[...
                 **env,
             ),
             click.option(
+                "--stack",
+                envvar="SECRETSHARE_STACK" if top else None,
+                expose_value=False,
+                callback=_remember,
+                help="Act with the settings of this deployed secretshare stack (its parameters and outputs). "
+                f"Without it, the environment's settings must match any secretshare stack of the region; "
+                f"{NO_STACK!r}: the environment's, unchecked.",
+                **env,
+            ),
+            click.option(
                 "-v",
                 "--verbose",
                 "--debug",
@@ -274,6 +287,7 @@ ENVIRONMENT_HELP = f"""\b
 Environment (default in brackets):
   AWS_PROFILE, AWS_REGION  as --profile and --region
   AWS_ENDPOINT_URL         an emulator (moto, LocalStack) instead of AWS
+  SECRETSHARE_STACK        as --stack: the settings below come from that stack
   SHARE_TAG_KEY            the tag read, and <key>/... [{_DEFAULTS.share_tag_key}]
   SHARE_UNTIL_TAG_KEY      when a share ends [{_DEFAULTS.share_until_tag_key}]
   CONSUMER_ROLE_NAME       publisher role in each consumer account [{_DEFAULTS.consumer_role_name}]
@@ -343,6 +357,11 @@ def stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
 
 
+def stdout_is_terminal() -> bool:
+    """True when tables may be drawn on stdout; piped, they are plain lines."""
+    return sys.stdout.isatty()
+
+
 def _consoles() -> tuple[Console, Console]:
     # emoji=False: ARNs contain ":secret:", which rich would otherwise turn into an emoji.
     out = Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else _UNLIMITED_WIDTH)
@@ -356,15 +375,24 @@ def _start(ctx: click.Context, *, as_json: bool = False) -> _Run:
     options = ctx.ensure_object(dict)
     verbose = bool(options.get("verbose"))
     _configure_logging(verbose)
-    settings = Settings.from_env()
+    stack = options.get("stack") or ""
+    environment = Settings() if stack and stack != NO_STACK else Settings.from_env()
     out, err = _consoles()
     session = make_session(options.get("profile"), options.get("region"))
     _check_region(session)
     _check_endpoint()
     clients = Clients(session)
+    aws = Aws(environment, clients)
     with _spinner(err, "connecting to AWS"):
-        caller = parse_arn(Aws(settings, clients).sts.caller_arn(session.region_name, first_call=True))
-    run = _Run(settings, session, clients, caller.account if caller else "", verbose, out, err, as_json)
+        caller = parse_arn(aws.sts.caller_arn(session.region_name, first_call=True))
+    account = caller.account if caller else ""
+    if stack == NO_STACK:
+        settings = environment
+    elif stack:
+        settings = _settings_of_stack(aws, stack, account)
+    else:
+        settings = _checked_against_stacks(aws, environment)
+    run = _Run(settings, session, clients, account, verbose, out, err, as_json)
     _check_shared_key(run)
     _check_allow_list(run)
     return run
@@ -446,6 +474,44 @@ def _check_shared_key(run: _Run) -> None:
         ) from err
 
 
+def _settings_of_stack(aws: Aws, name: str, account: str) -> Settings:
+    """The settings the functions of stack `name` run with (template.yaml passes them from its parameters and
+    outputs); the environment's are not read."""
+    found = aws.stacks.stack(name)
+    if found is None:
+        raise CliError(
+            f"no secretshare stack {name!r} in account {account}, region {aws.region}",
+            hint="name the stack `sam deploy` created (`aws cloudformation describe-stacks`), in its region",
+            exit_code=EXIT_USAGE,
+        )
+    return Settings.from_env(found.environment)
+
+
+def _checked_against_stacks(aws: Aws, settings: Settings) -> Settings:
+    """`settings` when no secretshare stack of the region runs with other values of the settings that decide what
+    is granted: a run with other values would undo what the stack's functions do (revoke what they granted)."""
+    try:
+        stacks = list(aws.stacks.secretshare_stacks())
+    except ClientError as err:
+        if error_code(err) not in ("AccessDenied", "AccessDeniedException"):
+            raise
+        logging.getLogger("secretshare").info("stacks not compared: %s", err)
+        return settings  # the caller may not list stacks: nothing to compare with
+    differing = [(stack, granting_differences(settings, Settings.from_env(stack.environment))) for stack in stacks]
+    if not differing or any(not differences for _, differences in differing):
+        return settings
+    stack, differences = differing[0]
+    named = "; ".join(
+        f"{name.upper()} is {ours!r} here, {theirs!r} in the stack" for name, (ours, theirs) in differences.items()
+    )
+    raise CliError(
+        f"these settings differ from those of the deployed stack {stack.name!r}: {named}",
+        hint=f"--stack {stack.name} (or SECRETSHARE_STACK) acts with the stack's settings; --stack {NO_STACK} with "
+        "these, unchecked",
+        exit_code=EXIT_USAGE,
+    )
+
+
 def _check_allow_list(run: _Run) -> None:
     """ALLOWED_CONSUMERS=organization needs A's organization: every command says so up front, with one exit status,
     rather than each secret failing on its own (AllowListUnavailable, a usage error)."""
@@ -523,15 +589,20 @@ def reconcile(ctx: click.Context, secret: str, dry_run: bool, as_json: bool) -> 
         if isinstance(partial, ReconcileResult):
             _show_result(run, partial, dry_run=dry_run, error=str(err))
         raise
-    if _named_nothing(result.plan):
-        region = parse_arn(result.plan.secret_arn)
+    _check_named_something(run, secret, result.plan)
+    _show_result(run, result, dry_run=dry_run)
+
+
+def _check_named_something(run: _Run, secret: str, plan: Plan) -> None:
+    """A usage error when `secret` names no secret, and secretshare holds nothing for one of that name."""
+    if _named_nothing(plan):
+        region = parse_arn(plan.secret_arn)
         raise CliError(
             f"no secret {secret!r} in account {run.account}, region {region.region if region else run.region}, and "
             "secretshare holds nothing for one of that name",
             hint="check the name (`aws secretsmanager list-secrets`), --region and --profile",
             exit_code=EXIT_USAGE,
         )
-    _show_result(run, result, dry_run=dry_run)
 
 
 @main.command(
@@ -539,26 +610,58 @@ def reconcile(ctx: click.Context, secret: str, dry_run: bool, as_json: bool) -> 
     epilog=_epilog("secretshare policy payments/db-password > read-payments-db.json"),
 )
 @click.argument("secret")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document: the secret, its keys and the policy.")
 @_global_options(top=False)
 @click.pass_context
-def policy(ctx: click.Context, secret: str) -> None:
+def policy(ctx: click.Context, secret: str, as_json: bool) -> None:
     """Print the consumer IAM policy of SECRET, as secretshare publishes it: read the exact secret ARNs, decrypt
     with their exact keys through Secrets Manager only.
 
     Accounts of an organization or OU consumer get no parameter where account A cannot list them (a member
-    account); they attach this instead. Reads only. Fails when the secret is not on its key yet (reconcile first).
+    account); they attach this instead. Reads only. Fails when the secret is shared with nobody, or is not on its
+    key yet (reconcile it first).
     """
     check_secret_id(secret)
-    run = _start(ctx)
+    run = _start(ctx, as_json=as_json)
     plan = reconcile_secret(secret, dry_run=True, settings=run.settings, clients=run.clients).plan
+    _check_named_something(run, secret, plan)
     key_arns = {copy.region: copy.key_arn for copy in plan.copies}
-    if not plan.consumers or None in key_arns.values():
+    if not plan.consumers:
         raise CliError(
-            f"secret {plan.secret_arn} is not shared yet, or not yet on the key it will be shared with",
-            hint=f"reconcile it first: secretshare reconcile {secret}",
-            exit_code=EXIT_FAILED,
+            f"secret {plan.secret_arn} is shared with nobody: {_why_nobody(run, plan)}", hint=_share_hint(run, secret)
         )
-    click.echo(plan.consumer_document({region: arn for region, arn in key_arns.items() if arn}))
+    if None in key_arns.values():
+        raise CliError(
+            f"secret {plan.secret_arn} is not yet on the key it will be shared with",
+            hint=f"reconcile it: secretshare reconcile {secret}",
+        )
+    keys = {region: arn for region, arn in key_arns.items() if arn}
+    document = plan.consumer_document(keys)
+    if as_json:
+        _print_json(
+            {
+                "version": JSON_VERSION,
+                "secret": plan.secret_arn,
+                "name": plan.secret_name,
+                "keys": [{"region": region, "key_arn": arn} for region, arn in keys.items()],
+                "policy": json.loads(document),
+            }
+        )
+    else:
+        click.echo(document)
+
+
+def _why_nobody(run: _Run, plan: Plan) -> str:
+    if plan.pending_deletion:
+        return "it is scheduled for deletion, and nobody can read it"
+    if plan.rejected:
+        return "every entry of its tag was rejected: " + "; ".join(entry.reason for entry in plan.rejected)
+    return plan.notes[0] if plan.notes else f"its {run.settings.share_tag_key} tag names no consumer"
+
+
+def _share_hint(run: _Run, secret: str) -> str:
+    tag = run.settings.share_tag_key
+    return f"tag it: aws secretsmanager tag-resource --secret-id {secret} --tags Key={tag},Value=<account ids>"
 
 
 def _show_result(run: _Run, result: ReconcileResult, *, dry_run: bool, error: str | None = None) -> None:
@@ -650,22 +753,32 @@ def _line(console: Console, markup: str) -> None:
     is_flag=True,
     help=f"Exit {EXIT_FAILED} when a secret is out of sync, could not be checked, or has an error status (for CI).",
 )
+@click.option(
+    "--by-account",
+    is_flag=True,
+    help="One row per consumer account and principal: which secrets it can read, and whose grant lets it.",
+)
 @_global_options(top=False)
 @click.pass_context
-def status(ctx: click.Context, as_json: bool, check: bool) -> None:
-    """A table of every shared secret (tagged, or still granted by a key of ours): consumers, keys, the status its
-    status tag shows, and whether it is in sync or what a reconciliation would change.
+def status(ctx: click.Context, as_json: bool, check: bool, by_account: bool) -> None:
+    """A table of every shared secret (tagged, or still granted by a key of ours): consumers, who can read it now
+    from another account (every grant in its resource and key policies, ours and others', judged per principal), keys,
+    the status its status tag shows, and whether it is in sync or what a reconciliation would change.
 
     Read-only: it is the sweep's check, every secret read in parallel. An error status means rejected entries, a
     consumer account that cannot be reached, or a reconciliation that failed.
     """
     run = _start(ctx, as_json=as_json)
-    report = _checked(run)
+    report = _checked(run, with_grants=True)
     counts = _status_counts(report)
     if as_json:
-        _print_json({"version": JSON_VERSION, **counts, "secrets": [check_report(c) for c in report.checks]})
+        secrets = [status_report(c) for c in report.checks]
+        _print_json({"version": JSON_VERSION, **counts, "secrets": secrets, "by_account": by_account_report(report)})
+    elif by_account:
+        _print_by_account(run, report)
     else:
         _print_status_table(run, report)
+    if not as_json:
         _line(run.out, _status_summary(counts))
     problems = counts["drifted"] + counts["errors"] + counts["error_status"]
     if check and problems:
@@ -677,10 +790,15 @@ def status(ctx: click.Context, as_json: bool, check: bool) -> None:
         )
 
 
-def _checked(run: _Run) -> SweepReport:
+def _checked(run: _Run, *, with_grants: bool = False) -> SweepReport:
     """The sweep's read-only check of every candidate, with a progress bar on a terminal."""
     with _progress(run.err, "checking secrets", total=None) as advance:
-        return sweep_secrets(settings=run.settings, clients=run.clients, on_chunk=lambda done: advance(len(done)))
+        return sweep_secrets(
+            settings=run.settings,
+            clients=run.clients,
+            on_chunk=lambda done: advance(len(done)),
+            with_grants=with_grants,
+        )
 
 
 def _status_counts(report: SweepReport) -> dict[str, int]:
@@ -710,26 +828,97 @@ def _status_summary(counts: dict[str, int]) -> str:
 
 
 def _print_status_table(run: _Run, report: SweepReport) -> None:
-    table = Table("secret", "consumers", "keys", "status", "state")
-    for column in table.columns:
-        column.overflow = "fold"  # an ARN wraps on a narrow terminal; it is never cut short
+    rows: list[tuple[str | Text, ...]] = []
     for check in report.checks:
         plan = check.plan
         if plan is None:
             name = _name_of(check.arn)
             if check.error is not None:
-                table.add_row(name, "", "", Text("error", "red"), Text(f"error: {check.error}", "red"))
+                rows.append((name, "", "", Text("error", "red"), Text(f"error: {check.error}", "red")))
             else:
-                table.add_row(name, "", "", "", Text("a replica: its primary's region reconciles it", "dim"))
+                rows.append((name, "", "", "", Text("a replica: its primary's region reconciles it", "dim")))
             continue
         state = Text("in sync", "green") if not check.drifted else Text("\n".join(plan.describe()), "yellow")
+        if plan.pending_deletion:
+            state.append("\nscheduled for deletion: nobody can read it", "dim")
         for entry in plan.rejected:
             state.append(f"\nrejected: {entry.reason}", "red")
         for account, reason in sorted(plan.unreachable.items()):
             state.append(f"\nunreachable {account}: {reason}", "red")
         keys = "\n".join(_key_of(copy) + ("" if i == 0 else f" ({copy.region})") for i, copy in enumerate(plan.copies))
-        table.add_row(plan.secret_name, "\n".join(plan.consumers) or "-", keys, _status_cell(plan), state)
-    run.out.print(table)
+        readers = _readers_cell(check)
+        rows.append((plan.secret_name, "\n".join(plan.consumers) or "-", readers, keys, _status_cell(plan), state))
+    _print_rows(run, ("secret", "consumers", "can read now", "keys", "status", "state"), rows)
+
+
+def _readers_cell(check: SecretCheck) -> Text:
+    """Each principal of another account the policies let in: foreign grants marked, partial ones saying why they
+    do not let it read."""
+    cell = Text()
+    for reader in check.readers:
+        if cell:
+            cell.append("\n")
+        cell.append(reader.principal, "green" if reader.reads else "dim")
+        foreign = [grant for grant in reader.grants if not grant.ours]
+        if foreign:
+            cell.append(" (foreign: " + ", ".join(f"{g.policy} {g.sid or 'no Sid'}" for g in foreign) + ")", "red")
+        if not reader.reads:
+            cell.append(f" (cannot read: {_why_not(check, reader)})", "yellow")
+    return cell if cell else Text("-")
+
+
+def _why_not(check: SecretCheck, reader: Reader) -> str:
+    if not check.on_customer_managed_key:
+        return "the secret is on the AWS managed key"
+    policies = {grant.policy for grant in reader.grants}
+    return f"granted in the {' and '.join(sorted(policies))} only"
+
+
+def by_account_report(report: SweepReport) -> list[dict[str, Any]]:
+    """The reverse view: each consumer account's principals, and the secrets each can read, and by whose grant."""
+    rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for check in report.checks:
+        for reader in check.readers:
+            rows.setdefault((reader.account or "*", reader.principal), []).append(
+                {"secret": check.arn, "reads": reader.reads, "origin": reader.origin}
+            )
+    return [
+        {"account": account, "principal": principal, "secrets": secrets}
+        for (account, principal), secrets in sorted(rows.items())
+    ]
+
+
+def _print_by_account(run: _Run, report: SweepReport) -> None:
+    rows: list[tuple[str | Text, ...]] = [
+        (
+            row["account"],
+            row["principal"],
+            "\n".join(
+                _name_of(item["secret"])
+                + ("" if item["origin"] == "secretshare" else f" ({item['origin']})")
+                + ("" if item["reads"] else " (cannot read)")
+                for item in row["secrets"]
+            ),
+        )
+        for row in by_account_report(report)
+    ]
+    _print_rows(run, ("account", "principal", "can read"), rows)
+
+
+def _print_rows(run: _Run, headers: tuple[str, ...], rows: list[tuple[str | Text, ...]]) -> None:
+    """On a terminal, a table whose cells wrap (an ARN is never cut short). Piped, plain lines for grep and cut: the
+    headers, then one row a line, its cells separated by tabs and a cell's lines joined by "; "."""
+    if stdout_is_terminal():
+        table = Table(*headers)
+        for column in table.columns:
+            column.overflow = "fold"
+        for row in rows:
+            table.add_row(*row)
+        run.out.print(table)
+        return
+    for cells in (headers, *rows):
+        plain = (cell.plain if isinstance(cell, Text) else cell for cell in cells)
+        click.echo("\t".join("; ".join(part for part in text.splitlines() if part) for text in plain))
 
 
 def _status_cell(plan: Plan) -> Text:
@@ -816,20 +1005,18 @@ def _reconcile_all(run: _Run, arns: list[str], checks: dict[str, SecretCheck]) -
 
 
 def _print_sweep_table(run: _Run, outcomes: list[dict[str, Any]]) -> None:
-    table = Table("secret", "granted", "revoked", "writes", "status", "result")
-    for column in table.columns:
-        column.overflow = "fold"
-    for outcome in outcomes:
-        result = Text(f"failed: {outcome['error']}", "red") if outcome["error"] else Text("done", "green")
-        table.add_row(
+    rows: list[tuple[str | Text, ...]] = [
+        (
             outcome["name"] or outcome["secret"],
             "\n".join(outcome.get("granted", [])) or "-",
             "\n".join(outcome.get("revoked", [])) or "-",
             outcome.get("writes") or "-",
             outcome["status"] or "-",
-            result,
+            Text(f"failed: {outcome['error']}", "red") if outcome["error"] else Text("done", "green"),
         )
-    run.out.print(table)
+        for outcome in outcomes
+    ]
+    _print_rows(run, ("secret", "granted", "revoked", "writes", "status", "result"), rows)
 
 
 def _sweep_document(report: SweepReport, items: list[dict[str, Any]], *, queued: int | None) -> dict[str, Any]:
@@ -921,6 +1108,31 @@ def check_report(check: SecretCheck) -> dict[str, Any]:
         "error": check.error,
         "share_until": None,
         "pending_deletion": False,
+    }
+
+
+def status_report(check: SecretCheck) -> dict[str, Any]:
+    """A secret as `status` shows it: as checked, and who can read it from another account."""
+    return {**check_report(check), "readers": [reader_report(reader) for reader in check.readers]}
+
+
+def reader_report(reader: Reader) -> dict[str, Any]:
+    """A principal of another account the secret's policies let in, judged."""
+    return {
+        "principal": reader.principal,
+        "account": reader.account,
+        "reads": reader.reads,
+        "origin": reader.origin,
+        "grants": [
+            {
+                "policy": grant.policy,
+                "sid": grant.sid,
+                "principal": grant.principal,
+                "narrowed_to": list(grant.narrowed_to),
+                "origin": "secretshare" if grant.ours else "foreign",
+            }
+            for grant in reader.grants
+        ],
     }
 
 

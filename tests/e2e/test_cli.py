@@ -88,8 +88,44 @@ def test_policy_prints_what_is_published_and_fails_before_the_first_reconciliati
     run("reconcile", arn)
     printed = run("policy", "team/api-key")
 
-    assert before.exit_code == 1 and "reconcile it first" in before.stderr
+    assert before.exit_code == 1
+    assert before.error_lines == [
+        f"Error: secret {arn} is not yet on the key it will be shared with; hint: reconcile it: secretshare "
+        "reconcile team/api-key"
+    ]
     assert printed.exit_code == 0, printed.stderr
     read, decrypt = json.loads(printed.stdout)["Statement"]
     assert read["Resource"] == arn
     assert decrypt["Resource"] == aws.client("secretsmanager").describe_secret(SecretId=arn)["KmsKeyId"]
+
+
+def test_policy_json_names_the_secret_its_keys_and_the_policy(aws, run):
+    arn = shared_secret(aws, "222222222222")
+    run("reconcile", arn)
+    document = json.loads(run("policy", "team/api-key", "--json").stdout)
+    key_arn = aws.client("secretsmanager").describe_secret(SecretId=arn)["KmsKeyId"]
+    assert document == {
+        "version": 1,
+        "secret": arn,
+        "name": "team/api-key",
+        "keys": [{"region": "eu-west-1", "key_arn": key_arn}],
+        "policy": json.loads(run("policy", "team/api-key").stdout),
+    }
+
+
+def test_policy_of_a_secret_that_does_not_exist_is_a_usage_error_not_a_hint_to_reconcile(aws, run):
+    outcome = run("policy", "team/nonexistent")
+    assert outcome.exit_code == 2
+    assert outcome.error_lines[0].startswith("Error: no secret 'team/nonexistent' in account 123456789012")
+    assert "reconcile" not in outcome.stderr
+
+
+def test_policy_of_a_secret_shared_with_nobody_says_why_and_how_to_share_it(aws, run):
+    shared_secret(aws, "12345", name="app/odd")
+    outcome = run("policy", "app/odd")
+    assert outcome.exit_code == 1
+    (line,) = outcome.error_lines
+    assert "is shared with nobody: every entry of its tag was rejected: '12345'" in line
+    assert line.endswith(
+        "hint: tag it: aws secretsmanager tag-resource --secret-id app/odd --tags Key=share-with,Value=<account ids>"
+    )

@@ -27,6 +27,9 @@ SECRET_FIELDS = {
     "pending_deletion": bool,
 }
 RESULT_FIELDS = {**SECRET_FIELDS, "applied": bool, "failures": list}
+STATUS_SECRET_FIELDS = {**SECRET_FIELDS, "readers": list}
+READER_FIELDS = {"principal": str, "account": STRING_OR_NULL, "reads": bool, "origin": str, "grants": list}
+GRANT_FIELDS = {"policy": str, "sid": str, "principal": str, "narrowed_to": list, "origin": str}
 KEY_FIELDS = {"region": str, "key_arn": STRING_OR_NULL, "new_key_alias": STRING_OR_NULL}
 REJECTED_FIELDS = {"entry": str, "code": str, "reason": str}
 UNREACHABLE_FIELDS = {"account": str, "reason": str}
@@ -40,6 +43,7 @@ STATUS_FIELDS = {
     "error_status": int,
     "pending_deletion": int,
     "secrets": list,
+    "by_account": list,
 }
 SWEEP_FIELDS = {
     "version": int,
@@ -118,7 +122,7 @@ def test_a_failed_reconciliation_still_prints_its_document_then_one_error_line(c
     cli_world.create_secret("team/api-key", "222222222222 333333333333")
     cli_faults.deny("sts.AssumeRole", "not authorized", when=lambda request: "::333333333333:" in request["RoleArn"])
     outcome = run("reconcile", "team/api-key", "--json")
-    assert outcome.exit_code == EXIT_FAILED
+    assert outcome.exit_code == EXIT_FAILED, outcome.stderr
     document = parsed(outcome)
     assert_secret(document, RECONCILE_FIELDS)
     assert document["applied"] is True
@@ -137,7 +141,11 @@ def test_status_json_lists_every_secret_with_counts(aws, run):
     document = parsed(outcome)
     assert_shape(document, STATUS_FIELDS)
     for secret in document["secrets"]:
-        assert_secret(secret)
+        assert_secret(secret, STATUS_SECRET_FIELDS)
+        for reader in secret["readers"]:
+            assert_shape(reader, READER_FIELDS)
+            for grant in reader["grants"]:
+                assert_shape(grant, GRANT_FIELDS)
     assert {k: document[k] for k in ("checked", "in_sync", "drifted", "errors", "error_status")} == {
         "checked": 2,
         "in_sync": 1,
@@ -157,7 +165,7 @@ def test_a_secret_that_could_not_be_checked_is_an_error_row_not_a_failure_of_sta
     assert outcome.exit_code == 0, outcome.stderr
     document = parsed(outcome)
     (secret,) = document["secrets"]
-    assert_secret(secret)
+    assert_secret(secret, STATUS_SECRET_FIELDS)
     assert document["errors"] == 1 and secret["drift"] is True
     assert "AccessDeniedException" in secret["error"]
     table = run("status")
@@ -270,4 +278,68 @@ def test_a_sweep_whose_reconciliation_fails_exits_1_and_says_which(cli_world, cl
     assert outcome.error_lines == [
         "Error: 1 of 2 reconciliations failed; hint: the table names each failure; `secretshare reconcile <secret> -v` "
         "shows one in full"
+    ]
+
+
+def hand_shared(aws, run, account: str = "444444444444") -> str:
+    """A secret shared by tag with B, then by hand with `account` in both its policies."""
+    arn = shared_secret(aws, "222222222222", name="app/db")
+    run("reconcile", arn)
+    secrets, kms = aws.client("secretsmanager"), aws.client("kms")
+    grant = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Resource": "*"}
+    resource_policy = json.loads(secrets.get_resource_policy(SecretId=arn)["ResourcePolicy"])
+    resource_policy["Statement"].append({"Sid": "HandShare", **grant, "Action": "secretsmanager:GetSecretValue"})
+    secrets.put_resource_policy(SecretId=arn, ResourcePolicy=json.dumps(resource_policy))
+    key_id = secrets.describe_secret(SecretId=arn)["KmsKeyId"]
+    key_policy = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+    key_policy["Statement"].append({"Sid": "HandKey", **grant, "Action": "kms:Decrypt"})
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(key_policy))
+    return arn
+
+
+def test_status_json_names_every_reader_with_the_origin_of_each_grant_and_the_reverse_view(aws, run):
+    arn = hand_shared(aws, run)
+
+    document = parsed(run("status", "--json"))
+
+    (secret,) = document["secrets"]
+    readers = {reader["principal"]: reader for reader in secret["readers"]}
+    assert {p: (r["account"], r["reads"], r["origin"]) for p, r in readers.items()} == {
+        "arn:aws:iam::222222222222:root": ("222222222222", True, "secretshare"),
+        "arn:aws:iam::444444444444:root": ("444444444444", True, "foreign"),
+    }
+    hand = readers["arn:aws:iam::444444444444:root"]["grants"]
+    assert {(g["policy"], g["sid"], g["origin"]) for g in hand} == {
+        ("resource policy", "HandShare", "foreign"),
+        ("key policy", "HandKey", "foreign"),
+    }
+    assert document["by_account"] == [
+        {
+            "account": "222222222222",
+            "principal": "arn:aws:iam::222222222222:root",
+            "secrets": [{"secret": arn, "reads": True, "origin": "secretshare"}],
+        },
+        {
+            "account": "444444444444",
+            "principal": "arn:aws:iam::444444444444:root",
+            "secrets": [{"secret": arn, "reads": True, "origin": "foreign"}],
+        },
+    ]
+
+
+def test_the_status_table_marks_a_foreign_grant_and_the_reverse_view_lists_it(aws, run):
+    hand_shared(aws, run)
+
+    table = run("status").stdout.splitlines()
+    by_account = run("status", "--by-account").stdout.splitlines()
+
+    (row,) = [line for line in table if line.startswith("app/db\t")]
+    assert row.split("\t")[2] == (
+        "arn:aws:iam::222222222222:root; arn:aws:iam::444444444444:root (foreign: resource policy HandShare, key "
+        "policy HandKey)"
+    )
+    assert by_account[:3] == [
+        "account\tprincipal\tcan read",
+        "222222222222\tarn:aws:iam::222222222222:root\tapp/db",
+        "444444444444\tarn:aws:iam::444444444444:root\tapp/db (foreign)",
     ]

@@ -28,11 +28,29 @@ def test_piped_status_shows_whole_key_arns(aws, run):
     assert "…" not in outcome.stdout
 
 
+def test_piped_status_is_one_secret_a_line_with_its_reasons_on_it(aws, run):
+    shared_secret(aws, "222222222222 12345", name="app/odd")
+    shared_secret(aws, "222222222222", name="app/plain")
+    run("reconcile", "app/plain")
+
+    lines = run("status").stdout.splitlines()
+
+    assert lines[0] == "secret\tconsumers\tcan read now\tkeys\tstatus\tstate"
+    odd = [line for line in lines if line.startswith("app/odd\t")]
+    assert len(odd) == 1
+    assert "rejected: '12345' is not a 12-digit account id" in odd[0].split("\t")[5]
+    plain = [line for line in lines if line.startswith("app/plain\t")]
+    assert plain[0].split("\t")[1:2] == ["arn:aws:iam::222222222222:root"] and plain[0].endswith("\tin sync")
+    assert not any(ch in run("status").stdout for ch in "┏━│└")
+    assert lines[-1] == "2 secrets: 1 in sync, 1 out of sync, 1 with an error status"
+
+
 def test_on_a_narrow_terminal_status_wraps_arns_instead_of_cutting_them(aws, run, monkeypatch):
     arn = shared_secret(aws, "222222222222")
     run("reconcile", arn)
-    narrow = Console(highlight=False, emoji=False, width=70)
+    narrow = Console(highlight=False, emoji=False, width=100)
     monkeypatch.setattr(cli, "_consoles", lambda: (narrow, Console(stderr=True)))
+    monkeypatch.setattr(cli, "stdout_is_terminal", lambda: True)
     outcome = run("status")
     assert "…" not in outcome.stdout
     key_id = aws.client("secretsmanager").describe_secret(SecretId=arn)["KmsKeyId"].split("/")[-1]
@@ -117,13 +135,23 @@ def test_h_and_help_show_the_same_help(run, command):
     assert "Example:" in short.stdout and "Exit status:" in short.stdout
 
 
-@pytest.mark.parametrize("command", [[], ["reconcile"], ["status"], ["sweep"]])
+@pytest.mark.parametrize("command", [[], ["reconcile"], ["status"], ["sweep"], ["policy"]])
 def test_help_names_the_environment_its_defaults_and_the_exit_statuses(run, command):
     text = run(*command, "--help").stdout
-    for variable in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", "SHARE_TAG_KEY", "CONSUMER_ROLE_NAME"):
+    variables = (
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_ENDPOINT_URL",
+        "SHARE_TAG_KEY",
+        "CONSUMER_ROLE_NAME",
+        "SECRETSHARE_STACK",
+    )
+    for variable in variables:
         assert variable in text
     assert "ALLOWED_CONSUMERS        'organization', 'any', or account ids [organization]" in text
-    assert "organizations:ListAccounts" in text
+    # As the README says: it works in any account of the organization; listing the accounts is the extra.
+    assert "'organization' works in any account of A's AWS Organization" in " ".join(text.split())
+    assert "(the management account or a delegated administrator)" in " ".join(text.split())
     assert "[secretshare-publisher]" in text and "[share-with]" in text
     for status in (EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE):
         assert f"\n    {status}  " in text

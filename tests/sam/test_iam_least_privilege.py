@@ -16,6 +16,7 @@ import boto3
 from support.sam import (
     CONSUMER_TEMPLATE,
     REGION,
+    REPO,
     LambdaContext,
     as_list,
     load_sample,
@@ -26,7 +27,7 @@ from support.sam import (
 
 from secretshare.domain.names import GRANTS_TAG_KEY, MANAGED_BY_TAG, NAME_TAG_PREFIX, SHARED_KEY_TAG_VALUE
 from secretshare.gateway import REQUIRED_ACTIONS
-from secretshare.gateway.base import PUBLISHER_ROLE, RECONCILE_ROLE
+from secretshare.gateway.base import OPERATOR_ROLE, PUBLISHER_ROLE, RECONCILE_ROLE
 from secretshare.reconciler.sweep import sweep_message
 
 Operation = tuple[str, str]
@@ -99,9 +100,16 @@ def statements_with(statements: list[dict[str, Any]], wanted: str) -> list[dict[
 
 
 def test_every_required_action_belongs_to_a_principal():
-    assert set(REQUIRED_ACTIONS) == {RECONCILE_ROLE, PUBLISHER_ROLE}
+    assert set(REQUIRED_ACTIONS) == {RECONCILE_ROLE, PUBLISHER_ROLE, OPERATOR_ROLE}
     assert ROLE_OPERATIONS and CONSUMER_OPERATIONS
     assert not ROLE_OPERATIONS & CONSUMER_OPERATIONS, "each operation is made as one role"
+    assert not set(REQUIRED_ACTIONS[OPERATOR_ROLE]) & (ROLE_OPERATIONS | CONSUMER_OPERATIONS)
+
+
+def test_what_only_the_command_line_calls_is_documented_for_the_person_running_it():
+    text = (REPO / "docs" / "operating.md").read_text()
+    for operation in REQUIRED_ACTIONS[OPERATOR_ROLE].values():
+        assert f"`{operation}`" in text, operation
 
 
 def test_function_role_allows_exactly_its_operations_and_the_allowance():

@@ -8,7 +8,7 @@ import pytest
 from samcli.cli.types import CfnParameterOverridesType
 from support.sam import REPO, load_template, parameter_defaults
 
-from secretshare.domain.settings import Settings
+from secretshare.domain.settings import STACK_OUTPUT_SETTINGS, STACK_PARAMETER_SETTINGS, Settings
 
 PARAMETERS = {
     "ShareTagKey",
@@ -171,6 +171,14 @@ def test_alarm_email_and_trail_are_optional(template):
     trail = template["Resources"]["Trail"]["Properties"]
     assert trail["IsLogging"] is True
     assert trail["EventSelectors"] == [{"IncludeManagementEvents": True, "ReadWriteType": "WriteOnly"}]
+
+
+def test_the_command_lines_stack_settings_are_what_the_stack_passes_its_functions(template):
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    from_stack = {variable: {"Ref": parameter} for parameter, variable in STACK_PARAMETER_SETTINGS.items()}
+    from_stack |= {variable: template["Outputs"][output]["Value"] for output, variable in STACK_OUTPUT_SETTINGS.items()}
+    # Every setting the functions get from the stack, the command line's --stack reads the same way.
+    assert from_stack == {name: value for name, value in variables.items() if isinstance(value, dict)}
 
 
 def test_parameters_and_outputs(template):

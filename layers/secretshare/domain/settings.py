@@ -132,6 +132,40 @@ class Settings:
         return f"arn:{partition}:iam::{account}:role/{self.consumer_role_name}"
 
 
+# How a deployed stack (template.yaml) passes its settings to the functions: the environment variable each
+# parameter or output becomes (Globals.Function.Environment), so the command line can act with exactly its settings.
+STACK_PARAMETER_SETTINGS = {
+    "ShareTagKey": "SHARE_TAG_KEY",
+    "ShareUntilTagKey": "SHARE_UNTIL_TAG_KEY",
+    "ConsumerRoleName": "CONSUMER_ROLE_NAME",
+    "ParameterPrefix": "PARAMETER_PREFIX",
+    "AllowedConsumers": "ALLOWED_CONSUMERS",
+    "SharedKeyArn": "SHARED_KEY_ARN",
+}
+STACK_OUTPUT_SETTINGS = {
+    "ExpiryScheduleGroupName": "EXPIRY_SCHEDULE_GROUP",
+    "ExpiryScheduleRoleArn": "EXPIRY_SCHEDULE_ROLE_ARN",
+    "ReconcileQueueUrl": "QUEUE_URL",
+    "ReconcileQueueArn": "QUEUE_ARN",
+}
+# The settings that decide what is granted: a command line run whose values differ from a deployed stack's would undo
+# what its functions do.
+GRANTING_SETTINGS = (
+    "share_tag_key",
+    "share_until_tag_key",
+    "consumer_role_name",
+    "parameter_prefix",
+    "allowed_consumers",
+    "shared_key_arn",
+)
+
+
+def granting_differences(ours: Settings, theirs: Settings) -> dict[str, tuple[str, str]]:
+    """The settings that decide what is granted and differ: name -> (ours, theirs), as strings."""
+    found = {name: (str(getattr(ours, name)), str(getattr(theirs, name))) for name in GRANTING_SETTINGS}
+    return {name: values for name, values in found.items() if values[0] != values[1]}
+
+
 def _role_name(value: str) -> str:
     """CONSUMER_ROLE_NAME checked against IAM's rules for role names, so a bad value fails before anything is written
     (not later, as every consumer account unreachable, once account A's grants are in place)."""

@@ -13,6 +13,7 @@ import boto3
 from ..domain.settings import Settings
 from .accessanalyzer import AccessAnalyzer
 from .base import REQUIRED_ACTIONS, Clients, KeyClaim, default_session, error_code, failed_action
+from .cloudformation import CloudFormation
 from .consumer_accounts import ConsumerAccounts
 from .kms import Kms
 from .organizations import Organizations
@@ -43,6 +44,7 @@ class Aws:
         self.scheduler = Scheduler(self.settings, self.clients)
         self.queues = Queues(self.settings, self.clients)
         self.sts = Sts(self.settings, self.clients)
+        self.stacks = CloudFormation(self.settings, self.clients)
         self.consumers = ConsumerAccounts(self.settings, self.clients)
 
     @property

@@ -53,10 +53,12 @@ FIRST_CALL_CONFIG = CLIENT_CONFIG.merge(
 # functions run as), and the publisher role of each consumer account (consumer/template.yaml), assumed by it.
 RECONCILE_ROLE = "reconcile"
 PUBLISHER_ROLE = "publisher"
+# The person running the command line, with their own credentials in account A (docs/operating.md lists what it needs).
+OPERATOR_ROLE = "operator"
 
 # The IAM action each AWS operation needs, by the role that makes it, so the template's roles can be held against the
 # code. Filled in by the `calls` declarations: every AWS call secretshare makes is a method that declares it.
-REQUIRED_ACTIONS: dict[str, dict[tuple[str, str], str]] = {RECONCILE_ROLE: {}, PUBLISHER_ROLE: {}}
+REQUIRED_ACTIONS: dict[str, dict[tuple[str, str], str]] = {RECONCILE_ROLE: {}, PUBLISHER_ROLE: {}, OPERATOR_ROLE: {}}
 # IAM's service prefix where it differs from botocore's service name.
 _IAM_PREFIX = {"resourcegroupstaggingapi": "tag", "accessanalyzer": "access-analyzer"}
 # Operations authorized by an IAM action of another name.

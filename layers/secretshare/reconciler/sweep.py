@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 import boto3
 
 from ..domain.events import MESSAGE_GROUP_ID, reconcile_request
+from ..domain.grants import Grant, Reader, cross_account_grants, readers
 from ..domain.keypolicy import names_for_cleanup
 from ..domain.names import GRANTS_TAG_KEY
 from ..domain.policy import statements
@@ -52,6 +53,14 @@ class SecretCheck:
     arn: str
     plan: Plan | None = None
     error: str | None = None
+    # Every grant to read the secret from another account, ours and others' (what `status` shows).
+    grants: tuple[Grant, ...] = ()
+    on_customer_managed_key: bool = False
+
+    @property
+    def readers(self) -> tuple[Reader, ...]:
+        """Each principal of another account the grants name, and whether both policies let it read."""
+        return readers(self.grants, self.on_customer_managed_key)
 
     @property
     def drifted(self) -> bool:
@@ -110,8 +119,10 @@ def sweep(
     after: str = "",
     deadline: float | None = None,
     on_chunk: Callable[[tuple[SecretCheck, ...]], None] | None = None,
+    with_grants: bool = False,
 ) -> SweepReport:
-    """Check every candidate after `after` (ARN order), read-only, and report each one as it stands at `now`.
+    """Check every candidate after `after` (ARN order), read-only, and report each one as it stands at `now`
+    (`with_grants`: with every cross-account grant its policies hold, for `status`).
 
     A time-boxed share past its `share-until` is out of sync, so the sweep enforces expiry on its own. `on_chunk`
     receives the checks of each chunk as soon as it is done (for queuing, or a progress bar). `deadline` is a
@@ -133,7 +144,7 @@ def sweep(
                 return SweepReport(tuple(checks), resume_after=checks[-1].arn)
             began = time.monotonic()
             chunk = pending[start : start + SWEEP_CHUNK]
-            done = tuple(pool.map(lambda arn: _check(aws, arn, key_index, moment), chunk))
+            done = tuple(pool.map(lambda arn: _check(aws, arn, key_index, moment, with_grants), chunk))
             slowest = max(slowest, time.monotonic() - began)
             checks += done
             if on_chunk:
@@ -141,7 +152,7 @@ def sweep(
     return SweepReport(tuple(checks))
 
 
-def _check(aws: Aws, arn: str, key_index: KeyIndex, now: datetime) -> SecretCheck:
+def _check(aws: Aws, arn: str, key_index: KeyIndex, now: datetime, with_grants: bool = False) -> SecretCheck:
     """The secret's plan at `now`, or why it could not be made.
 
     Any failure is this secret's alone: it is reported (and the secret queued, so its reconciliation retries and
@@ -151,7 +162,12 @@ def _check(aws: Aws, arn: str, key_index: KeyIndex, now: datetime) -> SecretChec
         state, share = read_state(aws, arn, key_index=key_index)
         if state.exists and state.location.region != aws.region:
             return SecretCheck(arn)  # a replica here: the stack of its primary's region sees to it
-        return SecretCheck(arn, plan_reconciliation(state, share, aws.settings, now=now))
+        plan = plan_reconciliation(state, share, aws.settings, now=now)
+        if not with_grants:
+            return SecretCheck(arn, plan)
+        key_policy = state.key.policy if state.key else None
+        grants = cross_account_grants(state.resource_policy, key_policy, state.arn, state.location.account)
+        return SecretCheck(arn, plan, grants=grants, on_customer_managed_key=state.key is not None)
     except Exception as err:
         logger.exception("sweep: secret %s could not be checked: %s", arn, err)
         return SecretCheck(arn, error=f"{type(err).__name__}: {err}")

@@ -51,6 +51,7 @@ __all__ = ["StrictAws", "settings_from_environment"]
 _ACCESS_KEY = re.compile(r"<AccessKeyId>([^<]+)</AccessKeyId>")
 _ACCESS_DENIED = {
     "sts": ("AccessDenied", 403),
+    "cloudformation": ("AccessDenied", 403),
     "sqs": ("AccessDenied", 403),
     "scheduler": ("AccessDeniedException", 403),
 }

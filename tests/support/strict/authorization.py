@@ -292,6 +292,16 @@ class Steps:
     def _sts_GetCallerIdentity(self, parameters: Parameters) -> Iterator[Step]:
         return iter(())  # needs no permission (STS API reference)
 
+    def _cloudformation_DescribeStacks(self, parameters: Parameters) -> Iterator[Step]:
+        """The stack named (its id unknown to the caller: any one stands for it, since a policy names stacks by
+        name with a wildcard id); without a name, every stack, which "requires ListStacks and DescribeStacks
+        permissions" (botocore's cloudformation model, DescribeStacksInput.StackName)."""
+        name = parameters.get("StackName")
+        stack = f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{name or 'any'}/{_ANY_STACK_ID}"
+        if name is None:
+            yield Step("cloudformation:ListStacks", "*", self.account)
+        yield Step("cloudformation:DescribeStacks", stack, self.account)
+
     def _scheduler(self, parameters: Parameters) -> Step:
         group = parameters.get("GroupName") or "default"
         arn = f"arn:aws:scheduler:{self.region}:{self.account}:schedule/{group}/{parameters['Name']}"
@@ -332,6 +342,9 @@ class Steps:
         yield self._parameter(parameters)
         if parameters.get("Tags"):
             yield self._parameter(parameters, "ssm:AddTagsToResource")
+
+
+_ANY_STACK_ID = "4c5e8a10-ce2f-11ef-9a3b-0a1b2c3d4e5f"
 
 
 def _tag_context(tags: Mapping[str, str]) -> dict[str, Any]:

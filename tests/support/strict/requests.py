@@ -80,15 +80,21 @@ def response(request: AwsRequest, answer: Answer) -> AWSResponse:
     return AWSResponse(request.http.url, status, headers, MockRawResponse(body))  # type: ignore[arg-type]
 
 
+_XML_NAMESPACES = {
+    "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+    "cloudformation": "http://cloudformation.amazonaws.com/doc/2010-05-15/",
+}
+
+
 def error(request: AwsRequest, status: int, code: str, message: str) -> AWSResponse:
     """An error as the service sends it: JSON with `__type` (SQS's query-compatible JSON adds its code in the
-    `x-amzn-query-error` header), XML for STS."""
+    `x-amzn-query-error` header), XML for the query services (STS, CloudFormation)."""
     headers = {"x-amzn-RequestId": "3f1c0a62-1b7e-4c55-9b1a-strict0000001"}
-    if request.service == "sts":
+    if request.service in _XML_NAMESPACES:
         headers["Content-Type"] = "text/xml"
         kind = "Receiver" if status >= 500 else "Sender"
         body = (
-            '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            f'<ErrorResponse xmlns="{_XML_NAMESPACES[request.service]}">'
             f"<Error><Type>{kind}</Type><Code>{code}</Code><Message>{_xml(message)}</Message></Error>"
             "<RequestId>3f1c0a62-1b7e-4c55-9b1a-strict0000001</RequestId></ErrorResponse>"
         )
