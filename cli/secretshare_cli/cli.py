@@ -62,8 +62,9 @@ from secretshare.reconciler.changes import PutKeyPolicy, ResourcePolicyChange, s
 from secretshare.reconciler.plan import Plan
 from secretshare.reconciler.read import check_shared_key
 from secretshare.reconciler.reconcile import ReconcileResult, reconcile_secret
-from secretshare.reconciler.sweep import SecretCheck, SweepReport, enqueue_reconciliations
+from secretshare.reconciler.sweep import SecretCheck, SweepReport, enqueue_reconciliations, secrets_to_reconcile
 from secretshare.reconciler.sweep import sweep as sweep_secrets
+from secretshare.reconciler.unshare import Unshared, unshare_secret
 
 # `--stack none`: the environment's settings, not compared with any deployed stack.
 NO_STACK = "none"
@@ -1032,6 +1033,64 @@ def _sweep_document(report: SweepReport, items: list[dict[str, Any]], *, queued:
 
 
 # --- demo -----------------------------------------------------------------------------------------------------
+
+
+@main.command(
+    short_help="End one share, or every share: revoke every grant and parameter.",
+    epilog=_epilog("secretshare unshare payments/db-password --restore-key --dry-run"),
+)
+@click.argument("secret", required=False)
+@click.option("--all", "every", is_flag=True, help="Every shared secret of the region, instead of one SECRET.")
+@click.option(
+    "--restore-key",
+    is_flag=True,
+    help="Also move the secret back to the AWS managed key, and schedule the deletion (in 30 days, cancellable) of "
+    "the key secretshare made for it.",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would be done; write nothing.")
+@_global_options(top=False)
+@click.pass_context
+def unshare(ctx: click.Context, secret: str | None, every: bool, restore_key: bool, dry_run: bool) -> None:
+    """End the share of SECRET (or of every shared secret, --all): remove its share tags, so the functions do not
+    grant it again, and revoke every grant and parameter secretshare made for it, now. Statements secretshare did not
+    write stay as they are.
+    """
+    if bool(secret) == every:
+        raise CliError("name one SECRET, or --all", hint="secretshare unshare -h", exit_code=EXIT_USAGE)
+    if secret:
+        check_secret_id(secret)
+    run = _start(ctx)
+    targets = [secret] if secret else secrets_to_reconcile(settings=run.settings, clients=run.clients)
+    failed = 0
+    for target in targets:
+        try:
+            done = unshare_secret(
+                target, settings=run.settings, clients=run.clients, restore_key=restore_key, dry_run=dry_run
+            )
+        except ReconcileFailed as err:
+            failed += 1
+            _line(run.out, f"{escape(_name_of(target))}: failed: {escape(str(err))}")
+            continue
+        _line(run.out, escape(_unshared_line(done, dry_run=dry_run)))
+    if failed:
+        raise CliError(
+            f"{failed} of {_count(len(targets), 'share')} could not be ended",
+            hint="each line names the failure; run `secretshare unshare <secret>` again once it is fixed",
+        )
+
+
+def _unshared_line(done: Unshared, *, dry_run: bool) -> str:
+    would = "would " if dry_run else ""
+    parts = [
+        f"{would}remove tags {', '.join(done.removed_tags)}" if done.removed_tags else "no share tags",
+        f"{would}revoke {', '.join(done.revoked)}" if done.revoked else "nothing granted",
+    ]
+    if done.retired_key:
+        when = f" on {done.key_deletion_date}" if done.key_deletion_date else " in 30 days"
+        parts.append(f"{would}move to the AWS managed key and delete key {done.retired_key}{when}")
+    if done.key_kept:
+        parts.append(done.key_kept)
+    return f"{_name_of(done.secret_arn)}: {'; '.join(parts)}"
 
 
 @main.command(

@@ -103,7 +103,6 @@ def test_every_required_action_belongs_to_a_principal():
     assert set(REQUIRED_ACTIONS) == {RECONCILE_ROLE, PUBLISHER_ROLE, OPERATOR_ROLE}
     assert ROLE_OPERATIONS and CONSUMER_OPERATIONS
     assert not ROLE_OPERATIONS & CONSUMER_OPERATIONS, "each operation is made as one role"
-    assert not set(REQUIRED_ACTIONS[OPERATOR_ROLE]) & (ROLE_OPERATIONS | CONSUMER_OPERATIONS)
 
 
 def test_what_only_the_command_line_calls_is_documented_for_the_person_running_it():

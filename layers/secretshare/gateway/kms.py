@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from ..domain.errors import KeyNotUsable
 from ..domain.settings import Settings
-from .base import Clients, Service, calls, error_code
+from .base import OPERATOR_ROLE, Clients, Service, calls, error_code
 
 # KMS is eventually consistent: "AWS KMS might return a NotFoundException if you call [an operation on a key]
 # immediately after calling CreateKey"; changes "typically" propagate "in less than a few seconds", "in some cases
@@ -116,3 +116,14 @@ class Kms(Service):
         self._about(key_arn, lambda: client.put_key_policy(KeyId=key_arn, PolicyName="default", Policy=policy))
         self.clients.key_policies.wrote(key_arn)
         self._policies[key_arn] = json.loads(policy)
+
+    @calls("kms:DeleteAlias", "kms:ScheduleKeyDeletion", role=OPERATOR_ROLE)
+    def retire(self, key_arn: str, alias: str, region: str) -> str:
+        """Delete the key's alias (a later share makes a new key) and schedule the key's deletion after KMS's longest
+        waiting period, 30 days, during which CancelKeyDeletion brings it back (botocore's kms model,
+        ScheduleKeyDeletionRequest.PendingWindowInDays: 7 to 30). Returns when the key will be deleted."""
+        client = self._client(region)
+        client.delete_alias(AliasName=alias)
+        # By key id: AWS takes the id or the ARN (ScheduleKeyDeletionRequest.KeyId); moto 5 finds it by id only.
+        key_id = key_arn.rsplit("/", 1)[-1]
+        return client.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=30)["DeletionDate"].isoformat()

@@ -6,7 +6,7 @@ import json
 
 from botocore.exceptions import ClientError
 
-from .base import Service, calls, error_code
+from .base import OPERATOR_ROLE, Service, calls, error_code
 
 
 class SecretsManager(Service):
@@ -69,3 +69,8 @@ class SecretsManager(Service):
             client.untag_resource(SecretId=secret_arn, TagKeys=[key])
         else:
             client.tag_resource(SecretId=secret_arn, Tags=[{"Key": key, "Value": value}])
+
+    @calls("secretsmanager:UntagResource", role=OPERATOR_ROLE)
+    def untag(self, secret_arn: str, keys: list[str], region: str) -> None:
+        """Remove the person's share tags from the secret (`secretshare unshare`): the share ends where it began."""
+        self._client(region).untag_resource(SecretId=secret_arn, TagKeys=keys)

@@ -104,9 +104,11 @@ class SweepReport:
         return self.resume_after is None
 
 
-def secrets_to_reconcile(*, settings: Settings, session: boto3.Session | None = None) -> list[str]:
+def secrets_to_reconcile(
+    *, settings: Settings, session: boto3.Session | None = None, clients: Clients | None = None
+) -> list[str]:
     """ARNs of every secret that is tagged, or that a key of ours still grants on (untagged or deleted)."""
-    aws = Aws(settings, Clients(session or boto3.Session()))
+    aws = Aws(settings, clients or Clients(session or boto3.Session()))
     return _candidates(aws, _key_index(aws))
 
 
