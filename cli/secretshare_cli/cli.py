@@ -58,6 +58,7 @@ from secretshare.domain.policy import render
 from secretshare.domain.settings import ALLOW_ORGANIZATION, Settings, check_queue_url, granting_differences
 from secretshare.domain.sharetag import format_time
 from secretshare.gateway import Aws, Clients, error_code, failed_action
+from secretshare.reconciler.adopt import Adopted, adopt_secret
 from secretshare.reconciler.changes import PutKeyPolicy, ResourcePolicyChange, summarize
 from secretshare.reconciler.plan import Plan
 from secretshare.reconciler.read import check_shared_key
@@ -1033,6 +1034,56 @@ def _sweep_document(report: SweepReport, items: list[dict[str, Any]], *, queued:
 
 
 # --- demo -----------------------------------------------------------------------------------------------------
+
+
+@main.command(
+    short_help="Take over a secret shared by hand: tag it, grant as it is read now, replace the hand-made statements.",
+    epilog=_epilog("secretshare adopt payments/db-password            # then: ... --apply"),
+)
+@click.argument("secret")
+@click.option("--apply", is_flag=True, help="Do it (without it, print what would be done and write nothing).")
+@_global_options(top=False)
+@click.pass_context
+def adopt(ctx: click.Context, secret: str, apply: bool) -> None:
+    """Take over SECRET, shared by hand: tag it `share-with` with every principal of another account that can read it
+    now, reconcile it, then remove the hand-written statements secretshare's grants replace. A statement it cannot
+    express (other actions, other conditions, a key statement for other secrets too, a grant in one policy only) is
+    left as it is and listed. Without --apply nothing is written.
+    """
+    check_secret_id(secret)
+    run = _start(ctx)
+    adopted = adopt_secret(secret, settings=run.settings, clients=run.clients, apply=apply)
+    if adopted is None:
+        region = parse_arn(secret)
+        raise CliError(
+            f"no secret {secret!r} in account {run.account}, region {region.region if region else run.region}",
+            hint="check the name (`aws secretsmanager list-secrets`), --region and --profile",
+            exit_code=EXIT_USAGE,
+        )
+    for line in _adoption_lines(adopted, applied=apply):
+        _line(run.out, escape(line))
+    if adopted.left_behind:
+        raise CliError(
+            f"taken-over statements came back: {', '.join(adopted.left_behind)}",
+            hint="another reconciliation wrote the policy meanwhile; run `secretshare adopt` again to remove them",
+        )
+
+
+def _adoption_lines(adopted: Adopted, *, applied: bool) -> list[str]:
+    name = _name_of(adopted.secret_arn)
+    adoption = adopted.adoption
+    if not adoption.entries:
+        head = f"{name}: nothing to adopt: no hand-written grant lets a principal of another account read it"
+    else:
+        tags = " ".join(f"{key}={value!r}" for key, value in adopted.tags.items())
+        head = f"{name}: {'tagged' if applied else 'would tag'} {tags}"
+        if adopted.result is not None:
+            head += f"; status: {result_status(adopted.result) or '-'}"
+    verb = "took over" if applied and adoption.entries else "would take over"
+    lines = [head]
+    lines += [f"  {verb}: {policy} {stmt.get('Sid') or '(no Sid)'}" for policy, stmt in adoption.taken_over]
+    lines += [f"  left as it is: {kept.policy} {kept.sid}: {kept.why}" for kept in adoption.kept]
+    return lines
 
 
 @main.command(

@@ -74,3 +74,8 @@ class SecretsManager(Service):
     def untag(self, secret_arn: str, keys: list[str], region: str) -> None:
         """Remove the person's share tags from the secret (`secretshare unshare`): the share ends where it began."""
         self._client(region).untag_resource(SecretId=secret_arn, TagKeys=keys)
+
+    @calls("secretsmanager:TagResource", role=OPERATOR_ROLE)
+    def tag(self, secret_arn: str, tags: dict[str, str], region: str) -> None:
+        """Write the person's share tags on the secret (`secretshare adopt`)."""
+        self._client(region).tag_resource(SecretId=secret_arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
