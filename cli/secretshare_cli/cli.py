@@ -57,6 +57,7 @@ from secretshare.domain.grants import Reader
 from secretshare.domain.policy import render
 from secretshare.domain.settings import ALLOW_ORGANIZATION, Settings, check_queue_url, granting_differences
 from secretshare.domain.sharetag import format_time
+from secretshare.domain.snippets import FORMATS, consumer_snippet
 from secretshare.gateway import Aws, Clients, error_code, failed_action
 from secretshare.reconciler.adopt import Adopted, adopt_secret
 from secretshare.reconciler.changes import PutKeyPolicy, ResourcePolicyChange, summarize
@@ -608,14 +609,25 @@ def _check_named_something(run: _Run, secret: str, plan: Plan) -> None:
 
 
 @main.command(
-    short_help="Print the IAM policy a consumer attaches to read one secret.",
-    epilog=_epilog("secretshare policy payments/db-password > read-payments-db.json"),
+    short_help="Print the IAM policy a consumer attaches to read one secret, or a snippet for its tooling.",
+    epilog=_epilog("secretshare policy payments/db-password --format external-secrets > db-password.yaml"),
 )
 @click.argument("secret")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document: the secret, its keys and the policy.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document: the secret, its keys, the policy and snippets."
+)
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(FORMATS),
+    default="iam",
+    show_default=True,
+    help="The IAM policy, or what a consumer's tooling reads the secret with: an External Secrets SecretStore and "
+    "ExternalSecret, a Secrets Store CSI SecretProviderClass, or Terraform.",
+)
 @_global_options(top=False)
 @click.pass_context
-def policy(ctx: click.Context, secret: str, as_json: bool) -> None:
+def policy(ctx: click.Context, secret: str, as_json: bool, kind: str) -> None:
     """Print the consumer IAM policy of SECRET, as secretshare publishes it: read the exact secret ARNs, decrypt
     with their exact keys through Secrets Manager only.
 
@@ -647,10 +659,15 @@ def policy(ctx: click.Context, secret: str, as_json: bool) -> None:
                 "name": plan.secret_name,
                 "keys": [{"region": region, "key_arn": arn} for region, arn in keys.items()],
                 "policy": json.loads(document),
+                "snippets": {
+                    name: consumer_snippet(name, plan.secret_arn, plan.secret_name, document)
+                    for name in FORMATS
+                    if name != "iam"
+                },
             }
         )
     else:
-        click.echo(document)
+        click.echo(consumer_snippet(kind, plan.secret_arn, plan.secret_name, document), nl=kind == "iam")
 
 
 def _why_nobody(run: _Run, plan: Plan) -> str:

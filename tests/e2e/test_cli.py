@@ -104,6 +104,7 @@ def test_policy_json_names_the_secret_its_keys_and_the_policy(aws, run):
     run("reconcile", arn)
     document = json.loads(run("policy", "team/api-key", "--json").stdout)
     key_arn = aws.client("secretsmanager").describe_secret(SecretId=arn)["KmsKeyId"]
+    snippets = document.pop("snippets")  # their shape: tests/e2e/test_cli_snippets.py
     assert document == {
         "version": 1,
         "secret": arn,
@@ -111,6 +112,7 @@ def test_policy_json_names_the_secret_its_keys_and_the_policy(aws, run):
         "keys": [{"region": "eu-west-1", "key_arn": key_arn}],
         "policy": json.loads(run("policy", "team/api-key").stdout),
     }
+    assert set(snippets) == {"external-secrets", "csi", "terraform"}
 
 
 def test_policy_of_a_secret_that_does_not_exist_is_a_usage_error_not_a_hint_to_reconcile(aws, run):
