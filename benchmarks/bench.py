@@ -525,7 +525,7 @@ def latency_rows(results: dict[str, Any]) -> list[tuple[str, str, str, bool | No
             None,
         ),
         (
-            "burst: the emulator's own time (moto answers one request at a time)",
+            "burst: the emulator's own time, summed over requests (lookups run at once, anything else alone)",
             f"{burst['emulator'].get('busy_s', 0):.0f} s busy of {burst['seconds']:.0f} s "
             f"{burst['emulator'].get('seconds_by_operation', '')}",
             "report",

@@ -28,7 +28,8 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -254,18 +255,55 @@ def build(accounts: list[str], shared: int, unshared: int, seed: int) -> dict[st
     }
 
 
+class ReadWriteLock:
+    """Requests that only look one thing up at once; any other alone (a writer waiting goes before new readers)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._writing and not self._writers_waiting)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._readers -= 1
+                self._changed.notify_all()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._changed:
+            self._writers_waiting += 1
+            self._changed.wait_for(lambda: not self._writing and not self._readers)
+            self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._writing = False
+                self._changed.notify_all()
+
+
 class Timed:
-    """moto's WSGI application, one request at a time, timing each from its start to its last byte of response.
+    """moto's WSGI application, timing each request from its start to its last byte of response.
 
     moto's backends are not thread-safe: a tagging query iterating the keys while another thread created one failed
-    with "dictionary changed size during iteration" (the reconcile function reconciles ten secrets at once). moto
-    answers most requests in a few milliseconds, so one at a time costs the measurement little; `stats` says how much.
+    with "dictionary changed size during iteration" (the reconcile function reconciles ten secrets at once). So a
+    request that looks one thing up (a JSON service's Get or Describe) runs beside others of its kind, and any other
+    request (a write, a list, the tagging query) runs alone; `stats` says how busy moto was.
     """
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.lock = threading.Lock()
-        self.serial = threading.Lock()
+        self.access = ReadWriteLock()
         self.durations: list[float] = []
         self.by_operation: Counter[str] = Counter()
         self.cpu = time.process_time()
@@ -274,7 +312,9 @@ class Timed:
         if environ.get("PATH_INFO") == "/_bench/stats":
             start_response("200 OK", [("Content-Type", "application/json")])
             return [json.dumps(self.stats()).encode()]
-        with self.serial:
+        operation = _operation(environ)
+        lookup = environ.get("HTTP_X_AMZ_TARGET") and operation.startswith(("Get", "Describe"))
+        with self.access.reading() if lookup and operation != "GetResources" else self.access.writing():
             started = time.perf_counter()
             try:
                 return list(self.app(environ, start_response))
@@ -282,7 +322,7 @@ class Timed:
                 took = time.perf_counter() - started
                 with self.lock:
                     self.durations.append(took)
-                    self.by_operation[_operation(environ)] += took
+                    self.by_operation[operation] += took
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
