@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .arns import parse_arn
-from .grants import KEY_POLICY, RESOURCE_POLICY, cross_account_grants, readers
+from .grants import KEY_POLICY, RESOURCE_POLICY, aws_principals, condition_values, cross_account_grants, readers
 from .keypolicy import SECRET_ARN_KEY
 from .names import is_ours
 from .policy import Document, Statement, statements
@@ -64,7 +64,7 @@ def plan_adoption(
                 kept.append(KeptStatement(policy, str(statement.get("Sid", "")) or "(no Sid)", why))
                 continue
             taken.append((policy, statement))
-            entries |= {_entry(principal) for principal in _principals(statement)}
+            entries |= {_entry(principal) for principal in aws_principals(statement)}
     return Adoption(tuple(sorted(entries)), tuple(taken), tuple(kept))
 
 
@@ -78,7 +78,7 @@ def _grants_outside(statement: Statement, policy: str, secret_arn: str, producer
 def _why_kept(statement: Statement, policy: str, secret_arn: str, reading: set[str]) -> str | None:
     if any(key in statement for key in ("NotPrincipal", "NotAction", "NotResource")):
         return "it uses NotPrincipal, NotAction or NotResource"
-    principals = _principals(statement)
+    principals = aws_principals(statement)
     if not principals or any(p == "*" or parse_arn(p) is None for p in principals):
         return "its principal is not an account, a role or a user"
     actions = statement.get("Action")
@@ -99,24 +99,8 @@ def _why_kept(statement: Statement, policy: str, secret_arn: str, reading: set[s
 
 
 def _for_this_secret_alone(statement: Statement, secret_arn: str) -> bool:
-    values = [
-        value
-        for operator in (statement.get("Condition") or {}).values()
-        for key, given in operator.items()
-        if key.lower() == SECRET_ARN_KEY.lower()
-        for value in ([given] if isinstance(given, str) else given)
-    ]
+    values = condition_values(statement, (SECRET_ARN_KEY.lower(),))
     return bool(values) and all(value == secret_arn for value in values)
-
-
-def _principals(statement: Statement) -> list[str]:
-    principal = statement.get("Principal")
-    named = principal.get("AWS", []) if isinstance(principal, dict) else [principal] if principal else []
-    return [_as_arn(str(p)) for p in ([named] if isinstance(named, str) else named)]
-
-
-def _as_arn(principal: str) -> str:
-    return f"arn:aws:iam::{principal}:root" if principal.isdigit() and len(principal) == 12 else principal
 
 
 def _entry(principal: str) -> str:

@@ -96,9 +96,9 @@ def _grants(document: Document | None, policy: str, secret_arn: str) -> list[Gra
             continue
         if policy == KEY_POLICY and not _names_secret(statement, secret_arn):
             continue
-        narrowed, accounts = _condition_values(statement, _NARROWING_KEYS), _condition_values(statement, _ACCOUNT_KEYS)
+        narrowed, accounts = condition_values(statement, _NARROWING_KEYS), condition_values(statement, _ACCOUNT_KEYS)
         sid, ours = str(statement.get("Sid", "")), is_ours(statement)
-        found += [Grant(p, narrowed, policy, sid, ours, accounts) for p in _principals(statement)]
+        found += [Grant(p, narrowed, policy, sid, ours, accounts) for p in aws_principals(statement)]
     return found
 
 
@@ -114,18 +114,12 @@ def _allows(statement: Statement, action: str) -> bool:
 
 def _names_secret(statement: Statement, secret_arn: str) -> bool:
     """False when the statement's encryption-context condition names other secrets only (a shared key's grants)."""
-    values = [
-        value
-        for operator in (statement.get("Condition") or {}).values()
-        if isinstance(operator, dict)
-        for key, given in operator.items()
-        if key.lower() == SECRET_ARN_KEY.lower()
-        for value in ([given] if isinstance(given, str) else given)
-    ]
-    return not values or any(fnmatch.fnmatchcase(secret_arn, str(value)) for value in values)
+    values = condition_values(statement, (SECRET_ARN_KEY.lower(),))
+    return not values or any(fnmatch.fnmatchcase(secret_arn, value) for value in values)
 
 
-def _condition_values(statement: Statement, keys: tuple[str, ...]) -> tuple[str, ...]:
+def condition_values(statement: Statement, keys: tuple[str, ...]) -> tuple[str, ...]:
+    """Every value the statement's conditions give the condition keys `keys` (lowercase), under any operator."""
     return tuple(
         sorted(
             str(value)
@@ -138,7 +132,7 @@ def _condition_values(statement: Statement, keys: tuple[str, ...]) -> tuple[str,
     )
 
 
-def _principals(statement: Statement) -> list[str]:
+def aws_principals(statement: Statement) -> list[str]:
     """The AWS principals a statement names (a bare account id as its root); service principals are not accounts."""
     principal = statement.get("Principal")
     if principal == ANYONE:
