@@ -599,13 +599,17 @@ def reconcile(ctx: click.Context, secret: str, dry_run: bool, as_json: bool) -> 
 def _check_named_something(run: _Run, secret: str, plan: Plan) -> None:
     """A usage error when `secret` names no secret, and secretshare holds nothing for one of that name."""
     if _named_nothing(plan):
-        region = parse_arn(plan.secret_arn)
-        raise CliError(
-            f"no secret {secret!r} in account {run.account}, region {region.region if region else run.region}, and "
-            "secretshare holds nothing for one of that name",
-            hint="check the name (`aws secretsmanager list-secrets`), --region and --profile",
-            exit_code=EXIT_USAGE,
-        )
+        raise _no_secret(run, secret, plan.secret_arn, ", and secretshare holds nothing for one of that name")
+
+
+def _no_secret(run: _Run, secret: str, looked_up: str, also: str = "") -> CliError:
+    """The usage error for a SECRET that names no secret where it was looked for (`looked_up`: its ARN, or name)."""
+    arn = parse_arn(looked_up)
+    return CliError(
+        f"no secret {secret!r} in account {run.account}, region {arn.region if arn else run.region}{also}",
+        hint="check the name (`aws secretsmanager list-secrets`), --region and --profile",
+        exit_code=EXIT_USAGE,
+    )
 
 
 @main.command(
@@ -1071,12 +1075,7 @@ def adopt(ctx: click.Context, secret: str, apply: bool) -> None:
     run = _start(ctx)
     adopted = adopt_secret(secret, settings=run.settings, clients=run.clients, apply=apply)
     if adopted is None:
-        region = parse_arn(secret)
-        raise CliError(
-            f"no secret {secret!r} in account {run.account}, region {region.region if region else run.region}",
-            hint="check the name (`aws secretsmanager list-secrets`), --region and --profile",
-            exit_code=EXIT_USAGE,
-        )
+        raise _no_secret(run, secret, secret)
     for line in _adoption_lines(adopted, applied=apply):
         _line(run.out, escape(line))
     if adopted.left_behind:

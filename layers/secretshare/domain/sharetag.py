@@ -69,13 +69,14 @@ class ShareTag:
         return tuple(sorted({consumer.account or "" for consumer in self.consumers}))
 
 
+def is_share_tag_key(key: str, tag_key: str) -> bool:
+    """True for the share tag `tag_key` and every `<tag_key>/<anything>`."""
+    return key == tag_key or key.startswith(tag_key + "/")
+
+
 def share_tag_entries(tags: Iterable[Mapping[str, str]], tag_key: str) -> list[str]:
     """Entries of the share tag and of every `<tag_key>/<anything>` tag, in tag-key order."""
-    selected = sorted(
-        (tag["Key"], tag.get("Value", ""))
-        for tag in tags
-        if tag["Key"] == tag_key or tag["Key"].startswith(tag_key + "/")
-    )
+    selected = sorted((tag["Key"], tag.get("Value", "")) for tag in tags if is_share_tag_key(tag["Key"], tag_key))
     return [entry for _, value in selected for entry in value.split()]
 
 
@@ -86,7 +87,7 @@ def tag_value(tags: Iterable[Mapping[str, str]], key: str) -> str | None:
 
 def has_share_tag(tags: Iterable[Mapping[str, str]], tag_key: str) -> bool:
     """True when any share tag key is present, even with an empty value."""
-    return any(tag["Key"] == tag_key or tag["Key"].startswith(tag_key + "/") for tag in tags)
+    return any(is_share_tag_key(tag["Key"], tag_key) for tag in tags)
 
 
 def parse_share_tag(

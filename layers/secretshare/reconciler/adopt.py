@@ -14,12 +14,12 @@ import time
 from dataclasses import dataclass
 
 from ..domain.adoption import Adoption, plan_adoption
-from ..domain.arns import parse_arn
 from ..domain.grants import KEY_POLICY, RESOURCE_POLICY
 from ..domain.policy import Document, Statement, canonical, render, statements
 from ..domain.settings import Settings
 from ..domain.sharetag import tag_value
 from ..gateway import Aws, Clients
+from .read import customer_key_metadata, describe
 from .reconcile import ReconcileResult, reconcile_secret
 
 # Secrets Manager tag values hold at most 256 characters (botocore's secretsmanager model, TagValueType).
@@ -43,9 +43,7 @@ class Adopted:
 def adopt_secret(secret_id: str, *, settings: Settings, clients: Clients, apply: bool = False) -> Adopted | None:
     """Adopt `secret_id` (name or ARN); None when there is no such secret."""
     aws = Aws(settings, clients)
-    location = parse_arn(secret_id)
-    region = location.region if location else aws.region
-    description = aws.secrets.describe(secret_id, region)
+    description, region = describe(aws, secret_id)
     if description is None:
         return None
     arn = description["ARN"]
@@ -62,9 +60,8 @@ def adopt_secret(secret_id: str, *, settings: Settings, clients: Clients, apply:
 
 def _policies(aws: Aws, description: dict, region: str) -> tuple[Document | None, str | None, Document | None]:
     resource_policy = aws.secrets.resource_policy(description["ARN"], region)
-    key_id = description.get("KmsKeyId")
-    metadata = aws.kms.describe_key(key_id, region) if key_id else None
-    if metadata is None or metadata.get("KeyManager") == "AWS":
+    metadata = customer_key_metadata(aws, description, region)
+    if metadata is None:
         return resource_policy, None, None
     return resource_policy, metadata["Arn"], aws.kms.key_policy(metadata["Arn"], region)
 

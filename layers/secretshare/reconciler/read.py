@@ -65,8 +65,7 @@ def read_state(
     far behind the tagging index is). A replica is reconciled through its primary, which owns the tags and the
     resource policy.
     """
-    region = region_of(secret_id) or aws.region
-    description = aws.secrets.describe(secret_id, region)
+    description, region = describe(aws, secret_id)
     if description is None:
         state = _gone_secret_state(aws, secret_id, region)
         return _complete(aws, state, _Keys(aws, state.name, state.location.account, key_index), ()), ShareTag()
@@ -128,6 +127,23 @@ def _allowed(
             return frozenset(), frozenset()
         return organization.accounts, frozenset({organization.id})
     return allow.accounts, allow.organizations
+
+
+def describe(aws: Aws, secret_id: str) -> tuple[dict | None, str]:
+    """The secret's description (None: it does not exist) and the region it was looked for in: the ARN's, else the
+    session's."""
+    region = region_of(secret_id) or aws.region
+    return aws.secrets.describe(secret_id, region), region
+
+
+def customer_key_metadata(aws: Aws, description: dict, region: str) -> dict | None:
+    """DescribeKey's metadata of the customer-managed key encrypting a described secret; None on the AWS managed
+    key."""
+    key_id = description.get("KmsKeyId")
+    if not key_id or _is_aws_managed_alias(key_id):
+        return None
+    metadata = aws.kms.describe_key(key_id, region)
+    return None if metadata is None or metadata.get("KeyManager") == "AWS" else metadata
 
 
 def region_of(secret_id: str) -> str | None:

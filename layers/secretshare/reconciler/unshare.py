@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..domain.arns import parse_arn
 from ..domain.names import key_alias
 from ..domain.settings import Settings
+from ..domain.sharetag import is_share_tag_key
 from ..gateway import Aws, Clients
+from .read import customer_key_metadata, describe
 from .reconcile import ReconcileResult, reconcile_secret
 from .state import KeyState
 
@@ -42,20 +43,15 @@ def unshare_secret(
     secretshare granted for it is revoked; with `restore_key`, move it back to the AWS managed key and retire the key
     secretshare made for it (a key it did not make, or shares with other secrets, stays)."""
     aws = Aws(settings, clients)
-    location = parse_arn(secret_id)
-    region = location.region if location else aws.region
-    description = aws.secrets.describe(secret_id, region)
-    before = reconcile_secret(secret_id, settings=settings, clients=clients, dry_run=True)
-    revoked = tuple(sorted({*before.plan.previous_consumers, *before.plan.consumers}))
-    if description is None:  # already deleted: what is left of its grants is cleaned up as usual
-        result = reconcile_secret(secret_id, settings=settings, clients=clients, dry_run=dry_run)
-        return Unshared(result.secret_arn, (), revoked, result)
-    arn = description["ARN"]
-    tags = _share_tags(description, settings)
+    description, region = describe(aws, secret_id)
+    tags = _share_tags(description, settings) if description else ()
     if tags and not dry_run:
-        aws.secrets.untag(arn, list(tags), region)
-    result = before if dry_run else reconcile_secret(arn, settings=settings, clients=clients)
-    unshared = Unshared(arn, tags, revoked, result)
+        aws.secrets.untag(description["ARN"], list(tags), region)
+    # Without the tags nothing is wanted any more: what was granted is revoked (a dry run, tags still on, plans none).
+    result = reconcile_secret(secret_id, settings=settings, clients=clients, dry_run=dry_run)
+    unshared = Unshared(result.secret_arn, tags, result.plan.previous_consumers, result)
+    if description is None:  # already deleted: what was left of its grants is cleaned up as usual
+        return unshared
     if not restore_key:
         return unshared
     return _restore_key(aws, unshared, description, region, dry_run)
@@ -63,20 +59,20 @@ def unshare_secret(
 
 def _share_tags(description: dict, settings: Settings) -> tuple[str, ...]:
     keys = [tag["Key"] for tag in description.get("Tags", [])]
-    share = settings.share_tag_key
-    return tuple(k for k in keys if k == share or k.startswith(share + "/") or k == settings.share_until_tag_key)
+    return tuple(k for k in keys if is_share_tag_key(k, settings.share_tag_key) or k == settings.share_until_tag_key)
 
 
 def _restore_key(aws: Aws, unshared: Unshared, description: dict, region: str, dry_run: bool) -> Unshared:
-    key_id = description.get("KmsKeyId")
-    metadata = aws.kms.describe_key(key_id, region) if key_id else None
-    if metadata is None or metadata.get("KeyManager") == "AWS":
+    metadata = customer_key_metadata(aws, description, region)
+    if metadata is None:
         return replace(unshared, key_kept="the secret is on the AWS managed key already")
     key = KeyState(metadata["Arn"], {}, aws.kms.tags(metadata["Arn"], region), metadata.get("Description", ""))
     if not key.made_for(description["Name"]):
         return replace(unshared, key_kept=f"key {key.arn} is not one secretshare made for this secret: it stays")
     if dry_run:
         return replace(unshared, retired_key=key.arn)
+    # "A key alias is always prefixed by alias/, for example alias/aws/secretsmanager" (botocore's secretsmanager
+    # model, UpdateSecretRequest.KmsKeyId): the AWS managed key by its alias.
     aws.secrets.set_key(unshared.secret_arn, AWS_MANAGED_KEY, region)
     deletion = aws.kms.retire(key.arn, key_alias(description["Name"]), region)
     return replace(unshared, retired_key=key.arn, key_deletion_date=deletion)
