@@ -55,12 +55,19 @@ from secretshare.domain.errors import (
 )
 from secretshare.domain.grants import Reader
 from secretshare.domain.policy import render
-from secretshare.domain.settings import ALLOW_ORGANIZATION, Settings, check_queue_url, granting_differences
+from secretshare.domain.settings import (
+    ALLOW_ORGANIZATION,
+    KEY_MODE_DEDICATED,
+    KEY_MODE_POOL,
+    Settings,
+    check_queue_url,
+    granting_differences,
+)
 from secretshare.domain.sharetag import format_time
 from secretshare.domain.snippets import FORMATS, consumer_snippet
 from secretshare.gateway import Aws, Clients, error_code, failed_action
 from secretshare.reconciler.adopt import Adopted, adopt_secret
-from secretshare.reconciler.changes import PutKeyPolicy, ResourcePolicyChange, summarize
+from secretshare.reconciler.changes import CreateKey, PutKeyPolicy, ResourcePolicyChange, summarize
 from secretshare.reconciler.plan import Plan
 from secretshare.reconciler.read import check_shared_key
 from secretshare.reconciler.reconcile import ReconcileResult, reconcile_secret
@@ -1155,6 +1162,10 @@ def _unshared_line(done: Unshared, *, dry_run: bool) -> str:
     if done.retired_key:
         when = f" on {done.key_deletion_date}" if done.key_deletion_date else " in 30 days"
         parts.append(f"{would}move to the AWS managed key and delete key {done.retired_key}{when}")
+    if done.left_pool_key:
+        parts.append(
+            f"{would}move to the AWS managed key; pool key {done.left_pool_key} stays for the secrets it encrypts"
+        )
     if done.key_kept:
         parts.append(done.key_kept)
     return f"{_name_of(done.secret_arn)}: {'; '.join(parts)}"
@@ -1183,6 +1194,12 @@ def demo() -> None:
 _TABLE_ONLY = ("granted", "revoked", "writes")
 
 
+def _new_key_kind(new_key: CreateKey | None) -> str | None:
+    if new_key is None:
+        return None
+    return KEY_MODE_DEDICATED if new_key.alias else KEY_MODE_POOL
+
+
 def plan_report(plan: Plan, *, drift: bool, error: str | None = None) -> dict[str, Any]:
     """One secret as the JSON documents describe it (fields documented in docs/using.md)."""
     return {
@@ -1193,6 +1210,7 @@ def plan_report(plan: Plan, *, drift: bool, error: str | None = None) -> dict[st
             {
                 "region": copy.region,
                 "key_arn": copy.key_arn,
+                "new_key": _new_key_kind(copy.new_key),
                 "new_key_alias": copy.new_key.alias if copy.new_key else None,
             }
             for copy in plan.copies

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.syntax import Syntax
 
-from secretshare.domain.names import GRANT_SID_PREFIX, is_ours, key_alias, parameter_name
+from secretshare.domain.names import GRANT_SID_PREFIX, GRANTS_TAG_KEY, POOL_KEY_TAG_VALUE, is_ours, parameter_name
 from secretshare.domain.policy import granted_principals, statements
 from secretshare.domain.settings import AllowList, Settings
 from secretshare.domain.sharetag import format_time, tag_value
@@ -203,9 +203,10 @@ class Demo:
         self.tag(f"{CONSUMER_B} {ROLE_C}")
         self.reconcile()
         key = self.key_arn()
-        alias = self.kms.describe_key(KeyId=key_alias(SECRET_NAME))["KeyMetadata"]["Arn"] if key else ""
+        tags = {t["TagKey"]: t["TagValue"] for t in self.kms.list_resource_tags(KeyId=key)["Tags"]} if key else {}
         self.check(
-            key.startswith("arn:aws:kms:") and key == alias, f"secret moved to its own key {key_alias(SECRET_NAME)}"
+            key.startswith("arn:aws:kms:") and tags.get(GRANTS_TAG_KEY) == POOL_KEY_TAG_VALUE,
+            "secret moved to a key of secretshare's pool (KEY_MODE=pool): each grant on it names its secret",
         )
         wanted = {f"arn:aws:iam::{CONSUMER_B}:root", ROLE_C}
         self.check(self.key_grants() == wanted, "key policy grants kms:Decrypt to exactly B and C's role")

@@ -30,13 +30,19 @@ def shared_key(world):
     return arn
 
 
-KEY_MODES = [pytest.param(False, id="dedicated-key"), pytest.param(True, id="shared-key")]
+# The key a secret moves to: a key of the pool (the default), a key of its own, or the key SHARED_KEY_ARN names.
+KEY_MODES = ["pool-key", "dedicated-key", "shared-key"]
 
 
-@pytest.mark.parametrize("use_shared_key", KEY_MODES)
-def test_an_app_role_of_a_reads_before_the_share_after_it_and_after_it_ends(world, iam, request, use_shared_key):
-    if use_shared_key:
-        request.getfixturevalue("shared_key")
+def choose_key_mode(request, key_mode: str) -> None:
+    fixture = {"dedicated-key": "dedicated_keys", "shared-key": "shared_key"}.get(key_mode)
+    if fixture:
+        request.getfixturevalue(fixture)
+
+
+@pytest.mark.parametrize("key_mode", KEY_MODES)
+def test_an_app_role_of_a_reads_before_the_share_after_it_and_after_it_ends(world, iam, request, key_mode):
+    choose_key_mode(request, key_mode)
     arn = world.create_secret("payments/db", B)
     access = Access(iam, world, arn)
     before = access.read(APP_OF_A, APP_POLICY)
@@ -53,10 +59,9 @@ def test_an_app_role_of_a_reads_before_the_share_after_it_and_after_it_ends(worl
     assert ended.allowed, ended.explanation
 
 
-@pytest.mark.parametrize("use_shared_key", KEY_MODES)
-def test_a_rotation_role_of_a_writes_a_new_version_through_secrets_manager(world, iam, request, use_shared_key):
-    if use_shared_key:
-        request.getfixturevalue("shared_key")
+@pytest.mark.parametrize("key_mode", KEY_MODES)
+def test_a_rotation_role_of_a_writes_a_new_version_through_secrets_manager(world, iam, request, key_mode):
+    choose_key_mode(request, key_mode)
     arn = world.create_secret("payments/db", B)
     world.reconcile(arn)
 
@@ -65,10 +70,9 @@ def test_a_rotation_role_of_a_writes_a_new_version_through_secrets_manager(world
     assert written.allowed, written.explanation
 
 
-@pytest.mark.parametrize("use_shared_key", KEY_MODES)
-def test_consumer_b_reads_with_the_published_policy_and_account_c_does_not(world, iam, request, use_shared_key):
-    if use_shared_key:
-        request.getfixturevalue("shared_key")
+@pytest.mark.parametrize("key_mode", KEY_MODES)
+def test_consumer_b_reads_with_the_published_policy_and_account_c_does_not(world, iam, request, key_mode):
+    choose_key_mode(request, key_mode)
     arn = world.create_secret("payments/db", B)
     world.reconcile(arn)
     access = Access(iam, world, arn)
@@ -80,10 +84,9 @@ def test_consumer_b_reads_with_the_published_policy_and_account_c_does_not(world
     assert not c.allowed, c.explanation
 
 
-@pytest.mark.parametrize("use_shared_key", KEY_MODES)
-def test_nobody_decrypts_with_the_key_outside_secrets_manager(world, iam, request, use_shared_key):
-    if use_shared_key:
-        request.getfixturevalue("shared_key")
+@pytest.mark.parametrize("key_mode", KEY_MODES)
+def test_nobody_decrypts_with_the_key_outside_secrets_manager(world, iam, request, key_mode):
+    choose_key_mode(request, key_mode)
     arn = world.create_secret("payments/db", B)
     world.reconcile(arn)
     access = Access(iam, world, arn)
@@ -93,9 +96,10 @@ def test_nobody_decrypts_with_the_key_outside_secrets_manager(world, iam, reques
         "consumer B with the published policy": (READER_B, access.published_policy(B)),
         "consumer B allowed everything in IAM": (READER_B, EVERYTHING),
     }
-    if not use_shared_key:
-        # On a key secretshare made, not even an admin of A allowed kms:* in IAM (which the managed key never let
-        # decrypt directly). A key someone chose is theirs: its admins keep what its own statements give them.
+    if key_mode != "shared-key":
+        # On a key secretshare made (for the secret or for its pool), not even an admin of A allowed kms:* in IAM
+        # (which the managed key never let decrypt directly). A key someone chose is theirs: its admins keep what its
+        # own statements give them.
         callers["admin of A allowed everything in IAM"] = (ADMIN_OF_A, ADMIN_POLICY)
     for who, (caller, identity) in callers.items():
         direct = access.decrypt_directly(caller, identity)

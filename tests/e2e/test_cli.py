@@ -38,7 +38,7 @@ def test_dry_run_prints_the_plan_as_a_diff_and_changes_nothing(aws, run):
     outcome = run("reconcile", "team/api-key", "--dry-run")
     assert outcome.exit_code == 0, outcome.stderr
     assert "would apply (dry run)" in outcome.stdout
-    assert "create KMS key alias/secretshare/team/api-key" in outcome.stdout
+    assert "create a pool KMS key in eu-west-1" in outcome.stdout
     assert '+      "Sid": "SecretShareConsumers",' in outcome.stdout
     assert "rejected '12345': '12345' is not a 12-digit account id" in outcome.stdout
     assert "KmsKeyId" not in aws.client("secretsmanager").describe_secret(SecretId=arn)

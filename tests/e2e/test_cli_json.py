@@ -30,7 +30,7 @@ RESULT_FIELDS = {**SECRET_FIELDS, "applied": bool, "failures": list}
 STATUS_SECRET_FIELDS = {**SECRET_FIELDS, "readers": list}
 READER_FIELDS = {"principal": str, "account": STRING_OR_NULL, "reads": bool, "origin": str, "grants": list}
 GRANT_FIELDS = {"policy": str, "sid": str, "principal": str, "narrowed_to": list, "origin": str}
-KEY_FIELDS = {"region": str, "key_arn": STRING_OR_NULL, "new_key_alias": STRING_OR_NULL}
+KEY_FIELDS = {"region": str, "key_arn": STRING_OR_NULL, "new_key": STRING_OR_NULL, "new_key_alias": STRING_OR_NULL}
 REJECTED_FIELDS = {"entry": str, "code": str, "reason": str}
 UNREACHABLE_FIELDS = {"account": str, "reason": str}
 RECONCILE_FIELDS = {"version": int, "dry_run": bool, **RESULT_FIELDS}
@@ -90,9 +90,7 @@ def test_reconcile_dry_run_json_names_the_secret_consumers_keys_status_drift_rej
     assert (document["dry_run"], document["applied"], document["drift"]) == (True, False, True)
     assert (document["secret"], document["name"]) == (arn, "team/api-key")
     assert document["consumers"] == ["arn:aws:iam::222222222222:root"]
-    assert document["keys"] == [
-        {"region": "eu-west-1", "key_arn": None, "new_key_alias": "alias/secretshare/team/api-key"}
-    ]
+    assert document["keys"] == [{"region": "eu-west-1", "key_arn": None, "new_key": "pool", "new_key_alias": None}]
     assert document["status"] == "error 1 rejected: 12345 not-an-account / ok 1 consumer"
     assert document["status_tag"] is None
     assert document["rejected"] == [
@@ -102,7 +100,7 @@ def test_reconcile_dry_run_json_names_the_secret_consumers_keys_status_drift_rej
             "reason": "'12345' is not a 12-digit account id or an IAM role/user ARN (it has 5 digits)",
         }
     ]
-    assert document["changes"][0] == "create KMS key alias/secretshare/team/api-key in eu-west-1"
+    assert document["changes"][0] == "create a pool KMS key in eu-west-1"
     assert document["error"] is None
 
 
@@ -115,7 +113,7 @@ def test_reconcile_json_after_applying_reports_the_key_and_then_no_drift(aws, ru
     assert key_arn.startswith("arn:aws:kms:eu-west-1:123456789012:key/")
     assert_secret(second, RECONCILE_FIELDS)
     assert (second["drift"], second["changes"], second["status_tag"]) == (False, [], "ok 1 consumer")
-    assert second["keys"] == [{"region": "eu-west-1", "key_arn": key_arn, "new_key_alias": None}]
+    assert second["keys"] == [{"region": "eu-west-1", "key_arn": key_arn, "new_key": None, "new_key_alias": None}]
 
 
 def test_a_failed_reconciliation_still_prints_its_document_then_one_error_line(cli_world, cli_faults, run):

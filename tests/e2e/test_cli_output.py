@@ -86,15 +86,17 @@ def test_sweep_prints_a_table_of_what_it_changed_and_diffs_only_with_v(aws, run)
         assert column in header
     row = next(line for line in lines if "app/two" in line)
     assert "arn:aws:iam::222222222222:root" in row and "ok 2 consumers" in row and "done" in row
-    # The writes of a new share, kind by kind in the order they are made.
-    assert "1 new key, 1 key policy, key move, resource policy, 2 parameters published, status tag" in row
+    # The writes of a new share, kind by kind in the order they are made: app/one opened the pool key app/two joins.
+    assert "1 key policy, key move, resource policy, 2 parameters published, status tag" in row
+    first = next(line for line in lines if "app/one" in line)
+    assert "1 new key, 1 key policy, key move, resource policy, 1 parameter published, status tag" in first
     assert lines[-1] == "reconciled 2 secrets: 2 done, 0 failed"
     assert "+++" not in outcome.stdout
 
     run("reconcile", "app/two")
     shared_secret(aws, "222222222222", name="app/three")
     verbose = run("sweep", "-v")
-    assert "+++ key policy of the new key in eu-west-1 (planned)" in verbose.stdout
+    assert "+++ key policy arn:aws:kms:eu-west-1:123456789012:key/" in verbose.stdout  # the pool key app/three joins
     assert "INFO " in verbose.stderr  # each change logged as it is made
 
 

@@ -48,7 +48,8 @@ def test_unshare_removes_the_share_tags_and_revokes_every_grant_keeping_foreign_
     assert run("status", "--json").stdout.count('"secret":') == 0  # nothing of it left to show
 
 
-def test_unshare_restore_key_moves_the_secret_back_and_schedules_its_keys_deletion(aws, run):
+def test_unshare_restore_key_moves_the_secret_back_and_schedules_its_keys_deletion(aws, run, monkeypatch):
+    monkeypatch.setenv("KEY_MODE", "dedicated")
     arn = shared_secret(aws, "222222222222")
     run("reconcile", arn)
     secrets, kms = aws.client("secretsmanager"), aws.client("kms")
@@ -62,6 +63,27 @@ def test_unshare_restore_key_moves_the_secret_back_and_schedules_its_keys_deleti
     assert secrets.get_secret_value(SecretId=arn)["SecretString"] == "v"
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
     assert "alias/secretshare/team/api-key" not in {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
+
+
+def test_unshare_restore_key_moves_a_pooled_secret_back_and_leaves_the_pool_key_to_the_others(aws, run):
+    leaving = shared_secret(aws, "222222222222", name="app/leaving")
+    staying = shared_secret(aws, "333333333333", name="app/staying")
+    run("reconcile", leaving)
+    run("reconcile", staying)
+    secrets, kms = aws.client("secretsmanager"), aws.client("kms")
+    pool_key = secrets.describe_secret(SecretId=leaving)["KmsKeyId"]
+    assert secrets.describe_secret(SecretId=staying)["KmsKeyId"] == pool_key
+
+    outcome = run("unshare", leaving, "--restore-key")
+
+    assert outcome.exit_code == EXIT_OK, outcome.stderr
+    assert f"move to the AWS managed key; pool key {pool_key} stays for the secrets it encrypts" in outcome.stdout
+    assert secrets.describe_secret(SecretId=leaving).get("KmsKeyId") in (None, "alias/aws/secretsmanager")
+    assert secrets.get_secret_value(SecretId=leaving)["SecretString"] == "v"
+    assert kms.describe_key(KeyId=pool_key)["KeyMetadata"]["KeyState"] == "Enabled"
+    policy = kms.get_key_policy(KeyId=pool_key, PolicyName="default")["Policy"]
+    assert leaving not in policy and staying in policy
+    assert "333333333333" in policy and "222222222222" not in policy
 
 
 def test_unshare_leaves_a_key_secretshare_did_not_make(aws, run):

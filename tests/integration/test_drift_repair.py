@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 B = "222222222222"
 C = "333333333333"
 ROOT_B = f"arn:aws:iam::{B}:root"
@@ -66,6 +68,7 @@ def test_our_key_statement_widened_by_hand_is_narrowed_back(world):
     }
 
 
+@pytest.mark.usefixtures("dedicated_keys")
 def test_retagging_an_unshared_secret_reuses_its_dedicated_key(world):
     arn = shared_secret(world)
     key_arn = world.kms_key_id(arn)

@@ -133,6 +133,7 @@ def test_a_secret_moved_back_to_the_aws_managed_key_by_hand_is_granted_on_its_ow
     assert grants_naming(world, arn) == {dedicated: {ROOT_B}}
 
 
+@pytest.mark.usefixtures("dedicated_keys")
 def test_a_run_stopped_between_the_new_key_and_its_alias_is_finished_with_that_key(world, faults):
     arn = world.create_secret(NAME, B)
     faults.fail("kms.CreateAlias", "KMSInternalException", "internal error", attempts=99)

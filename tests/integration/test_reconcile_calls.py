@@ -7,6 +7,9 @@ the consumer accounts say). Then one parameter read per consumer account.
 
 import pytest
 
+# What these count and name is the dedicated key of each secret (the pool has its own: test_key_pool.py).
+pytestmark = pytest.mark.usefixtures("dedicated_keys")
+
 B = "222222222222"
 C = "333333333333"
 ROLE_C = f"arn:aws:iam::{C}:role/app"

@@ -6,6 +6,9 @@ import pytest
 
 from secretshare.domain.names import decode_name
 
+# What these count and name is the dedicated key of each secret (the pool has its own: test_key_pool.py).
+pytestmark = pytest.mark.usefixtures("dedicated_keys")
+
 B = "222222222222"
 ROOT_B = f"arn:aws:iam::{B}:root"
 PARAMETER_PREFIX = "/secretshare/123456789012/eu-west-1/"

@@ -37,6 +37,7 @@ def as_set(value):
     [None, "alias/aws/secretsmanager", "arn:aws:kms:eu-west-1:123456789012:alias/aws/secretsmanager"],
     ids=["no-KmsKeyId", "aws-managed-alias", "aws-managed-alias-arn"],
 )
+@pytest.mark.usefixtures("dedicated_keys")
 def test_sharing_moves_the_secret_from_the_aws_managed_key_to_a_dedicated_key_by_full_arn(world, initial_key):
     arn, result = share_with_b_and_c(world, kms_key_id=initial_key)
 
@@ -145,6 +146,7 @@ def test_the_secret_value_is_still_readable_after_the_key_move(world):
     assert world.secret_value(NAME) == "s3cr3t-value"
 
 
+@pytest.mark.usefixtures("dedicated_keys")
 def test_a_secret_in_another_region_than_the_session_is_shared_in_its_own_region(world):
     secretsmanager = world.own_session.client("secretsmanager", region_name="us-east-1")
     arn = secretsmanager.create_secret(Name=NAME, SecretString="v", Tags=[{"Key": "share-with", "Value": B}])["ARN"]

@@ -194,6 +194,7 @@ def test_the_first_share_of_a_secret_on_the_aws_managed_key_may_tag_the_key_it_c
     assert world.sharing(arn).key_grantees == {f"arn:aws:iam::{B}:root"}
 
 
+@pytest.mark.usefixtures("dedicated_keys")
 def test_a_run_right_after_while_the_tagging_index_lags_keeps_the_keys_deny_and_its_name(world, calls):
     arn = world.create_secret(NAME, B)
     world.reconcile(arn)
@@ -208,6 +209,7 @@ def test_a_run_right_after_while_the_tagging_index_lags_keeps_the_keys_deny_and_
     assert tags[GRANTS_TAG_KEY] == name_tag_value(NAME)
 
 
+@pytest.mark.usefixtures("dedicated_keys")
 def test_a_retry_after_a_failure_between_the_key_and_its_alias_adopts_the_key_instead_of_making_another(world, faults):
     arn = world.create_secret(NAME, B)
     refuse = faults.deny("kms.CreateAlias", "not authorized to perform: kms:CreateAlias")
@@ -224,6 +226,7 @@ def test_a_retry_after_a_failure_between_the_key_and_its_alias_adopts_the_key_in
     assert world.kms.describe_key(KeyId=f"alias/secretshare/{NAME}")["KeyMetadata"]["Arn"] == made
 
 
+@pytest.mark.usefixtures("dedicated_keys")
 def test_a_retry_request_carries_the_keys_made_before_the_failure(
     world, faults, default_session, reconcile_app, monkeypatch
 ):
@@ -247,6 +250,7 @@ def test_a_retry_request_carries_the_keys_made_before_the_failure(
     assert made_keys_of(retry) and made_keys_of(retry)[0].startswith("arn:aws:kms:eu-west-1:123456789012:key/")
 
 
+@pytest.mark.usefixtures("dedicated_keys")
 def test_kms_not_finding_a_key_it_just_made_is_transient_and_retried_soon(world, faults):
     arn = world.create_secret(NAME, B)
     faults.fail("kms.CreateAlias", "NotFoundException", "Key does not exist")  # longer than the pauses in the library

@@ -61,6 +61,7 @@ def test_the_library_never_reads_a_value_nor_lets_one_out(world, faults, calls, 
         assert SECRET_VALUE not in text
 
 
+@pytest.mark.usefixtures("dedicated_keys")
 def test_the_handler_lets_no_value_out_in_logs_or_metrics(world, reconcile_app, handler_faults, handler_output):
     arn = world.create_secret("app/db-password", f"{B} {ROLE_C}", value=SECRET_VALUE)
     failing = world.create_secret("app/api-key", B, value=SECRET_VALUE)

@@ -34,6 +34,7 @@ def test_the_client_configuration_retries_in_botocore_with_room_for_two_failures
     assert total_attempts() >= 3
 
 
+@pytest.mark.usefixtures("dedicated_keys")
 @pytest.mark.parametrize(("code", "message", "status"), TRANSIENT)
 def test_every_call_failing_twice_still_shares_edits_and_revokes_exactly(world, faults, clock, code, message, status):
     arn = world.create_secret("app/db-password", f"{B} {ROLE_C}")
@@ -76,6 +77,7 @@ def test_every_call_failing_twice_still_shares_edits_and_revokes_exactly(world, 
     assert all(delay >= 0 for delay in clock.sleeps)
 
 
+@pytest.mark.usefixtures("dedicated_keys")
 def test_a_throttled_create_key_leaves_no_extra_key(world, faults):
     # A throttled request changes nothing in AWS: the retried CreateKey makes the only key.
     arn = world.create_secret("app/db-password", B)

@@ -25,7 +25,14 @@ from support.sam import (
     sqs_batch,
 )
 
-from secretshare.domain.names import GRANTS_TAG_KEY, MANAGED_BY_TAG, NAME_TAG_PREFIX, SHARED_KEY_TAG_VALUE
+from secretshare.domain.names import (
+    GRANTS_TAG_KEY,
+    MANAGED_BY_TAG,
+    NAME_TAG_PREFIX,
+    POOL_KEY_TAG_VALUE,
+    POOL_KEY_TAG_VALUES,
+    SHARED_KEY_TAG_VALUE,
+)
 from secretshare.gateway import REQUIRED_ACTIONS
 from secretshare.gateway.base import OPERATOR_ROLE, PUBLISHER_ROLE, RECONCILE_ROLE
 from secretshare.reconciler.sweep import sweep_message
@@ -149,7 +156,10 @@ def test_key_creation_and_tagging_are_limited_to_secretshares_tags():
     statements = role_statements(load_template(), "ReconcileRole")
     (create,) = statements_with(statements, "kms:CreateKey")
     assert create["Condition"]["StringEquals"] == {f"aws:RequestTag/{MANAGED_BY_TAG[0]}": MANAGED_BY_TAG[1]}
-    assert create["Condition"]["StringLike"] == {f"aws:RequestTag/{GRANTS_TAG_KEY}": f"{NAME_TAG_PREFIX}*"}
+    # A key for one secret, or a key of the pool: opened empty, so open.
+    assert create["Condition"]["StringLike"] == {
+        f"aws:RequestTag/{GRANTS_TAG_KEY}": [f"{NAME_TAG_PREFIX}*", POOL_KEY_TAG_VALUE]
+    }
     assert sorted(create["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"]) == [
         MANAGED_BY_TAG[0],
         GRANTS_TAG_KEY,
@@ -158,7 +168,7 @@ def test_key_creation_and_tagging_are_limited_to_secretshares_tags():
     existing, new_keys = sorted(statements_with(statements, "kms:TagResource"), key=lambda s: s["Sid"])
     assert (new_keys["Sid"], new_keys["Condition"]) == ("TagNewKeys", create["Condition"])
     assert existing["Condition"]["StringLike"] == {
-        f"aws:RequestTag/{GRANTS_TAG_KEY}": [SHARED_KEY_TAG_VALUE, f"{NAME_TAG_PREFIX}*"]
+        f"aws:RequestTag/{GRANTS_TAG_KEY}": [SHARED_KEY_TAG_VALUE, f"{NAME_TAG_PREFIX}*", *POOL_KEY_TAG_VALUES]
     }
     assert existing["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"] == [GRANTS_TAG_KEY]
 

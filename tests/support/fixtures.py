@@ -4,6 +4,7 @@ the AWS boundary and botocore's clock, the handlers and the session they use."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from types import ModuleType
 
 import boto3
@@ -13,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from iam_evaluator import Evaluator
+from secretshare.domain.settings import KEY_MODE_DEDICATED
 from support.faults import AwsFaults, VirtualClock
 from support.sam import load_handler
 from support.strict import StrictAws, settings_from_environment
@@ -51,6 +53,14 @@ def world(strict_aws: StrictAws | None) -> Iterator[World]:
     """Producer A (moto's default account) and consumer accounts; the library acts as the functions' role."""
     with mock_aws():
         yield World()
+
+
+@pytest.fixture
+def dedicated_keys(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
+    """KEY_MODE=dedicated, for the library and the handlers: a key per shared secret, as before the pool."""
+    world.settings = replace(world.settings, key_mode=KEY_MODE_DEDICATED)
+    monkeypatch.setenv("KEY_MODE", KEY_MODE_DEDICATED)
+    return world
 
 
 @pytest.fixture

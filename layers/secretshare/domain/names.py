@@ -28,12 +28,16 @@ MANAGED_BY_TAG = ("managed-by", "secretshare")
 # On every key that holds (or may hold) secretshare statements, so reading a secret finds every key that may grant
 # on it with one tagging-API query, whatever the consumer accounts say. The value is `name_tag_value(<name>)` on the
 # key secretshare made for one secret name (tagged when it is created, so a run that stops before its alias is made
-# leaves a key that the next run recognizes and adopts), and SHARED_KEY_TAG_VALUE on any other key (a shared key, a
-# team's key). Earlier versions wrote LEGACY_KEY_TAG_VALUE on every key; it is read like SHARED_KEY_TAG_VALUE.
+# leaves a key that the next run recognizes and adopts), POOL_KEY_TAG_VALUE or FULL_POOL_KEY_TAG_VALUE on a key of
+# secretshare's pool (`keypool.py`: open for new secrets, or not), and SHARED_KEY_TAG_VALUE on any other key (a shared
+# key, a team's key). Earlier versions wrote LEGACY_KEY_TAG_VALUE on every key; it is read like SHARED_KEY_TAG_VALUE.
 GRANTS_TAG_KEY = "secretshare-grants"
 NAME_TAG_PREFIX = "name-"
 SHARED_KEY_TAG_VALUE = "shared"
 LEGACY_KEY_TAG_VALUE = "true"
+POOL_KEY_TAG_VALUE = "pool"
+FULL_POOL_KEY_TAG_VALUE = "pool-full"
+POOL_KEY_TAG_VALUES = (POOL_KEY_TAG_VALUE, FULL_POOL_KEY_TAG_VALUE)
 
 # Characters kept as they are in both KMS alias names (a-zA-Z0-9/_-) and SSM parameter names
 # (a-zA-Z0-9_.-/), minus "_" which is our escape character. Everything else becomes _XX (hex).
@@ -79,6 +83,11 @@ def decode_name(encoded: str) -> str:
 def dedicated_key_description(secret_name: str) -> str:
     """Description of the key secretshare makes for a secret: with its tags, the record of what the key is for."""
     return f"secretshare: encrypts secret {secret_name} so it can be shared across accounts"
+
+
+def pool_key_description(region: str) -> str:
+    """Description of a key of secretshare's pool: it encrypts many secrets, each grant on it naming its secret."""
+    return f"secretshare: pool key encrypting shared secrets of {region}; each grant names its secret"
 
 
 def key_alias(secret_name: str) -> str:

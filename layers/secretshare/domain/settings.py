@@ -23,6 +23,11 @@ TAG_KEY_MAX_CHARS = 128
 _STATUS_SUFFIX = "-status"
 # SSM parameter names: letters, digits and _ . - between slashes; names beginning with aws or ssm are AWS's.
 _PARAMETER_PREFIX = re.compile(r"(/[A-Za-z0-9_.-]+)+")
+# Which key a secret leaving the AWS managed key moves to (SHARED_KEY_ARN, when set, names it instead):
+# a key of secretshare's pool, shared by many secrets (docs/key-modes.md: why this is the default), or a key of its own.
+KEY_MODE_POOL = "pool"
+KEY_MODE_DEDICATED = "dedicated"
+KEY_MODES = (KEY_MODE_POOL, KEY_MODE_DEDICATED)
 # EventBridge Scheduler group names.
 _SCHEDULE_GROUP = re.compile(r"[0-9A-Za-z_.-]{1,64}")
 
@@ -67,6 +72,7 @@ class Settings:
     parameter_prefix: str = "/secretshare"
     allowed_consumers: AllowList = AllowList(ALLOW_ORGANIZATION)
     shared_key_arn: str = ""
+    key_mode: str = KEY_MODE_POOL
     queue_url: str = ""
     share_until_tag_key: str = "share-until"
     # The exact-time expiry schedules (EventBridge Scheduler): their group, the role Scheduler sends with,
@@ -91,8 +97,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read SHARE_TAG_KEY, CONSUMER_ROLE_NAME, PARAMETER_PREFIX, ALLOWED_CONSUMERS, SHARED_KEY_ARN, QUEUE_URL,
-        SHARE_UNTIL_TAG_KEY, EXPIRY_SCHEDULE_GROUP, EXPIRY_SCHEDULE_ROLE_ARN, QUEUE_ARN, SWEEP_QUEUE_URL and
+        """Read SHARE_TAG_KEY, CONSUMER_ROLE_NAME, PARAMETER_PREFIX, ALLOWED_CONSUMERS, SHARED_KEY_ARN, KEY_MODE,
+        QUEUE_URL, SHARE_UNTIL_TAG_KEY, EXPIRY_SCHEDULE_GROUP, EXPIRY_SCHEDULE_ROLE_ARN, QUEUE_ARN, SWEEP_QUEUE_URL and
         DEAD_LETTER_QUEUE_URL."""
         env = os.environ if environ is None else environ
         default = cls()
@@ -116,6 +122,7 @@ class Settings:
             shared_key_arn=_arn(
                 env, "SHARED_KEY_ARN", "kms", "key/", "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"
             ),
+            key_mode=_key_mode(env.get("KEY_MODE", "")),
             queue_url=_queue_url(env, "QUEUE_URL", fifo=True),
             share_until_tag_key=until_key,
             expiry_schedule_group=group,
@@ -141,7 +148,10 @@ STACK_PARAMETER_SETTINGS = {
     "ParameterPrefix": "PARAMETER_PREFIX",
     "AllowedConsumers": "ALLOWED_CONSUMERS",
     "SharedKeyArn": "SHARED_KEY_ARN",
+    "KeyMode": "KEY_MODE",
 }
+# Parameters added since the first release, with the value a stack deployed before them acts with.
+LATER_STACK_PARAMETERS = {"KeyMode": KEY_MODE_DEDICATED}
 STACK_OUTPUT_SETTINGS = {
     "ExpiryScheduleGroupName": "EXPIRY_SCHEDULE_GROUP",
     "ExpiryScheduleRoleArn": "EXPIRY_SCHEDULE_ROLE_ARN",
@@ -164,6 +174,13 @@ def granting_differences(ours: Settings, theirs: Settings) -> dict[str, tuple[st
     """The settings that decide what is granted and differ: name -> (ours, theirs), as strings."""
     found = {name: (str(getattr(ours, name)), str(getattr(theirs, name))) for name in GRANTING_SETTINGS}
     return {name: values for name, values in found.items() if values[0] != values[1]}
+
+
+def _key_mode(value: str) -> str:
+    mode = value.strip() or KEY_MODE_POOL
+    if mode not in KEY_MODES:
+        raise ConfigurationError(f"KEY_MODE={mode!r}: expected {' or '.join(map(repr, KEY_MODES))}")
+    return mode
 
 
 def _role_name(value: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from ..domain.settings import STACK_OUTPUT_SETTINGS, STACK_PARAMETER_SETTINGS
+from ..domain.settings import LATER_STACK_PARAMETERS, STACK_OUTPUT_SETTINGS, STACK_PARAMETER_SETTINGS
 from .base import OPERATOR_ROLE, Service, calls, error_code
 
 # Stacks that hold no working deployment: a failed creation rolled back, or a deletion under way.
@@ -57,7 +57,8 @@ class CloudFormation(Service):
 
 
 def _deployed(stack: dict) -> DeployedStack | None:
-    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    given = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    parameters = {**LATER_STACK_PARAMETERS, **given}
     if not set(STACK_PARAMETER_SETTINGS) <= set(parameters):
         return None
     outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}

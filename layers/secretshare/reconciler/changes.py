@@ -82,25 +82,29 @@ class DeleteParameter(Change):
 
 @dataclass(frozen=True)
 class CreateKey(Change):
-    """A dedicated customer-managed key for the secret in one region, with its first key policy and its alias (the
-    grants follow in a key-policy change, once the key exists: KMS refusing a principal then names a key to ask)."""
+    """A customer-managed key in one region, with its first key policy: dedicated to the secret, with its alias, or a
+    new key of the pool (`alias` None). The grants follow in a key-policy change, once the key exists: KMS refusing a
+    principal then names a key to ask."""
 
     region: str
-    alias: str
+    alias: str | None
     description: str
     tags: Mapping[str, str]
     policy: Document
     document: str
 
     def describe(self) -> str:
+        if self.alias is None:
+            return f"create a pool KMS key in {self.region}"
         return f"create KMS key {self.alias} in {self.region}"
 
     def apply(self, run: Applying) -> None:
         key_arn = run.aws.kms.create_key(self.description, self.document, self.tags, self.region)
         run.key_arns[self.region] = key_arn
         run.log(f"created key {key_arn} in {self.region}")
-        run.aws.kms.create_alias(self.alias, key_arn, self.region)
-        run.log(f"created alias {self.alias} for {key_arn}")
+        if self.alias:
+            run.aws.kms.create_alias(self.alias, key_arn, self.region)
+            run.log(f"created alias {self.alias} for {key_arn}")
 
     @classmethod
     def summary(cls, changes: list[Change]) -> str:
@@ -199,7 +203,7 @@ class ProbePrincipal(Change):
 @dataclass(frozen=True)
 class MoveSecret(Change):
     """Point a copy of the secret at its key by full ARN (only the primary ever moves: a replica's key is set when it
-    is replicated). `key_arn` None: the key this run creates in `region` (`new_alias`)."""
+    is replicated). `key_arn` None: the key this run creates in `region` (`new_alias`; None for a pool key)."""
 
     region: str
     secret_arn: str
@@ -209,7 +213,7 @@ class MoveSecret(Change):
     new_alias: str | None = None
 
     def describe(self) -> str:
-        to = self.key_arn or self.new_alias or ""
+        to = self.key_arn or self.new_alias or "a new pool key"
         return f"move {self.what} from key {self.previous_key_id or AWS_MANAGED_KEY} to {to}"
 
     def apply(self, run: Applying) -> None:

@@ -22,15 +22,18 @@ from ..domain.keypolicy import (
     secret_grantees,
     with_account_use,
 )
+from ..domain.keypool import pool_tag_value, takes_new_secret
 from ..domain.names import (
     CONSUMER_READ_SID,
     GRANTS_TAG_KEY,
     MANAGED_BY_TAG,
+    POOL_KEY_TAG_VALUE,
     SHARED_KEY_TAG_VALUE,
     dedicated_key_description,
     is_ours,
     key_alias,
     name_tag_value,
+    pool_key_description,
 )
 from ..domain.policy import (
     KEY_POLICY_MAX_BYTES,
@@ -236,7 +239,6 @@ def plan_reconciliation(
         *(DeleteParameter(account, name) for account in deletes),
         *(copy.new_key for copy in copy_plans if copy.new_key),
         *(CreateAlias(c.region, c.create_alias, c.key_arn) for c in copy_plans if c.create_alias and c.key_arn),
-        *_key_tag_changes(state, key_changes),
         *key_changes,
         *_moves(copy_plans, location.region),
         *_optional(_resource_policy_change(state, consumers, ends)),
@@ -358,25 +360,27 @@ def _absent(state: SecretState, accounts: Iterable[str]) -> set[str]:
 
 def _key_plans(
     state: SecretState, consumers: tuple[str, ...], ends: str | None, marker: Statement | None
-) -> tuple[tuple[CopyPlan, ...], tuple[PutKeyPolicy, ...], list[str]]:
-    """Which key each copy ends up on, every key-policy change, and the keys whose policy cannot be changed (see
-    `Plan.jammed`): each key carries the grant of the copy in its region that it holds, and every other key only
-    loses ours for this secret. The cleanup marker goes on the primary's key (for a gone secret, on the first key
-    that held our statements)."""
+) -> tuple[tuple[CopyPlan, ...], tuple[TagKey | PutKeyPolicy, ...], list[str]]:
+    """Which key each copy ends up on, every key tag and key-policy change, and the keys whose policy cannot be
+    changed (see `Plan.jammed`): each key carries the grant of the copy in its region that it holds, and every other
+    key only loses ours for this secret. The cleanup marker goes on the primary's key (for a gone secret, on the first
+    key that held our statements)."""
     copies = state.copies
     grants: dict[str, tuple[KeyGrant | None, Statement | None]] = {}
     copy_plans: list[CopyPlan] = []
     changes: list[PutKeyPolicy] = []
+    holders: list[KeyState] = []
     for copy in copies:
         copy_marker = marker if copy is copies[0] else None
-        plan, holder = _copy_plan(state, copy, consumers)
-        copy_plans.append(plan)
         grant = KeyGrant(copy.arn, consumers, ends) if consumers else None
+        plan, holder = _copy_plan(state, copy, consumers, grant)
+        copy_plans.append(plan)
         if plan.new_key:
             changes.append(_new_key_change(state, plan, grant, copy_marker))
         elif holder is not None:
             grants[holder.arn] = (grant, copy_marker)
-    keys = {k.arn: k for k in (*state.keys, *(c.target_key for c in copies if c.target_key and consumers))}
+            holders.append(holder)
+    keys = {k.arn: k for k in (*state.keys, *holders)}
     placed = copy_plans[0].new_key is not None or any(m for _, m in grants.values())
     if marker and not placed and keys:
         first = next(iter(keys))
@@ -396,7 +400,7 @@ def _key_plans(
         elif change:
             changes.append(change)
     kept = [replace(plan, repoint=False) if plan.key_arn in jammed else plan for plan in copy_plans]
-    return tuple(kept), tuple(changes), list(jammed.values())
+    return tuple(kept), (*_key_tag_changes(state, keys.values(), changes), *changes), list(jammed.values())
 
 
 def _jammed(key_arn: str, found: Mapping[str, list[str]]) -> str:
@@ -408,29 +412,47 @@ def _jammed(key_arn: str, found: Mapping[str, list[str]]) -> str:
     )
 
 
-def _copy_plan(state: SecretState, copy: SecretCopy, consumers: tuple[str, ...]) -> tuple[CopyPlan, KeyState | None]:
+def _copy_plan(
+    state: SecretState, copy: SecretCopy, consumers: tuple[str, ...], grant: KeyGrant | None
+) -> tuple[CopyPlan, KeyState | None]:
     """Which key one copy ends up on, and the existing key (if any) that carries its grant."""
     if not consumers:
         plan = CopyPlan(copy.region, copy.arn, copy.key.arn if copy.key else None, previous_key_id=copy.kms_key_id)
         return plan, copy.key
-    target = copy.key or copy.target_key
+    target = copy.key or copy.target_key or _pool_key_for(state, copy, grant)
     if target is not None:
         alias = key_alias(state.name) if copy.key is None and copy.target_needs_alias else None
         repoint = copy.kms_key_id != target.arn
         plan = CopyPlan(copy.region, copy.arn, target.arn, None, alias, repoint, copy.kms_key_id)
         return plan, target
+    new_key = _new_key(state, copy.region, pooled=copy.pool_keys is not None)
+    return CopyPlan(copy.region, copy.arn, None, new_key, repoint=True, previous_key_id=copy.kms_key_id), None
+
+
+def _pool_key_for(state: SecretState, copy: SecretCopy, grant: KeyGrant | None) -> KeyState | None:
+    """The first open pool key (in ARN order) that takes the copy's grant within `keypool.POOL_FILL_BYTES`; None:
+    none does, or not in pool mode."""
+    for key in copy.pool_keys or ():
+        change = _key_policy_change(key, state, grant, None)
+        if change is None or takes_new_secret(change.after):
+            return key
+    return None
+
+
+def _new_key(state: SecretState, region: str, *, pooled: bool) -> CreateKey:
+    """A key for the secret alone, or a new key of the pool (no alias: it serves many secrets, found by its tag)."""
     location = state.location
     admin = {"Version": "2012-10-17", "Statement": [key_admin_statement(location.partition, location.account)]}
-    policy = _with_account_use(admin, state, copy.region, made_by_us=True)
-    new_key = CreateKey(
-        region=copy.region,
-        alias=key_alias(state.name),
-        description=dedicated_key_description(state.name),
-        tags={MANAGED_BY_TAG[0]: MANAGED_BY_TAG[1], GRANTS_TAG_KEY: name_tag_value(state.name)},
+    policy = _with_account_use(admin, state, region, made_by_us=True)
+    grants_tag = POOL_KEY_TAG_VALUE if pooled else name_tag_value(state.name)
+    return CreateKey(
+        region=region,
+        alias=None if pooled else key_alias(state.name),
+        description=pool_key_description(region) if pooled else dedicated_key_description(state.name),
+        tags={MANAGED_BY_TAG[0]: MANAGED_BY_TAG[1], GRANTS_TAG_KEY: grants_tag},
         policy=policy,
         document=_key_document(policy, state.arn),
     )
-    return CopyPlan(copy.region, copy.arn, None, new_key, repoint=True, previous_key_id=copy.kms_key_id), None
 
 
 def _new_key_change(
@@ -466,7 +488,7 @@ def _key_policy_change(
     )
     if after is None:
         raise KeyNotUsable(f"removing secretshare's grants would leave key {key.arn} with an empty key policy")
-    made_by_us = key.made_for(state.name)
+    made_by_us = key.serves_account_a(state.name)
     if made_by_us or moved:
         after = _with_account_use(after, state, region, made_by_us=made_by_us, moved=moved)
     if after == key.policy:
@@ -497,16 +519,22 @@ def _with_account_use(
     )
 
 
-def _key_tag_changes(state: SecretState, changes: tuple[PutKeyPolicy, ...]) -> tuple[TagKey, ...]:
+def _key_tag_changes(
+    state: SecretState, keys: Iterable[KeyState], changes: Iterable[PutKeyPolicy]
+) -> tuple[TagKey, ...]:
     """Keys that will hold statements of ours, tagged so the next reading finds them: the key made for this secret
-    by its name, any other key as shared (a key made for another secret that now holds this one's grant too)."""
+    by its name, a pool key as open or full (`keypool.pool_tag_value`), any other key as shared (a key made for
+    another secret that now holds this one's grant too)."""
     after = {change.key_arn: change.after for change in changes if change.key_arn}
-    keys = {k.arn: k for k in (*state.keys, *(c.target_key for c in state.copies if c.target_key))}
     found = []
-    for key in keys.values():
-        if not any(map(is_ours, statements(after.get(key.arn, key.policy)))):
+    for key in keys:
+        policy = after.get(key.arn, key.policy)
+        if not any(map(is_ours, statements(policy))):
             continue
-        wanted = name_tag_value(state.name) if key.made_for(state.name) else SHARED_KEY_TAG_VALUE
+        if key.in_pool:
+            wanted = pool_tag_value(policy)
+        else:
+            wanted = name_tag_value(state.name) if key.made_for(state.name) else SHARED_KEY_TAG_VALUE
         if key.grants_tag != wanted:
             found.append(TagKey(key.arn, key.region, wanted))
     return tuple(found)

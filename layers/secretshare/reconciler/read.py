@@ -22,13 +22,15 @@ from ..domain.names import (
     GRANTS_TAG_KEY,
     LEGACY_KEY_TAG_VALUE,
     MANAGED_BY_TAG,
+    POOL_KEY_TAG_VALUE,
+    POOL_KEY_TAG_VALUES,
     SHARED_KEY_TAG_VALUE,
     key_alias,
     name_tag_value,
     parameter_name,
 )
 from ..domain.policy import published_resources
-from ..domain.settings import ALLOW_ANY, ALLOW_ORGANIZATION, AllowList, Settings
+from ..domain.settings import ALLOW_ANY, ALLOW_ORGANIZATION, KEY_MODE_POOL, AllowList, Settings
 from ..domain.sharetag import ShareTag, has_share_tag, parse_share_tag, tag_value
 from ..domain.status import promises_expiry
 from ..gateway import Aws
@@ -49,26 +51,33 @@ _UNUSABLE_KEY_STATES = {
 # A published consumer policy names the keys of the secret's regions; the regions of keys it names are searched for
 # our statements too (a replica region since removed). It is untrusted input: only well-formed regions, and few.
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
-_MAX_HINTED_REGIONS = 8
+_MAX_HINTED_KEYS = 8
 
 # Keys carrying the grants tag, by region: ARN -> tags. The sweep lists them once for every secret it checks.
 KeyIndex = Mapping[str, Mapping[str, Mapping[str, str]]]
 
 
 def read_state(
-    aws: Aws, secret_id: str, key_index: KeyIndex | None = None, made_keys: Sequence[str] = ()
+    aws: Aws,
+    secret_id: str,
+    key_index: KeyIndex | None = None,
+    made_keys: Sequence[str] = (),
+    hinted_keys: Iterable[str] = (),
 ) -> tuple[SecretState, ShareTag]:
     """Read the secret, its tags, replicas, keys, policies and consumer parameters: everything the plan needs.
 
     `key_index` is the keys carrying our tag (the sweep reads it once for all its secrets), saving the tagging
     query. `made_keys` are keys an earlier attempt made (a key made for the secret among them is adopted, however
-    far behind the tagging index is). A replica is reconciled through its primary, which owns the tags and the
+    far behind the tagging index is). `hinted_keys` are keys whose policy names the secret (the sweep read them): a
+    pool key among them is read too. A replica is reconciled through its primary, which owns the tags and the
     resource policy.
     """
     description, region = describe(aws, secret_id)
     if description is None:
         state = _gone_secret_state(aws, secret_id, region)
-        return _complete(aws, state, _Keys(aws, state.name, state.location.account, key_index), ()), ShareTag()
+        # Pool keys are not tagged per secret: every one of the region may still hold the gone secret's grants.
+        keys = _Keys(aws, state.name, state.location.account, key_index, every_pool_key=True)
+        return _complete(aws, state, keys, ()), ShareTag()
     description = _primary_description(aws, description)
     arn = description["ARN"]
     location = parse_arn(arn)
@@ -93,7 +102,7 @@ def read_state(
     )
     pending_deletion = "DeletedDate" in description
     wanted = bool(share.consumers) and not pending_deletion
-    keys = _Keys(aws, description["Name"], location.account, key_index, tuple(made_keys))
+    keys = _Keys(aws, description["Name"], location.account, key_index, tuple(made_keys), frozenset(hinted_keys))
     primary = _copy(aws, keys, location.region, arn, description.get("KmsKeyId"), wanted=wanted)
     state = SecretState(
         arn=arn,
@@ -106,6 +115,7 @@ def read_state(
         resource_policy=None if pending_deletion else aws.secrets.resource_policy(arn, location.region),
         target_key=primary.target_key,
         target_needs_alias=primary.target_needs_alias,
+        pool_keys=primary.pool_keys,
         replicas=_replicas(aws, keys, description, wanted=wanted),
         organization=organization,
         parameter_name=_parameter_name(settings, location, description["Name"]),
@@ -162,31 +172,73 @@ class _Keys:
     index: KeyIndex | None = None
     # Keys an earlier attempt of this reconciliation made (its retry request says so): adopted if made for this name.
     made: tuple[str, ...] = ()
-    _found: dict[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
+    # Pool keys hold the grants of many secrets, and are not searched for one by tag: besides the key a secret is on,
+    # those named for it (by the sweep, or by a consumer policy published for it) are read, and, for a secret that
+    # no longer exists, every pool key of its regions.
+    hinted: frozenset[str] = frozenset()
+    every_pool_key: bool = False
+    _found: dict[tuple[str, tuple[str, ...]], Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
 
-    def _in(self, region: str) -> Mapping[str, Mapping[str, str]]:
-        """ARN -> tags of every key in `region` tagged for this name, shared, or by an earlier version."""
-        if region not in self._found:
-            values = [name_tag_value(self.name), SHARED_KEY_TAG_VALUE, LEGACY_KEY_TAG_VALUE]
-            self._found[region] = (
+    def _with(self, region: str, values: tuple[str, ...]) -> Mapping[str, Mapping[str, str]]:
+        """ARN -> tags of every key in `region` whose grants tag has one of `values`."""
+        if (region, values) not in self._found:
+            self._found[region, values] = (
                 {arn: tags for arn, tags in self.index[region].items() if tags.get(GRANTS_TAG_KEY) in values}
                 if self.index is not None and region in self.index
-                else self.aws.tagging.tagged_keys(GRANTS_TAG_KEY, values, region)
+                else self.aws.tagging.tagged_keys(GRANTS_TAG_KEY, list(values), region)
             )
-        return self._found[region]
+        return self._found[region, values]
+
+    def _in(self, region: str) -> Mapping[str, Mapping[str, str]]:
+        """ARN -> tags of every key in `region` tagged for this name, shared, or by an earlier version (and every
+        pool key, for a secret that no longer exists)."""
+        pool = POOL_KEY_TAG_VALUES if self.every_pool_key else ()
+        return self._with(region, (name_tag_value(self.name), SHARED_KEY_TAG_VALUE, LEGACY_KEY_TAG_VALUE, *pool))
 
     def tagged(self, region: str) -> dict[str, Mapping[str, str]]:
-        """ARN -> tags of the keys in `region` that may hold statements for this name: the keys made for it, and
-        keys holding statements of several secrets. Keys an earlier version made (tagged `true` and managed-by)
-        are left out: each serves one name, and reading them all would cost a read per key of the estate; the one
-        a secret is on is read as its current key, and retagged."""
-        return {arn: tags for arn, tags in self._in(region).items() if not _made_by_an_earlier_version(tags)}
+        """ARN -> tags of the keys in `region` that may hold statements for this name: the keys made for it, keys
+        holding statements of several secrets, and the pool keys named for it. Keys an earlier version made (tagged
+        `true` and managed-by) are left out: each serves one name, and reading them all would cost a read per key of
+        the estate; the one a secret is on is read as its current key, and retagged."""
+        found = {arn: tags for arn, tags in self._in(region).items() if not _made_by_an_earlier_version(tags)}
+        for arn in sorted(self.hinted - found.keys()):
+            tags = self._pool_key_tags(arn, region) if region_of(arn) == region else None
+            if tags is not None:
+                found[arn] = tags
+        return found
+
+    def _pool_key_tags(self, key_arn: str, region: str) -> Mapping[str, str] | None:
+        """A hinted key's tags when it is a pool key; None for any other key, or one that cannot be read (a consumer
+        policy is untrusted input: it may name a key that does not exist)."""
+        if self.aws.kms.describe_key(key_arn, region) is None:
+            logger.warning("secret %s: key %s, named for it, does not exist", self.name, key_arn)
+            return None
+        tags = self.tags(key_arn, region)
+        return tags if KeyState(key_arn, {}, tags).in_pool else None
+
+    def hint(self, key_arns: Iterable[str]) -> bool:
+        """Name more keys that may hold statements for this name; True when one is new."""
+        before = self.hinted
+        self.hinted = before | set(key_arns)
+        return self.hinted != before
+
+    def open_pool_keys(self, region: str) -> dict[str, Mapping[str, str]]:
+        """ARN -> tags of the pool keys in `region` open for new secrets, with any an earlier attempt made (the
+        tagging index may not show it yet: docs/aws-facts.md §11, §17)."""
+        found = dict(self._with(region, (POOL_KEY_TAG_VALUE,)))
+        for arn in self.made:
+            if region_of(arn) == region and arn not in found:
+                tags = self.tags(arn, region)
+                if tags.get(GRANTS_TAG_KEY) == POOL_KEY_TAG_VALUE:
+                    found[arn] = tags
+        return dict(sorted(found.items()))
 
     def tags(self, key_arn: str, region: str) -> Mapping[str, str]:
         """A key's tags: as the tagging query found them or, for a key it did not return, as KMS holds them. The query
         reads an index that may not show yet a key tagged seconds ago (docs/aws-facts.md §11, §17): a key secretshare
         made is recognised as its own all the same, and never relabelled as another's."""
-        found = self._in(region).get(key_arn)
+        indexed = self.index.get(region, {}) if self.index is not None else {}
+        found = self._in(region).get(key_arn) or indexed.get(key_arn)
         return found if found is not None else self.aws.kms.tags(key_arn, region)
 
     def others(self, regions: Iterable[str], known: Iterable[KeyState | None]) -> list[KeyState]:
@@ -222,9 +274,10 @@ def _complete(
     state = _with_scope_members(aws, state, consumers)
     wanted = state.accounts_of(consumers) if read_wanted else set()
     parameters, unreachable = _read_parameters(aws, state, wanted | state.previous_accounts())
-    hinted = _hinted_regions(parameters.values(), state.location.account) - searched
-    if hinted:
-        more = keys.others(hinted, state.keys)
+    hinted = _hinted_keys(parameters.values(), state.location.account) - {key.arn for key in state.keys}
+    regions = {region for region in map(region_of, hinted) if region} - searched
+    if keys.hint(hinted) or regions:
+        more = keys.others(searched | regions, state.keys)
         state = _with_scope_members(aws, replace(state, other_keys=(*state.other_keys, *more)), consumers)
         extra, extra_unreachable = _read_parameters(aws, state, state.previous_accounts() - parameters.keys())
         parameters, unreachable = {**parameters, **extra}, {**unreachable, **extra_unreachable}
@@ -252,13 +305,16 @@ def _organization_if_any(aws: Aws, account: str) -> Organization | None:
         return None
 
 
-def _hinted_regions(values: Iterable[str | None], account: str) -> set[str]:
-    regions = set()
+def _hinted_keys(values: Iterable[str | None], account: str) -> set[str]:
+    """The keys of A that published consumer policies name: in their regions, and on a pool key, our statements for
+    the secret may remain (a replica region since removed, a key the secret left)."""
+    keys = set()
     for value in values:
-        for arn in map(parse_arn, published_resources(value, CONSUMER_DECRYPT_SID)):
+        for resource in published_resources(value, CONSUMER_DECRYPT_SID):
+            arn = parse_arn(resource)
             if arn and arn.service == "kms" and arn.account == account and _REGION.fullmatch(arn.region):
-                regions.add(arn.region)
-    return set(sorted(regions)[:_MAX_HINTED_REGIONS])
+                keys.add(resource)
+    return set(sorted(keys)[:_MAX_HINTED_KEYS])
 
 
 def _primary_description(aws: Aws, description: dict) -> dict:
@@ -318,12 +374,24 @@ def _replica_fix(primary_arn: str, region: str) -> str:
 
 
 def _copy(aws: Aws, keys: _Keys, region: str, secret_arn: str, kms_key_id: str | None, *, wanted: bool) -> SecretCopy:
-    """The primary: its current key and, when it is on the AWS managed key, the key it would move to."""
+    """The primary: its current key and, when it is on the AWS managed key, the key it would move to (in pool mode,
+    with no key of its own, the pool keys it may go to)."""
     key = _current_key(aws, keys, secret_arn, kms_key_id, required=wanted)
     if not wanted or key is not None:
         return SecretCopy(region, secret_arn, kms_key_id, key)
     target, needs_alias = _move_target(aws, keys, secret_arn)
-    return SecretCopy(region, secret_arn, kms_key_id, key, target, needs_alias)
+    pool = _open_pool_keys(aws, keys, region) if target is None and aws.settings.key_mode == KEY_MODE_POOL else None
+    return SecretCopy(region, secret_arn, kms_key_id, key, target, needs_alias, pool)
+
+
+def _open_pool_keys(aws: Aws, keys: _Keys, region: str) -> tuple[KeyState, ...]:
+    """The pool keys of `region` open for new secrets that can carry grants, with their policies."""
+    found = []
+    for arn, tags in keys.open_pool_keys(region).items():
+        metadata = aws.kms.describe_key(arn, region)
+        if metadata and metadata.get("KeyState") not in _UNUSABLE_KEY_STATES:
+            found.append(KeyState(arn, aws.kms.key_policy(arn, region), tags))
+    return tuple(found)
 
 
 def _expiry_schedule(aws: Aws, state: SecretState) -> datetime | None:
@@ -410,8 +478,10 @@ def check_shared_key(aws: Aws, account: str) -> None:
 
 
 def _move_target(aws: Aws, keys: _Keys, secret_arn: str) -> tuple[KeyState | None, bool]:
-    """The existing key a copy leaving the AWS managed key moves to (None: create a dedicated key), and whether it
-    is the key made for the secret that still needs its alias (a run stopped between CreateKey and CreateAlias).
+    """The existing key a copy leaving the AWS managed key moves to (None: create one, or take a pool key), and
+    whether it is the key made for the secret that still needs its alias (a run stopped between CreateKey and
+    CreateAlias). A key made for the secret before (an earlier share, or an earlier version) is taken in any key
+    mode: it is paid for already.
     """
     location = parse_arn(secret_arn)
     assert location is not None

@@ -25,6 +25,7 @@ from ..domain.names import (
     GRANTS_TAG_KEY,
     LEGACY_KEY_TAG_VALUE,
     MANAGED_BY_TAG,
+    POOL_KEY_TAG_VALUES,
     dedicated_key_description,
     expiry_schedule_name,
     is_ours,
@@ -66,6 +67,16 @@ class KeyState:
         legacy = self.grants_tag == LEGACY_KEY_TAG_VALUE and self.description == dedicated_key_description(secret_name)
         return legacy or self.grants_tag == name_tag_value(secret_name)
 
+    @property
+    def in_pool(self) -> bool:
+        """True for a key of secretshare's pool (`keypool.py`), open for new secrets or full."""
+        return self.tags.get(MANAGED_BY_TAG[0]) == MANAGED_BY_TAG[1] and self.grants_tag in POOL_KEY_TAG_VALUES
+
+    def serves_account_a(self, secret_name: str) -> bool:
+        """True for a key secretshare made, for this secret or for its pool: like the AWS managed key, it lets A's
+        principals use it through Secrets Manager for any secret on it (`keypolicy.with_account_use`)."""
+        return self.made_for(secret_name) or self.in_pool
+
 
 @dataclass(frozen=True)
 class SecretCopy:
@@ -82,6 +93,9 @@ class SecretCopy:
     key: KeyState | None = None
     target_key: KeyState | None = None
     target_needs_alias: bool = False
+    # Pool mode, for a copy leaving the AWS managed key with no key of its own to go to: the pool keys of its region
+    # open for new secrets (empty: a pool key is to be made). None: not in pool mode.
+    pool_keys: tuple[KeyState, ...] | None = None
     problem: str | None = None  # why this replica cannot be shared (it is shared with nobody, the others are)
 
 
@@ -116,6 +130,7 @@ class SecretState:
     resource_policy: Document | None = None
     target_key: KeyState | None = None
     target_needs_alias: bool = False
+    pool_keys: tuple[KeyState, ...] | None = None
     replicas: tuple[SecretCopy, ...] = ()
     parameters: Mapping[str, str | None] = field(default_factory=dict)
     unreachable: Mapping[str, str] = field(default_factory=dict)
@@ -147,7 +162,13 @@ class SecretState:
     def copies(self) -> tuple[SecretCopy, ...]:
         """The secret in every region it can be shared in, the primary first."""
         primary = SecretCopy(
-            self.location.region, self.arn, self.kms_key_id, self.key, self.target_key, self.target_needs_alias
+            self.location.region,
+            self.arn,
+            self.kms_key_id,
+            self.key,
+            self.target_key,
+            self.target_needs_alias,
+            self.pool_keys,
         )
         return (primary, *(replica for replica in self.replicas if replica.problem is None))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,7 +109,8 @@ def secrets_to_reconcile(
 ) -> list[str]:
     """ARNs of every secret that is tagged, or that a key of ours still grants on (untagged or deleted)."""
     aws = Aws(settings, clients or Clients(session or boto3.Session()))
-    return _candidates(aws, _key_index(aws))
+    key_index = _key_index(aws)
+    return sorted(_tagged_secrets(aws) | _secrets_granted_on(aws, key_index).keys())
 
 
 def sweep(
@@ -137,7 +138,8 @@ def sweep(
     aws = Aws(settings, clients or Clients(session or boto3.Session()))
     moment = now or datetime.now(UTC)
     key_index = _key_index(aws)
-    pending = [arn for arn in _candidates(aws, key_index) if arn > after]
+    granted_on = _secrets_granted_on(aws, key_index)
+    pending = [arn for arn in sorted(_tagged_secrets(aws) | granted_on.keys()) if arn > after]
     checks: list[SecretCheck] = []
     slowest = 0.0
     with ThreadPoolExecutor(max_workers=SWEEP_WORKERS) as pool:
@@ -146,7 +148,9 @@ def sweep(
                 return SweepReport(tuple(checks), resume_after=checks[-1].arn)
             began = time.monotonic()
             chunk = pending[start : start + SWEEP_CHUNK]
-            done = tuple(pool.map(lambda arn: _check(aws, arn, key_index, moment, with_grants), chunk))
+            done = tuple(
+                pool.map(lambda arn: _check(aws, arn, key_index, granted_on.get(arn, ()), moment, with_grants), chunk)
+            )
             slowest = max(slowest, time.monotonic() - began)
             checks += done
             if on_chunk:
@@ -154,14 +158,16 @@ def sweep(
     return SweepReport(tuple(checks))
 
 
-def _check(aws: Aws, arn: str, key_index: KeyIndex, now: datetime, with_grants: bool = False) -> SecretCheck:
-    """The secret's plan at `now`, or why it could not be made.
+def _check(
+    aws: Aws, arn: str, key_index: KeyIndex, keys_naming: Iterable[str], now: datetime, with_grants: bool = False
+) -> SecretCheck:
+    """The secret's plan at `now`, or why it could not be made; `keys_naming` are the keys whose policy names it.
 
     Any failure is this secret's alone: it is reported (and the secret queued, so its reconciliation retries and
     alarms), never allowed to stop the sweep.
     """
     try:
-        state, share = read_state(aws, arn, key_index=key_index)
+        state, share = read_state(aws, arn, key_index=key_index, hinted_keys=keys_naming)
         if state.exists and state.location.region != aws.region:
             return SecretCheck(arn)  # a replica here: the stack of its primary's region sees to it
         plan = plan_reconciliation(state, share, aws.settings, now=now)
@@ -178,11 +184,6 @@ def _check(aws: Aws, arn: str, key_index: KeyIndex, now: datetime, with_grants: 
 def _key_index(aws: Aws) -> KeyIndex:
     region = aws.region
     return {region: aws.tagging.tagged_keys(GRANTS_TAG_KEY, [], region)}
-
-
-def _candidates(aws: Aws, key_index: KeyIndex) -> list[str]:
-    region = aws.region
-    return sorted(_tagged_secrets(aws) | _secrets_granted_on(aws, key_index.get(region, {}), region))
 
 
 def _tagged_secrets(aws: Aws) -> set[str]:
@@ -205,16 +206,22 @@ def _ours(tags: list[dict], settings: Settings) -> bool:
     return has_share_tag(tags, settings.share_tag_key) or tag_value(tags, settings.status_tag_key) is not None
 
 
-def _secrets_granted_on(aws: Aws, keys: Mapping[str, Mapping[str, str]], region: str) -> set[str]:
-    """Secret ARNs our grants and cleanup markers name on the keys that carry our tag, and on SHARED_KEY_ARN.
+def _secrets_granted_on(aws: Aws, key_index: KeyIndex) -> dict[str, set[str]]:
+    """Secret ARN -> the keys our grants and cleanup markers name it on, among the keys that carry our tag and
+    SHARED_KEY_ARN (a pool key is not tagged per secret: the check of each secret is told which name it).
 
     The policies are read in parallel (one per key: the checks after reuse them). A key A cannot read is logged and
     skipped: the other keys are still swept.
     """
+    region = aws.region
+    keys = key_index.get(region, {})
     key_arns = sorted(set(keys) | ({aws.settings.shared_key_arn} if aws.settings.shared_key_arn else set()))
+    found: dict[str, set[str]] = {}
     with ThreadPoolExecutor(max_workers=SWEEP_WORKERS) as pool:
-        named = pool.map(lambda key_arn: _named_on(aws, key_arn, region), key_arns)
-        return set().union(*named)
+        for key_arn, named in zip(key_arns, pool.map(lambda key: _named_on(aws, key, region), key_arns), strict=True):
+            for secret_arn in named:
+                found.setdefault(secret_arn, set()).add(key_arn)
+    return found
 
 
 def _named_on(aws: Aws, key_arn: str, region: str) -> set[str]:

@@ -34,6 +34,7 @@ class Unshared:
     retired_key: str | None = None  # the key secretshare made for the secret, scheduled for deletion
     key_deletion_date: str | None = None
     key_kept: str | None = None  # why the secret stays on its key, when a move back was asked for
+    left_pool_key: str | None = None  # the pool key the secret moved off (it stays: it encrypts other secrets)
 
 
 def unshare_secret(
@@ -41,7 +42,8 @@ def unshare_secret(
 ) -> Unshared:
     """End the share of `secret_id` (name or ARN): remove its share tags, then reconcile it so everything
     secretshare granted for it is revoked; with `restore_key`, move it back to the AWS managed key and retire the key
-    secretshare made for it (a key it did not make, or shares with other secrets, stays)."""
+    secretshare made for it (a key it did not make, or shares with other secrets, stays; a pool key is left for the
+    secrets it still encrypts, and the secret moves back all the same)."""
     aws = Aws(settings, clients)
     description, region = describe(aws, secret_id)
     tags = _share_tags(description, settings) if description else ()
@@ -63,16 +65,21 @@ def _share_tags(description: dict, settings: Settings) -> tuple[str, ...]:
 
 
 def _restore_key(aws: Aws, unshared: Unshared, description: dict, region: str, dry_run: bool) -> Unshared:
+    """Move the secret back to the AWS managed key and retire the key made for it. "A key alias is always prefixed by
+    alias/, for example alias/aws/secretsmanager" (botocore's secretsmanager model, UpdateSecretRequest.KmsKeyId):
+    the AWS managed key is named by its alias."""
     metadata = customer_key_metadata(aws, description, region)
     if metadata is None:
         return replace(unshared, key_kept="the secret is on the AWS managed key already")
     key = KeyState(metadata["Arn"], {}, aws.kms.tags(metadata["Arn"], region), metadata.get("Description", ""))
+    if key.in_pool:
+        if not dry_run:
+            aws.secrets.set_key(unshared.secret_arn, AWS_MANAGED_KEY, region)
+        return replace(unshared, left_pool_key=key.arn)
     if not key.made_for(description["Name"]):
         return replace(unshared, key_kept=f"key {key.arn} is not one secretshare made for this secret: it stays")
     if dry_run:
         return replace(unshared, retired_key=key.arn)
-    # "A key alias is always prefixed by alias/, for example alias/aws/secretsmanager" (botocore's secretsmanager
-    # model, UpdateSecretRequest.KmsKeyId): the AWS managed key by its alias.
     aws.secrets.set_key(unshared.secret_arn, AWS_MANAGED_KEY, region)
     deletion = aws.kms.retire(key.arn, key_alias(description["Name"]), region)
     return replace(unshared, retired_key=key.arn, key_deletion_date=deletion)
