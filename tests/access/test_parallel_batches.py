@@ -117,6 +117,29 @@ def test_secrets_on_one_shared_key_changed_in_parallel_batches_lose_no_grant_and
     assert all("kms:EncryptionContext:SecretARN" in str(statement) for statement in ours)
 
 
+def test_secrets_shared_in_one_batch_open_one_pool_key_and_each_is_read_by_its_own_consumers_only(
+    world, iam, reconcile_app, default_session
+):
+    """KEY_MODE=pool (the default): ten secrets on the AWS managed key, shared in one batch. Each finds no pool key
+    when it reads; the first makes one, and the others, waiting meanwhile, join it instead of making their own."""
+
+    def widen_the_race(**_):
+        time.sleep(0.02)
+
+    default_session.events.register("after-call.kms.GetKeyPolicy", widen_the_race)
+    rng = random.Random(21)
+    wanted = {f"team-{n}/db-password": rng.choice(TAG_VALUES[:-1]) for n in range(10)}
+    arns = {name: world.create_secret(name, share_with=value) for name, value in wanted.items()}
+
+    response = reconcile_app.handler(sqs_batch(*map(tag_change, arns.values())), LambdaContext())
+
+    assert response == {"batchItemFailures": []}
+    assert world.key_count() == 1, "one pool key for the batch"
+    assert len({world.kms_key_id(arn) for arn in arns.values()}) == 1
+    for name, arn in arns.items():
+        assert who_reads(world, iam, arn) == granted(wanted[name]), name
+
+
 def test_a_later_change_to_a_secret_is_never_overtaken_by_an_earlier_one(world, iam, reconcile_app, default_session):
     """The first record reads the tag (B), and the person changes it to D before that reconciliation writes. The
     second record, naming the secret by name, must run after the first has written, and so grant D and revoke B."""

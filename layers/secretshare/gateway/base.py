@@ -223,6 +223,19 @@ class SessionClients:
         self._made: dict[tuple[str, str, str], _Made] = {}
         # Clients are thread-safe once made; making them from one session is not.
         self._lock = threading.Lock()
+        # The pool keys made from this session, by region: the tagging index may not show a key for minutes
+        # (docs/aws-facts.md §11), and a warm container that forgot its own would open a pool key per batch meanwhile.
+        self._pool_keys: dict[str, list[str]] = {}
+
+    def made_pool_key(self, region: str, key_arn: str) -> None:
+        """Remember a pool key made in `region`."""
+        with self._lock:
+            self._pool_keys.setdefault(region, []).append(key_arn)
+
+    def pool_keys_made(self, region: str) -> tuple[str, ...]:
+        """The pool keys made in `region` from this session so far."""
+        with self._lock:
+            return tuple(self._pool_keys.get(region, ()))
 
     def get(
         self,
@@ -247,6 +260,12 @@ class SessionClients:
     def has(self, service: str, region: str | None, identity: str) -> bool:
         made = self._made.get((service, region or "", identity, id(_default_config(identity))))
         return made is not None and _usable(made)
+
+
+def new_pool_key_lock(region: str) -> str:
+    """The `KeyPolicyLocks` name a reconciliation that makes a pool key in `region` holds: a reconciliation that found
+    no pool key with room, and waited while another made one, reads again and joins it instead of making another."""
+    return f"new pool key in {region}"
 
 
 def _default_config(identity: str) -> Config:

@@ -10,8 +10,9 @@ from typing import TypeVar
 from botocore.exceptions import ClientError
 
 from ..domain.errors import KeyNotUsable
+from ..domain.names import GRANTS_TAG_KEY, POOL_KEY_TAG_VALUE
 from ..domain.settings import Settings
-from .base import OPERATOR_ROLE, Clients, Service, calls, error_code
+from .base import OPERATOR_ROLE, Clients, Service, calls, clients_of, error_code, new_pool_key_lock
 
 # KMS is eventually consistent: "AWS KMS might return a NotFoundException if you call [an operation on a key]
 # immediately after calling CreateKey"; changes "typically" propagate "in less than a few seconds", "in some cases
@@ -96,6 +97,9 @@ class Kms(Service):
             Tags=[{"TagKey": tag, "TagValue": value} for tag, value in tags.items()],
         )["KeyMetadata"]
         self.made_keys.append(key["Arn"])
+        if tags.get(GRANTS_TAG_KEY) == POOL_KEY_TAG_VALUE:
+            clients_of(self.clients.session).made_pool_key(region, key["Arn"])
+            self.clients.key_policies.wrote(new_pool_key_lock(region))
         return key["Arn"]
 
     @calls("kms:CreateAlias")

@@ -419,7 +419,8 @@ def _copy_plan(
     if not consumers:
         plan = CopyPlan(copy.region, copy.arn, copy.key.arn if copy.key else None, previous_key_id=copy.kms_key_id)
         return plan, copy.key
-    target = copy.key or copy.target_key or _pool_key_for(state, copy, grant)
+    current = None if copy.leaves_key else copy.key
+    target = current or copy.target_key or _pool_key_for(state, copy, grant)
     if target is not None:
         alias = key_alias(state.name) if copy.key is None and copy.target_needs_alias else None
         repoint = copy.kms_key_id != target.arn

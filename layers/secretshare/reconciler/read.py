@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ..domain.arns import Arn, in_region, is_complete_secret_arn, key_account, parse_arn, secret_name_from_arn
 from ..domain.consumers import Organization, OrganizationConsumer
 from ..domain.errors import AllowListUnavailable, ConsumerAccountError, KeyNotUsable
+from ..domain.keypool import grant_fits
 from ..domain.names import (
     CONSUMER_DECRYPT_SID,
     GRANTS_TAG_KEY,
@@ -31,9 +32,10 @@ from ..domain.names import (
 )
 from ..domain.policy import published_resources
 from ..domain.settings import ALLOW_ANY, ALLOW_ORGANIZATION, KEY_MODE_POOL, AllowList, Settings
-from ..domain.sharetag import ShareTag, has_share_tag, parse_share_tag, tag_value
+from ..domain.sharetag import ShareTag, format_time, has_share_tag, parse_share_tag, tag_value
 from ..domain.status import promises_expiry
 from ..gateway import Aws
+from ..gateway.base import clients_of
 from .state import KeyState, SecretCopy, SecretState
 
 logger = logging.getLogger("secretshare")
@@ -103,7 +105,8 @@ def read_state(
     pending_deletion = "DeletedDate" in description
     wanted = bool(share.consumers) and not pending_deletion
     keys = _Keys(aws, description["Name"], location.account, key_index, tuple(made_keys), frozenset(hinted_keys))
-    primary = _copy(aws, keys, location.region, arn, description.get("KmsKeyId"), wanted=wanted)
+    fits = _grant_fits(arn, share, organization) if wanted else None
+    primary = _copy(aws, keys, location.region, arn, description.get("KmsKeyId"), fits)
     state = SecretState(
         arn=arn,
         name=description["Name"],
@@ -116,6 +119,7 @@ def read_state(
         target_key=primary.target_key,
         target_needs_alias=primary.target_needs_alias,
         pool_keys=primary.pool_keys,
+        leaves_key=primary.leaves_key,
         replicas=_replicas(aws, keys, description, wanted=wanted),
         organization=organization,
         parameter_name=_parameter_name(settings, location, description["Name"]),
@@ -223,10 +227,11 @@ class _Keys:
         return self.hinted != before
 
     def open_pool_keys(self, region: str) -> dict[str, Mapping[str, str]]:
-        """ARN -> tags of the pool keys in `region` open for new secrets, with any an earlier attempt made (the
-        tagging index may not show it yet: docs/aws-facts.md §11, §17)."""
+        """ARN -> tags of the pool keys in `region` open for new secrets, with those an earlier attempt made and those
+        made in this process (the tagging index may not show them yet: docs/aws-facts.md §11, §17)."""
         found = dict(self._with(region, (POOL_KEY_TAG_VALUE,)))
-        for arn in self.made:
+        made_here = clients_of(self.aws.clients.session).pool_keys_made(region)
+        for arn in (*self.made, *made_here):
             if region_of(arn) == region and arn not in found:
                 tags = self.tags(arn, region)
                 if tags.get(GRANTS_TAG_KEY) == POOL_KEY_TAG_VALUE:
@@ -373,10 +378,36 @@ def _replica_fix(primary_arn: str, region: str) -> str:
     )
 
 
-def _copy(aws: Aws, keys: _Keys, region: str, secret_arn: str, kms_key_id: str | None, *, wanted: bool) -> SecretCopy:
+def _grant_fits(secret_arn: str, share: ShareTag, organization: Organization | None) -> Callable[[KeyState], bool]:
+    """Whether a pool key can carry the secret's grant (every consumer the tags name: a time-boxed share never needs
+    more)."""
+    ends = format_time(share.until) if share.until else None
+    org_id = organization.id if organization else None
+    return lambda key: grant_fits(key.policy, secret_arn, share.consumers, ends, org_id)
+
+
+def _copy(
+    aws: Aws,
+    keys: _Keys,
+    region: str,
+    secret_arn: str,
+    kms_key_id: str | None,
+    fits: Callable[[KeyState], bool] | None,
+) -> SecretCopy:
     """The primary: its current key and, when it is on the AWS managed key, the key it would move to (in pool mode,
-    with no key of its own, the pool keys it may go to)."""
+    with no key of its own, the pool keys it may go to). `fits` (None when nothing is to be granted) says whether a
+    pool key can carry its grant.
+
+    A pool key whose policy has no room left for the secret's grant (the grants already there grew) is left for
+    another pool key: the only move a secret on a key of secretshare's makes."""
+    wanted = fits is not None
     key = _current_key(aws, keys, secret_arn, kms_key_id, required=wanted)
+    if fits is not None and key is not None and key.in_pool and not fits(key):
+        logger.warning(
+            "secret %s: pool key %s has no room for its grant: it moves to another pool key", secret_arn, key.arn
+        )
+        others = tuple(found for found in _open_pool_keys(aws, keys, region) if found.arn != key.arn)
+        return SecretCopy(region, secret_arn, kms_key_id, key, pool_keys=others, leaves_key=True)
     if not wanted or key is not None:
         return SecretCopy(region, secret_arn, kms_key_id, key)
     target, needs_alias = _move_target(aws, keys, secret_arn)

@@ -30,6 +30,7 @@ from ..domain.settings import Settings
 from ..domain.sharetag import RejectedEntry, tag_value
 from ..domain.status import error_value
 from ..gateway import Aws, Clients, KeyClaim, error_code, failed_action
+from ..gateway.base import new_pool_key_lock
 from .apply import apply_change, apply_grants, delete_revoked_parameters
 from .changes import ProbePrincipal, PutKeyPolicy, SetStatusTag
 from .plan import Plan, plan_reconciliation
@@ -193,8 +194,10 @@ def _reconcile(
 def _stale(plan: Plan, claim: KeyClaim, seen: Counter[str]) -> bool:
     """Hold the lock of every existing key whose policy the plan writes; True when one of those policies was written
     by another reconciliation after this one read it, so the plan must be made again from a fresh read (which then
-    runs under the locks). A key the plan creates is nobody else's yet."""
-    claim.cover(change.key_arn for change in plan.of(PutKeyPolicy) if change.key_arn)
+    runs under the locks). A key the plan creates is nobody else's yet; but one pool key is made at a time in a
+    region, so a plan that would make one while another reconciliation made one since it read reads again."""
+    pool_keys = [new_pool_key_lock(copy.region) for copy in plan.copies if copy.new_key and not copy.new_key.alias]
+    claim.cover([*(change.key_arn for change in plan.of(PutKeyPolicy) if change.key_arn), *pool_keys])
     return claim.locks.written_since(seen, claim.held)
 
 
