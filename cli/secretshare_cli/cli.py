@@ -989,7 +989,10 @@ def sweep(ctx: click.Context, queue_url: str | None, as_json: bool) -> None:
     if not as_json:
         _line(run.out, f"checked {_count(len(report.checks), 'secret')}: {len(arns)} to reconcile")
     if queue_url:
-        queued = enqueue_reconciliations(arns, queue_url, settings=run.settings, clients=run.clients)
+        naming = {arn: checks[arn].keys_naming for arn in arns}
+        queued = enqueue_reconciliations(
+            arns, queue_url, settings=run.settings, clients=run.clients, keys_naming=naming
+        )
         if as_json:
             items = [{**check_report(checks[arn]), "applied": False, "failures": []} for arn in arns]
             _print_json(_sweep_document(report, items, queued=queued))
@@ -1018,7 +1021,9 @@ def _reconcile_all(run: _Run, arns: list[str], checks: dict[str, SecretCheck]) -
             result: ReconcileResult | None = None
             error: str | None = None
             try:
-                result = reconcile_secret(arn, settings=run.settings, clients=run.clients)
+                result = reconcile_secret(
+                    arn, settings=run.settings, clients=run.clients, hinted_keys=checks[arn].keys_naming
+                )
             except ReconcileFailed as err:
                 result = err.result if isinstance(err.result, ReconcileResult) else None
                 error = str(err)

@@ -21,6 +21,7 @@ from secretshare.domain.events import UnrecognizedEvent, same_secret_key, secret
 from secretshare.domain.settings import Settings
 from secretshare.gateway import Clients, default_session
 from secretshare.reconciler.reconcile import ReconcileResult, reconcile_secret
+from secretshare.reconciler.sweep import keys_naming_of
 from secretshare.runtime.observability import count_reconciliation, logger, metrics
 from secretshare.runtime.retries import RESERVE_SECONDS, after_failure, defer, made_keys_of
 
@@ -119,7 +120,9 @@ def reconcile_request(request: Request, settings: Settings, clients: Clients, co
             logger.warning("reconciliation not started: %s", outcome, extra={"secret_arn": secret_id})
             return {"deferred": True}
         try:
-            return reconcile_one(secret_id, settings, clients, made_keys=made_keys_of(event))
+            return reconcile_one(
+                secret_id, settings, clients, made_keys=made_keys_of(event), hinted_keys=keys_naming_of(event)
+            )
         except Exception as err:  # every failure was counted and logged: now decide what becomes of it
             outcome = after_failure(event, secret_id, err, settings=settings, clients=clients)
             logger.warning("reconciliation failed: %s", outcome, extra={"secret_arn": secret_id})
@@ -127,14 +130,18 @@ def reconcile_request(request: Request, settings: Settings, clients: Clients, co
 
 
 def reconcile_one(
-    secret_id: str, settings: Settings, clients: Clients, made_keys: tuple[str, ...] = ()
+    secret_id: str,
+    settings: Settings,
+    clients: Clients,
+    made_keys: tuple[str, ...] = (),
+    hinted_keys: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Reconcile the secret an event named (adopting the keys earlier attempts made); count and log the outcome, and
-    raise on failure."""
+    """Reconcile the secret an event named (adopting the keys earlier attempts made, reading the keys the sweep found
+    naming it); count and log the outcome, and raise on failure."""
     # Every line of this reconciliation, the library's included, carries the secret: as the event names it
     # (the ARN for tag events, the sweep and most CloudTrail calls) and, once known, by its full ARN.
     with log_context(secret_arn=secret_id):
-        result = _reconcile(secret_id, settings, clients, made_keys)
+        result = _reconcile(secret_id, settings, clients, made_keys, hinted_keys)
         logger.thread_safe_append_keys(secret_arn=result.secret_arn)
         summary = {
             "secret_arn": result.secret_arn,
@@ -159,10 +166,17 @@ def log_context(**keys: str) -> Iterator[None]:
         logger.thread_safe_append_keys(**before)
 
 
-def _reconcile(secret_id: str, settings: Settings, clients: Clients, made_keys: tuple[str, ...]) -> ReconcileResult:
+def _reconcile(
+    secret_id: str, settings: Settings, clients: Clients, made_keys: tuple[str, ...], hinted_keys: tuple[str, ...]
+) -> ReconcileResult:
     try:
         result = reconcile_secret(
-            secret_id, settings=settings, clients=clients, made_keys=made_keys, own_region_only=True
+            secret_id,
+            settings=settings,
+            clients=clients,
+            made_keys=made_keys,
+            hinted_keys=hinted_keys,
+            own_region_only=True,
         )
     except ReconcileFailed as err:
         partial_result = err.result if isinstance(err.result, ReconcileResult) else None

@@ -36,8 +36,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
     def queue_drifted(checks: tuple[SecretCheck, ...]) -> None:
         nonlocal queued
+        drifted = [c for c in checks if c.drifted]
         queued += enqueue_reconciliations(
-            [c.arn for c in checks if c.drifted], settings.queue_url, settings=settings, clients=clients
+            [c.arn for c in drifted],
+            settings.queue_url,
+            settings=settings,
+            clients=clients,
+            keys_naming={c.arn: c.keys_naming for c in drifted},
         )
 
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS

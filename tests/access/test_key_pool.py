@@ -9,13 +9,15 @@ import json
 
 import pytest
 from access import APP_OF_A, APP_POLICY, Access, policy
+from support.sam import LambdaContext, sqs_batch
 from support.strict import StrictAws
 
+from secretshare.domain.errors import AwsCallFailed
 from secretshare.domain.keypool import POOL_FILL_BYTES, policy_bytes
 from secretshare.domain.names import FULL_POOL_KEY_TAG_VALUE, GRANTS_TAG_KEY, POOL_KEY_TAG_VALUE
 from secretshare.domain.policy import KEY_POLICY_MAX_BYTES
 from secretshare.domain.settings import KEY_MODE_POOL
-from secretshare.reconciler.sweep import sweep
+from secretshare.reconciler.sweep import sweep, sweep_message
 
 B = "222222222222"
 C = "333333333333"
@@ -244,3 +246,27 @@ def test_a_second_run_on_a_pool_key_writes_nothing_and_reads_little(world, calls
     # is not among them), and the resource policy.
     assert len(reads) <= 6, reads
     assert json.dumps(reads).count("GetKeyPolicy") == 1
+
+
+def test_a_grant_a_stopped_run_left_on_a_pool_key_is_revoked_by_the_sweeps_request(
+    world, faults, reconcile_app, default_session, monkeypatch
+):
+    monkeypatch.setenv("ALLOWED_CONSUMERS", "any")
+    staying = world.create_secret("billing/db", READER_C)
+    world.reconcile(staying)
+    pool_key = world.key_arn(world.kms_key_id(staying))
+    left = world.create_secret("payments/db", B)
+    crash = faults.fail("secretsmanager.UpdateSecret", "SimulatedCrash", "the run stopped here", attempts=None)
+    with pytest.raises(AwsCallFailed):
+        world.reconcile(left)  # its grant is on the pool key, the secret still on the AWS managed key
+    faults.remove(crash)
+    assert world.key_grants_for(world.key_policy(pool_key), left) != []
+    world.untag(left)  # nothing names the pool key for it now but the pool key's own policy
+
+    check = next(c for c in sweep(settings=world.settings, session=world.session).checks if c.arn == left)
+    assert check.drifted and pool_key in check.keys_naming
+    response = reconcile_app.handler(sqs_batch(sweep_message(left, check.keys_naming)), LambdaContext())
+
+    assert response == {"batchItemFailures": []}
+    assert world.key_grants_for(world.key_policy(pool_key), left) == []
+    assert world.key_grants_for(world.key_policy(pool_key), staying) != []

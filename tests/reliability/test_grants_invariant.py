@@ -107,9 +107,9 @@ class History:
         elif step == "stopped-reconcile":
             self.stopped_at(int(argument))  # type: ignore[call-overload]
 
-    def reconcile(self, arn: str) -> None:
+    def reconcile(self, arn: str, keys_naming: tuple[str, ...] = ()) -> None:
         with contextlib.suppress(ClientError, SecretShareError):
-            self.world.reconcile(arn)
+            self.world.reconcile(arn, hinted_keys=keys_naming)
 
     def stopped_at(self, write: int) -> None:
         count = {"writes": 0}
@@ -126,10 +126,13 @@ class History:
                 self.faults.remove(stop)
 
     def converge(self) -> None:
-        """One reconciliation of the secret, then one sweep and the reconciliations it asks for."""
+        """One reconciliation of the secret, then one sweep and the reconciliations it asks for, each told the keys
+        the sweep found naming its secret (as the sweep function's request tells the reconcile function)."""
         self.reconcile(self.live)
-        for arn in sweep(settings=self.world.settings, session=self.world.session).to_reconcile:
-            self.reconcile(arn)
+        report = sweep(settings=self.world.settings, session=self.world.session)
+        naming = {check.arn: check.keys_naming for check in report.checks}
+        for arn in report.to_reconcile:
+            self.reconcile(arn, naming[arn])
 
 
 def wanted(world: World, arn: str) -> set[str]:

@@ -39,6 +39,7 @@ class Kms(Service):
         self._metadata: dict[tuple[str, str], dict | None] = {}
         self._policies: dict[str, dict] = {}
         self.made_keys = [] if made_keys is None else made_keys
+        self._new_pool_keys: dict[str, str] = {}  # pool keys made here, not yet holding a grant: ARN -> region
 
     def _about(self, key_arn: str, call: Callable[[], _Result]) -> _Result:
         """`call`, about `key_arn`: about a key created here, a NotFound is tried again after each pause."""
@@ -98,8 +99,7 @@ class Kms(Service):
         )["KeyMetadata"]
         self.made_keys.append(key["Arn"])
         if tags.get(GRANTS_TAG_KEY) == POOL_KEY_TAG_VALUE:
-            clients_of(self.clients.session).made_pool_key(region, key["Arn"])
-            self.clients.key_policies.wrote(new_pool_key_lock(region))
+            self._new_pool_keys[key["Arn"]] = region
         return key["Arn"]
 
     @calls("kms:CreateAlias")
@@ -120,6 +120,12 @@ class Kms(Service):
         self._about(key_arn, lambda: client.put_key_policy(KeyId=key_arn, PolicyName="default", Policy=policy))
         self.clients.key_policies.wrote(key_arn)
         self._policies[key_arn] = json.loads(policy)
+        if key_arn in self._new_pool_keys:
+            # Other reconciliations of this process may take the pool key once it holds its first grant: had they
+            # read it before, one of the two writes would be lost (its lock was nobody's while it was being made).
+            region = self._new_pool_keys.pop(key_arn)
+            clients_of(self.clients.session).made_pool_key(region, key_arn)
+            self.clients.key_policies.wrote(new_pool_key_lock(region))
 
     @calls("kms:DeleteAlias", "kms:ScheduleKeyDeletion", role=OPERATOR_ROLE)
     def retire(self, key_arn: str, alias: str, region: str) -> str:

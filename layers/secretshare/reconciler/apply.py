@@ -7,7 +7,7 @@ loop in `reconcile.py` makes outside a plan (a probe of a principal, the status 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,7 +16,7 @@ from ..domain.errors import PublicPolicyRefused
 from ..domain.names import is_ours
 from ..domain.policy import Document, statements
 from ..gateway import Aws
-from .changes import Change, DeleteParameter, SetStatusTag
+from .changes import Change, DeleteParameter, PutKeyPolicy, SetStatusTag
 from .plan import Plan
 
 logger = logging.getLogger("secretshare")
@@ -86,12 +86,15 @@ def delete_revoked_parameters(aws: Aws, plan: Plan) -> dict[str, str]:
     return run.failures
 
 
-def apply_grants(aws: Aws, plan: Plan, failures: Mapping[str, str]) -> Applied:
+def apply_grants(
+    aws: Aws, plan: Plan, failures: Mapping[str, str], keys_written: Callable[[], None] = lambda: None
+) -> Applied:
     """Apply every other change of the plan, in order; then the status tag, which reports what the run achieved.
 
     `failures` are the consumer accounts whose parameter could not be deleted. A consumer account that fails does not
     stop the others; the status tag records every failure (the planned value, or, after a failure, the value that
-    says so).
+    says so). `keys_written` is called once the plan's last key-policy write is made (the caller lets go of the key
+    policies' locks: a pool key's next reconciliation need not wait for this one's consumer accounts).
     """
     run = Applying(
         aws,
@@ -100,9 +103,14 @@ def apply_grants(aws: Aws, plan: Plan, failures: Mapping[str, str]) -> Applied:
         key_arns={copy.region: copy.key_arn for copy in plan.copies},
         failures={**failures, **plan.unreachable},
     )
-    for change in plan.changes:
+    last_key_write = max((n for n, change in enumerate(plan.changes) if isinstance(change, PutKeyPolicy)), default=-1)
+    if last_key_write < 0:
+        keys_written()
+    for number, change in enumerate(plan.changes):
         if not isinstance(change, DeleteParameter | SetStatusTag):
             change.apply(run)
+        if number == last_key_write:
+            keys_written()
     status = plan.status_change(run.failures)
     if status is not None:
         status.apply(run)

@@ -201,11 +201,11 @@ class _Keys:
 
     def tagged(self, region: str) -> dict[str, Mapping[str, str]]:
         """ARN -> tags of the keys in `region` that may hold statements for this name: the keys made for it, keys
-        holding statements of several secrets, and the pool keys named for it. Keys an earlier version made (tagged
-        `true` and managed-by) are left out: each serves one name, and reading them all would cost a read per key of
-        the estate; the one a secret is on is read as its current key, and retagged."""
+        holding statements of several secrets, and the pool keys named for it or made by an earlier attempt. Keys an
+        earlier version made (tagged `true` and managed-by) are left out: each serves one name, and reading them all
+        would cost a read per key of the estate; the one a secret is on is read as its current key, and retagged."""
         found = {arn: tags for arn, tags in self._in(region).items() if not _made_by_an_earlier_version(tags)}
-        for arn in sorted(self.hinted - found.keys()):
+        for arn in sorted((self.hinted | set(self.made)) - found.keys()):
             tags = self._pool_key_tags(arn, region) if region_of(arn) == region else None
             if tags is not None:
                 found[arn] = tags

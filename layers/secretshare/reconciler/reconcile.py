@@ -79,6 +79,7 @@ def reconcile_secret(
     clients: Clients | None = None,
     now: datetime | None = None,
     made_keys: Sequence[str] = (),
+    hinted_keys: Sequence[str] = (),
     own_region_only: bool = False,
 ) -> ReconcileResult:
     """Bring a secret's KMS key policies, resource policy and consumer parameters in line with its tags.
@@ -91,6 +92,8 @@ def reconcile_secret(
     (naming the call, AWS's reason and the fix; `transient` when trying again soon may work), and the other
     SecretShareErrors for what secretshare itself refuses. Either way the secret's status tag says how it went.
     `made_keys` are keys an earlier attempt made before it failed (`AwsCallFailed.made_keys`): they are adopted.
+    `hinted_keys` are keys the sweep found naming the secret (`SecretCheck.keys_naming`): a pool key among them is
+    read too.
     `own_region_only` (a stack's function): a secret whose primary is in another region than the session's (a
     replica's event) is left to the stack of that region, as the sweep leaves it; nothing is written.
     """
@@ -106,6 +109,7 @@ def reconcile_secret(
                 clients=clients,
                 now=now,
                 made=(made_keys, made_now),
+                hinted=hinted_keys,
                 own_region_only=own_region_only,
             )
         except (ClientError, BotoCoreError) as err:
@@ -142,6 +146,7 @@ def _reconcile(
     clients: Clients,
     now: datetime,
     made: tuple[Sequence[str], list[str]],
+    hinted: Sequence[str],
     own_region_only: bool,
 ) -> ReconcileResult:
     """The loop: read, plan, and (holding the lock of every key policy the plan writes) apply; read and plan again
@@ -153,7 +158,7 @@ def _reconcile(
         while True:  # ends: each probe refuses one more of the finitely many consumers, or raises; see `stale`
             seen = clients.key_policies.writes()
             aws = Aws(settings, clients, made_now)
-            state, share = read_state(aws, secret_id, made_keys=(*made_before, *made_now))
+            state, share = read_state(aws, secret_id, made_keys=(*made_before, *made_now), hinted_keys=hinted)
             plan = plan_reconciliation(state, share.refusing(refused), settings, now=now)
             if own_region_only and state.exists and state.location.region != aws.region:
                 note = f"a replica here: the stack of {state.location.region}, its primary's region, reconciles it"
@@ -175,7 +180,7 @@ def _reconcile(
                     plan = plan_reconciliation(
                         state, share.refusing(refused), settings, now=now, undeletable=frozenset(undeleted)
                     )
-                applied = apply_grants(aws, plan, undeleted)
+                applied = apply_grants(aws, plan, undeleted, keys_written=claim.release)
             except ClientError as err:
                 if error_code(err) != "MalformedPolicyDocumentException":
                     raise

@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import boto3
 
@@ -43,6 +44,8 @@ SWEEP_DETAIL_TYPE = "Scheduled Reconciliation"
 SWEEP_WORKERS = 16
 # Secrets checked between two looks at the deadline and two hand-overs to the caller.
 SWEEP_CHUNK = 200
+# A sweep's request names at most this many keys for its secret (an SQS message holds 256 KB).
+_MAX_KEYS_NAMING = 50
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class SecretCheck:
     # Every grant to read the secret from another account, ours and others' (what `status` shows).
     grants: tuple[Grant, ...] = ()
     on_customer_managed_key: bool = False
+    # The keys whose policy names the secret: its reconciliation reads them too (a pool key is not found by tag).
+    keys_naming: tuple[str, ...] = ()
 
     @property
     def readers(self) -> tuple[Reader, ...]:
@@ -167,15 +172,17 @@ def _check(
     alarms), never allowed to stop the sweep.
     """
     try:
+        keys_naming = tuple(sorted(keys_naming))
         state, share = read_state(aws, arn, key_index=key_index, hinted_keys=keys_naming)
         if state.exists and state.location.region != aws.region:
             return SecretCheck(arn)  # a replica here: the stack of its primary's region sees to it
         plan = plan_reconciliation(state, share, aws.settings, now=now)
         if not with_grants:
-            return SecretCheck(arn, plan)
+            return SecretCheck(arn, plan, keys_naming=keys_naming)
         key_policy = state.key.policy if state.key else None
         grants = cross_account_grants(state.resource_policy, key_policy, state.arn, state.location.account)
-        return SecretCheck(arn, plan, grants=grants, on_customer_managed_key=state.key is not None)
+        on_key = state.key is not None
+        return SecretCheck(arn, plan, grants=grants, on_customer_managed_key=on_key, keys_naming=keys_naming)
     except Exception as err:
         logger.exception("sweep: secret %s could not be checked: %s", arn, err)
         return SecretCheck(arn, error=f"{type(err).__name__}: {err}")
@@ -250,9 +257,20 @@ def hand_over(report: SweepReport, *, settings: Settings, clients: Clients) -> N
     )
 
 
-def sweep_message(secret_arn: str) -> dict:
-    """The EventBridge-shaped event the sweep queues for one secret."""
-    return reconcile_request(secret_arn, SWEEP_SOURCE, SWEEP_DETAIL_TYPE)
+def sweep_message(secret_arn: str, keys_naming: Iterable[str] = ()) -> dict:
+    """The EventBridge-shaped event the sweep queues for one secret, with the keys whose policy names it."""
+    keys = sorted(keys_naming)
+    return reconcile_request(secret_arn, SWEEP_SOURCE, SWEEP_DETAIL_TYPE, {"keys_naming": keys} if keys else None)
+
+
+def keys_naming_of(event: Mapping[str, Any]) -> tuple[str, ...]:
+    """The keys a sweep's request says name the secret (our own message; the reconciliation reads only those that
+    are pool keys of its account, so anything else in it is ignored)."""
+    detail = event.get("detail")
+    found = detail.get("keys_naming") if isinstance(detail, Mapping) and event.get("source") == SWEEP_SOURCE else None
+    if not isinstance(found, list):
+        return ()
+    return tuple(key for key in found[:_MAX_KEYS_NAMING] if isinstance(key, str) and key.startswith("arn:"))
 
 
 def enqueue_reconciliations(
@@ -262,9 +280,12 @@ def enqueue_reconciliations(
     settings: Settings,
     session: boto3.Session | None = None,
     clients: Clients | None = None,
+    keys_naming: Mapping[str, Iterable[str]] | None = None,
 ) -> int:
-    """Queue one reconcile message per secret on the FIFO queue; return how many were sent."""
+    """Queue one reconcile message per secret on the FIFO queue, with the keys naming it; return how many were
+    sent."""
     aws = Aws(settings, clients or Clients(session or boto3.Session()))
-    bodies = [json.dumps(sweep_message(arn)) for arn in secret_arns]
+    naming = keys_naming or {}
+    bodies = [json.dumps(sweep_message(arn, naming.get(arn, ()))) for arn in secret_arns]
     aws.queues.send_messages(queue_url, bodies, MESSAGE_GROUP_ID)
     return len(bodies)
