@@ -35,15 +35,21 @@ from rich.table import Table
 
 from secretshare import reconcile_secret
 from secretshare.domain.keypolicy import KeyGrant, for_secret_family, merge_key_policy
+from secretshare.domain.names import GRANTS_TAG_KEY, POOL_KEY_TAG_VALUE
 from secretshare.domain.policy import KEY_POLICY_MAX_BYTES
-from secretshare.domain.settings import AllowList, Settings
+from secretshare.domain.settings import KEY_MODE_DEDICATED, KEY_MODE_POOL, AllowList, Settings
+from secretshare.domain.sharetag import ShareTag
 from secretshare.gateway import Clients
+from secretshare.reconciler.changes import CreateKey, PutKeyPolicy, TagKey
+from secretshare.reconciler.plan import plan_reconciliation
+from secretshare.reconciler.state import KeyState, SecretState
 from secretshare.reconciler.sweep import sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 # The real-latency part runs the handlers with the tests' helpers (tests/support) and its modules beside this one.
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests")]
 
+import bill  # noqa: E402
 import latency_runs  # noqa: E402
 
 REGION = "eu-west-1"
@@ -51,6 +57,12 @@ SINGLE_REGION = "eu-central-1"
 PRODUCER = "123456789012"
 READ_PREFIXES = ("Get", "Describe", "List")
 BURST_TARGET_RATIO = 1.5  # issue 20: a burst converges within 1.5 times the floor AWS's quotas set for its mix
+# Issue 21: at 10,000 shared secrets (3 consumers each, distinct sets), the pool's keys cost at most this per secret a
+# month, and at least this many times less than a dedicated key per secret.
+POOL_TARGET_DOLLARS = 0.02
+POOL_TARGET_FACTOR = 50
+# The regions the key modes' bills are measured in, each apart from the estate and from each other.
+MODE_REGIONS = {"pool": "us-west-2", "dedicated": "us-east-2", "own key": "ap-southeast-2"}
 console = Console()
 
 
@@ -291,6 +303,97 @@ def shared_key_capacity() -> dict[str, int]:
     return {"secrets_same_3_consumers": same, "secrets_distinct_3_consumers": distinct}
 
 
+def pool_capacity(secrets: int = 10_000) -> dict[str, Any]:
+    """KEY_MODE=pool for `secrets` secrets of 3 distinct consumer accounts each, placed by the planner itself (each
+    plan applied to the keys it names, as AWS would hold them): how many pool keys they take, and what those cost."""
+    settings = Settings(allowed_consumers=AllowList("any"), key_mode=KEY_MODE_POOL)
+    keys: dict[str, KeyState] = {}
+    for i in range(secrets):
+        arn = f"arn:aws:secretsmanager:{REGION}:{PRODUCER}:secret:team/service-{i:05d}/db-password-AbCdEf"
+        consumers = tuple(f"arn:aws:iam::{200000000000 + 3 * i + n:012d}:root" for n in range(3))
+        open_keys = tuple(key for arn_, key in sorted(keys.items()) if key.grants_tag == POOL_KEY_TAG_VALUE)
+        state = SecretState(arn=arn, name=f"team/service-{i:05d}/db-password", pool_keys=open_keys)
+        plan = plan_reconciliation(state, ShareTag(consumers=consumers), settings)
+        made = f"arn:aws:kms:{REGION}:{PRODUCER}:key/pool-{len(keys):06d}"
+        for change in plan.changes:
+            if isinstance(change, CreateKey):
+                keys[made] = KeyState(made, change.policy, dict(change.tags))
+            elif isinstance(change, PutKeyPolicy):
+                key_arn = change.key_arn or made
+                keys[key_arn] = KeyState(key_arn, change.after, keys[key_arn].tags)
+            elif isinstance(change, TagKey):
+                key = keys[change.key_arn]
+                keys[change.key_arn] = KeyState(key.arn, key.policy, {**key.tags, GRANTS_TAG_KEY: change.value})
+    dollars = len(keys) * bill.PRICES["kms_key"].dollars / secrets
+    return {
+        "secrets": secrets,
+        "keys": len(keys),
+        "secrets_per_key": round(secrets / len(keys), 1),
+        "key_dollars_per_secret_a_month": round(dollars, 4),
+        "times_cheaper_than_dedicated": round(bill.PRICES["kms_key"].dollars / dollars, 1),
+    }
+
+
+def mode_calls(mode: str, accounts: list[str], secrets: int = 40) -> dict[str, Any]:
+    """The calls of one key mode, in a region of its own: a sweep's per shared secret (3 consumers each), and a tag
+    edit's (its reconciliation, then the no-op one its status tag's event starts), by billed service."""
+    region = MODE_REGIONS[mode]
+    session = boto3.Session(region_name=region)
+    settings = Settings(
+        allowed_consumers=AllowList.parse(" ".join(accounts)),
+        key_mode=KEY_MODE_DEDICATED if mode == "dedicated" else KEY_MODE_POOL,
+        shared_key_arn=session.client("kms").create_key()["KeyMetadata"]["Arn"] if mode == "own key" else "",
+    )
+    rng = random.Random(21)
+    client = session.client("secretsmanager")
+    arns = []
+    for i in range(secrets):
+        tag = " ".join(rng.sample(accounts, 3))
+        arn = client.create_secret(
+            Name=f"bill/app-{i:03d}", SecretString="v", Tags=[{"Key": "share-with", "Value": tag}]
+        )
+        arns.append(arn["ARN"])
+        reconcile_secret(arns[-1], settings=settings, session=session)
+    counter = CallCounter(session)
+    sweep(settings=settings, session=session)
+    swept = Counter(service for service, _ in counter.take())
+    client.tag_resource(SecretId=arns[0], Tags=[{"Key": "share-with", "Value": " ".join(accounts[:4])}])
+    counter.take()
+    reconcile_secret(arns[0], settings=settings, session=session)
+    reconcile_secret(arns[0], settings=settings, session=session)
+    changed = Counter(service for service, _ in counter.take())
+    return {
+        "sweep_kms_per_secret": round(swept["kms"] / secrets, 2),
+        "sweep_secretsmanager_per_secret": round(swept["secretsmanager"] / secrets, 2),
+        "change_kms": changed["kms"],
+        "change_sm": changed["secretsmanager"],
+    }
+
+
+def bill_figures(results: dict[str, Any]) -> dict[str, Any]:
+    """The monthly bill per 1,000 shared secrets in each key mode (bill.py), from this run's figures: the Lambda
+    duration from the real-latency runs when they ran, else from moto's (no latency: a floor)."""
+    latency = results.get("latency")
+    if latency:
+        burst, swept = latency["burst"], latency["sweep"]
+        per_reconciliation = burst["seconds"] * burst["lambda_memory_mb"] / 1024 / burst["reconciliations"]
+        sweep_per_secret = swept["seconds"] * swept["lambda_memory_mb"] / 1024 / swept["secrets"]
+        source = "real-latency runs"
+    else:
+        per_reconciliation = 1024 / 1024 / results["handler"]["new_share_messages_per_s"]
+        sweep_per_secret = results["sweep"]["seconds"] * 1769 / 1024 / results["sweep"]["shared"]
+        source = "moto, without AWS's latency (a floor)"
+    figures = {
+        **results,
+        "lambda_gb_seconds": {"per_reconciliation": per_reconciliation, "sweep_per_secret": sweep_per_secret},
+    }
+    return {
+        "modes": {mode: bill.monthly_bill(mode, figures) for mode in MODE_REGIONS},
+        "lambda_duration_from": source,
+        "assumptions": bill.assumptions(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller estates: 1,000 secrets (100 shared on moto)")
@@ -304,12 +407,16 @@ def main() -> None:
         results.update(moto_figures(args.quick))
     if not args.moto:
         results["latency"] = latency_figures(args.quick)
+    if "calls_by_mode" in results:
+        results["bill"] = bill_figures(results)
     results["runtime_s"] = round(time.perf_counter() - started, 1)
     (ROOT / "benchmarks" / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     if "single" in results:
         print_table(results)
     if "latency" in results:
         print_latency_table(results["latency"])
+    if "bill" in results:
+        print_bill(results)
     console.print(f"total runtime {results['runtime_s']:.0f} s; figures in benchmarks/results.json")
 
 
@@ -319,8 +426,11 @@ def moto_figures(quick: bool) -> dict[str, Any]:
     accounts = consumer_accounts(20)
     settings = settings_for(accounts)
     results: dict[str, Any] = {"capacity": shared_key_capacity(), "imports": import_times()}
+    console.print("the pool's keys for 10,000 secrets of distinct consumers, placed by the planner...")
+    results["pool"] = pool_capacity(1_000 if quick else 10_000)
     with moto_server():
         results["single"] = single_secret_costs(settings)
+        results["calls_by_mode"] = {mode: mode_calls(mode, accounts) for mode in MODE_REGIONS}
         console.print(f"building an estate of {total} secrets, {shared} shared across 20 accounts...")
         started = time.perf_counter()
         shared_arns = build_estate(total, shared, accounts, settings)
@@ -417,6 +527,27 @@ def print_table(results: dict[str, Any]) -> None:
     console.print(table)
 
 
+def print_bill(results: dict[str, Any]) -> None:
+    """The monthly bill per 1,000 shared secrets in each key mode, and the pool's target (issue 21)."""
+    modes = results["bill"]["modes"]
+    table = Table(
+        "$ a month per 1,000 shared secrets", *modes, title="the bill (prices and sources: benchmarks/bill.py)"
+    )
+    for line in next(iter(modes.values())):
+        table.add_row(line.replace("_", " "), *(f"{modes[mode][line]:,.2f}" for mode in modes))
+    console.print(table)
+    pool = results["pool"]
+    dollars, factor = pool["key_dollars_per_secret_a_month"], pool["times_cheaper_than_dedicated"]
+    met = dollars <= POOL_TARGET_DOLLARS and factor >= POOL_TARGET_FACTOR
+    console.print(
+        f"pool at {pool['secrets']:,} secrets (3 distinct consumers each): {pool['keys']} keys, "
+        f"{pool['secrets_per_key']} secrets a key, ${dollars} a secret a month in keys, {factor}x less than a "
+        f"dedicated key (target <= ${POOL_TARGET_DOLLARS} and >= {POOL_TARGET_FACTOR}x): "
+        + ("[green]met[/green]" if met else "[red]not met[/red]")
+    )
+    console.print(f"Lambda duration from: {results['bill']['lambda_duration_from']}")
+
+
 def print_latency_table(results: dict[str, Any]) -> None:
     """The real-latency figures beside their targets (issue 13), and the quotas they ran under."""
     quotas = Table("quota (per account and region)", "per second", "source", title="quotas injected")
@@ -504,7 +635,8 @@ def latency_rows(results: dict[str, Any]) -> list[tuple[str, str, str, bool | No
     onboarding = burst["onboarding"]
     rows += [
         (
-            f"burst of {burst['changes']:,} tag changes ({mix}): wall time, and its ratio to the quota floor",
+            f"burst of {burst['changes']:,} tag changes ({mix}; KEY_MODE={burst['key_mode']}): wall time, and its "
+            "ratio to the quota floor",
             f"{burst['seconds']:.0f} s = {burst['ratio_to_floor']}x the floor of {burst['floor_s']:.0f} s "
             f"({burst['binding_quota']}; {burst['changes_per_s']} changes/s, {burst['invocations']} invocations, "
             f"median reconciliation {burst['reconcile_median_s']} s)",

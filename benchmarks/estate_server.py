@@ -141,6 +141,9 @@ class DirectKms(Kms):
         KEY_TAGS.set(key.arn, region, dict(tags))
         return key.arn
 
+    def tags(self, key_arn: str, region: str) -> dict[str, str]:
+        return dict(KEY_TAGS.tags[key_arn])
+
     def create_alias(self, alias: str, key_arn: str, region: str) -> None:
         _kms(region).create_alias(key_arn, alias)
 

@@ -43,6 +43,7 @@ from support.faults import AwsFaults
 from support.sam import LambdaContext, deliver_once, load_handler, load_template
 
 from secretshare.domain.events import MESSAGE_GROUP_ID
+from secretshare.domain.settings import KEY_MODE_DEDICATED, KEY_MODE_POOL, Settings
 
 HERE = Path(__file__).resolve().parent
 REGION = "eu-west-1"
@@ -54,12 +55,18 @@ MB_PER_VCPU = 1769
 # The burst's mix of tag changes: mostly new shares, then consumers added, consumers removed, shares ended.
 BURST_MIX = {"new share": 0.65, "consumer added": 0.25, "consumer removed": 0.07, "share removed": 0.03}
 # The fewest calls of each quota that may bind (aws_latency.BINDING, with CreateKey's and CreateAlias's) that one tag
-# change of each kind needs, however it is coded: a new share needs a key of its own, and the alias naming it (the
-# key's policy can hold the grants from its creation), and the secret's resource policy read then written; every
-# other change rewrites the key policy once and reads and writes (or deletes) the resource policy. The consumer
-# parameters are written in the consumer accounts, under their own quotas.
+# change of each kind needs, however it is coded: a new share needs, with a dedicated key, a key of its own and the
+# alias naming it (the key's policy can hold the grants from its creation), or, on the pool (KEY_MODE's default), one
+# write of a pool key's policy (a new pool key, one for every 55 or so secrets, is left out); and the secret's
+# resource policy read then written. Every other change rewrites the key policy once and reads and writes (or
+# deletes) the resource policy. The consumer parameters are written in the consumer accounts, under their own quotas.
+KEY_MODE = Settings.from_env().key_mode  # as the handlers the runs invoke read it
+NEW_SHARE_CALLS = {
+    KEY_MODE_DEDICATED: {"KMS CreateKey": 1, "KMS CreateAlias/UpdateAlias": 1},
+    KEY_MODE_POOL: {"KMS PutKeyPolicy": 1},
+}
 FEWEST_CALLS = {
-    "new share": {"KMS CreateKey": 1, "KMS CreateAlias/UpdateAlias": 1, "Secrets Manager resource-policy calls": 2},
+    "new share": {**NEW_SHARE_CALLS[KEY_MODE], "Secrets Manager resource-policy calls": 2},
     "consumer added": {"KMS PutKeyPolicy": 1, "Secrets Manager resource-policy calls": 2},
     "consumer removed": {"KMS PutKeyPolicy": 1, "Secrets Manager resource-policy calls": 2},
     "share removed": {"KMS PutKeyPolicy": 1, "Secrets Manager resource-policy calls": 2},
@@ -577,6 +584,7 @@ def burst_figures(pipeline: ReconcilePipeline, accounts: list[str], changes: int
     onboarding_estimate = new_share_seconds * ONBOARDING / max(1, len(new_shares))
     return {
         "changes": changes,
+        "key_mode": KEY_MODE,
         "mix": dict(mix),
         "seconds": round(wall, 1),
         "floor_s": floor["seconds"],

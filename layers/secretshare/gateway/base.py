@@ -154,10 +154,10 @@ class KeyPolicyLocks(Locks):
         with self._guard:
             self._writes[key_arn] += 1
 
-    def written_since(self, seen: Counter[str], key_arns: Iterable[str]) -> bool:
-        """True when a policy of these keys was written after `seen` was taken."""
+    def written_since(self, seen: Counter[str], key_arns: Iterable[str]) -> frozenset[str]:
+        """The keys among these whose policy was written after `seen` was taken."""
         with self._guard:
-            return any(self._writes[key] != seen[key] for key in key_arns)
+            return frozenset(key for key in key_arns if self._writes[key] != seen[key])
 
     @contextmanager
     def claim(self) -> Iterator[KeyClaim]:
@@ -262,10 +262,18 @@ class SessionClients:
         return made is not None and _usable(made)
 
 
+_NEW_POOL_KEY_LOCK = "new pool key in "
+
+
 def new_pool_key_lock(region: str) -> str:
     """The `KeyPolicyLocks` name a reconciliation that makes a pool key in `region` holds: a reconciliation that found
     no pool key with room, and waited while another made one, reads again and joins it instead of making another."""
-    return f"new pool key in {region}"
+    return _NEW_POOL_KEY_LOCK + region
+
+
+def is_new_pool_key_lock(name: str) -> bool:
+    """True for a `new_pool_key_lock` name (not a key's ARN)."""
+    return name.startswith(_NEW_POOL_KEY_LOCK)
 
 
 def _default_config(identity: str) -> Config:

@@ -67,9 +67,9 @@ class Kms(Service):
         return self._metadata[(key_id, region)]
 
     @calls("kms:GetKeyPolicy")
-    def key_policy(self, key_arn: str, region: str) -> dict:
-        """The key policy, parsed; KeyNotUsable when account A may not read it."""
-        if key_arn in self._policies:
+    def key_policy(self, key_arn: str, region: str, *, fresh: bool = False) -> dict:
+        """The key policy, parsed (read again when `fresh`); KeyNotUsable when account A may not read it."""
+        if key_arn in self._policies and not fresh:
             return self._policies[key_arn]
         try:
             found = self._client(region).get_key_policy(KeyId=key_arn, PolicyName="default")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -30,11 +30,12 @@ from ..domain.settings import Settings
 from ..domain.sharetag import RejectedEntry, tag_value
 from ..domain.status import error_value
 from ..gateway import Aws, Clients, KeyClaim, error_code, failed_action
-from ..gateway.base import new_pool_key_lock
+from ..gateway.base import is_new_pool_key_lock, new_pool_key_lock
 from .apply import apply_change, apply_grants, delete_revoked_parameters
 from .changes import ProbePrincipal, PutKeyPolicy, SetStatusTag
 from .plan import Plan, plan_reconciliation
 from .read import read_state, region_of
+from .state import SecretState
 
 logger = logging.getLogger("secretshare")
 
@@ -154,11 +155,14 @@ def _reconcile(
     made_before, made_now = made
     refused: dict[str, str] = {}
     rejection: ClientError | None = None
+    read_again = True
     with clients.key_policies.claim() as claim:
         while True:  # ends: each probe refuses one more of the finitely many consumers, or raises; see `stale`
-            seen = clients.key_policies.writes()
-            aws = Aws(settings, clients, made_now)
-            state, share = read_state(aws, secret_id, made_keys=(*made_before, *made_now), hinted_keys=hinted)
+            if read_again:
+                seen = clients.key_policies.writes()
+                aws = Aws(settings, clients, made_now)
+                state, share = read_state(aws, secret_id, made_keys=(*made_before, *made_now), hinted_keys=hinted)
+            read_again = True
             plan = plan_reconciliation(state, share.refusing(refused), settings, now=now)
             if own_region_only and state.exists and state.location.region != aws.region:
                 note = f"a replica here: the stack of {state.location.region}, its primary's region, reconciles it"
@@ -166,7 +170,17 @@ def _reconcile(
             if dry_run:
                 _log_rejected(plan)
                 return ReconcileResult(plan, applied=False, key_arn=plan.key_arn, failures=dict(plan.unreachable))
-            if _stale(plan, claim, seen):
+            stale = _stale(plan, claim, seen)
+            if stale and not any(map(is_new_pool_key_lock, stale)):
+                # Only key policies another reconciliation wrote since: read them again (under their locks), keep the
+                # rest of the read; a pool key made since needs the whole read (the pool keys it may join).
+                seen = clients.key_policies.writes()
+                state = state.with_policies(
+                    {arn: aws.kms.key_policy(arn, region_of(arn) or "", fresh=True) for arn in stale}
+                )
+                read_again = False
+                continue
+            if stale:
                 continue
             if rejection is not None:
                 refused |= _refused_principals(aws, plan, rejection)
@@ -196,14 +210,18 @@ def _reconcile(
             return result
 
 
-def _stale(plan: Plan, claim: KeyClaim, seen: Counter[str]) -> bool:
-    """Hold the lock of every existing key whose policy the plan writes; True when one of those policies was written
-    by another reconciliation after this one read it, so the plan must be made again from a fresh read (which then
-    runs under the locks). A key the plan creates is nobody else's yet; but one pool key is made at a time in a
+def _stale(plan: Plan, claim: KeyClaim, seen: Counter[str]) -> frozenset[str]:
+    """Hold the lock of every existing key whose policy the plan writes; the keys among them whose policy another
+    reconciliation wrote after this one read it, so the plan must be made again from a fresh read (which then runs
+    under the locks). A key the plan creates is nobody else's yet; but one pool key is made at a time in a
     region, so a plan that would make one while another reconciliation made one since it read reads again."""
     pool_keys = [new_pool_key_lock(copy.region) for copy in plan.copies if copy.new_key and not copy.new_key.alias]
     claim.cover([*(change.key_arn for change in plan.of(PutKeyPolicy) if change.key_arn), *pool_keys])
     return claim.locks.written_since(seen, claim.held)
+
+
+def _with_policies_read_again(aws: Aws, state: SecretState, key_arns: Iterable[str]) -> SecretState:
+    return state.with_policies({arn: aws.kms.key_policy(arn, region_of(arn) or "", fresh=True) for arn in key_arns})
 
 
 def _log_rejected(plan: Plan) -> None:

@@ -7,7 +7,7 @@ statements for it, its resource policy and what each consumer account holds; the
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 
@@ -142,6 +142,29 @@ class SecretState:
     scope_members: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
     # The name of the secret's parameter in every consumer account (settings.parameter_prefix, `names.parameter_name`).
     parameter_name: str = ""
+
+    def with_policies(self, policies: Mapping[str, Document]) -> SecretState:
+        """This state with the policies of these keys (ARN -> policy) as read again; the rest as it was read."""
+
+        def fresh(key: KeyState | None) -> KeyState | None:
+            return replace(key, policy=policies[key.arn]) if key is not None and key.arn in policies else key
+
+        def fresh_all(keys: tuple[KeyState, ...] | None) -> tuple[KeyState, ...] | None:
+            return None if keys is None else tuple(key for key in map(fresh, keys) if key is not None)
+
+        def fresh_copy(copy: SecretCopy) -> SecretCopy:
+            return replace(
+                copy, key=fresh(copy.key), target_key=fresh(copy.target_key), pool_keys=fresh_all(copy.pool_keys)
+            )
+
+        return replace(
+            self,
+            key=fresh(self.key),
+            target_key=fresh(self.target_key),
+            pool_keys=fresh_all(self.pool_keys),
+            other_keys=fresh_all(self.other_keys) or (),
+            replicas=tuple(map(fresh_copy, self.replicas)),
+        )
 
     @cached_property
     def location(self) -> Arn:
