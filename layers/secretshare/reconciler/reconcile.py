@@ -174,10 +174,10 @@ def _reconcile(
             if stale and not any(map(is_new_pool_key_lock, stale)):
                 # Only key policies another reconciliation wrote since: read them again (under their locks), keep the
                 # rest of the read; a pool key made since needs the whole read (the pool keys it may join).
-                seen = clients.key_policies.writes()
-                state = state.with_policies(
-                    {arn: aws.kms.key_policy(arn, region_of(arn) or "", fresh=True) for arn in stale}
-                )
+                # What is known of a key is as recent as its read: only the keys read again count as seen anew.
+                written = clients.key_policies.writes()
+                seen = Counter({**seen, **{arn: written[arn] for arn in stale}})
+                state = _with_policies_read_again(aws, state, stale)
                 read_again = False
                 continue
             if stale:
