@@ -6,23 +6,29 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 
 import pytest
 from access import APP_OF_A, APP_POLICY, Access, policy
 from support.sam import LambdaContext, sqs_batch
 from support.strict import StrictAws
 
+from secretshare import reconcile_secret
 from secretshare.domain.errors import AwsCallFailed
+from secretshare.domain.keypolicy import KeyGrant, for_secret_family, merge_key_policy, with_account_use
 from secretshare.domain.keypool import POOL_FILL_BYTES, policy_bytes
 from secretshare.domain.names import FULL_POOL_KEY_TAG_VALUE, GRANTS_TAG_KEY, POOL_KEY_TAG_VALUE
-from secretshare.domain.policy import KEY_POLICY_MAX_BYTES
+from secretshare.domain.policy import KEY_POLICY_MAX_BYTES, key_admin_statement
 from secretshare.domain.settings import KEY_MODE_POOL
+from secretshare.gateway import Clients
 from secretshare.reconciler.sweep import sweep, sweep_message
 
 B = "222222222222"
 C = "333333333333"
 READER_B = f"arn:aws:iam::{B}:role/reader"
 READER_C = f"arn:aws:iam::{C}:role/reader"
+ROOT_B = f"arn:aws:iam::{B}:root"
+ROOT_C = f"arn:aws:iam::{C}:root"
 EVERYTHING = policy({"Effect": "Allow", "Action": "*", "Resource": "*"})
 
 
@@ -270,3 +276,68 @@ def test_a_grant_a_stopped_run_left_on_a_pool_key_is_revoked_by_the_sweeps_reque
     assert response == {"batchItemFailures": []}
     assert world.key_grants_for(world.key_policy(pool_key), left) == []
     assert world.key_grants_for(world.key_policy(pool_key), staying) != []
+
+
+def pool_key_policy(world, fill_to: int = 0) -> dict:
+    """A pool key's policy as secretshare makes it, filled with grants of other secrets to `fill_to` bytes."""
+    admin = {"Version": "2012-10-17", "Statement": [key_admin_statement("aws", world.producer)]}
+    policy = with_account_use(admin, account=world.producer, region=world.region, partition="aws", made_by_us=True)
+    number = 0
+    while policy_bytes(policy) < fill_to:
+        arn = f"arn:aws:secretsmanager:{world.region}:{world.producer}:secret:filler/{number:03d}-AbCdEf"
+        grant = KeyGrant(arn, (f"arn:aws:iam::{600_000_000_000 + number}:root",))
+        policy = merge_key_policy(policy, for_secret_family(arn), region=world.region, partition="aws", grant=grant)
+        number += 1
+    return policy
+
+
+def test_a_reconciliation_that_turns_to_another_pool_key_after_waiting_writes_it_from_a_fresh_read(world, strict_aws):
+    """Y reads both open pool keys; meanwhile X takes P's last room and Z changes its grant on Q. Y, finding P full
+    when it gets P's lock, turns to Q: it must write Q from a read made after Z's write, or Z's change is lost."""
+    # The session's hooks reach the clients made after them: registered first. They pause Y alone.
+    y_read_q, go_on = threading.Event(), threading.Event()
+    reading = threading.local()
+
+    def note_y_reads_q(params, **_):
+        reading.q = threading.current_thread().name == "Y" and params.get("KeyId") == pools[1]
+
+    def pause_y_once_it_read_q(**_):
+        if getattr(reading, "q", False) and not y_read_q.is_set():
+            y_read_q.set()
+            go_on.wait(timeout=30)
+
+    world.session.events.register("before-parameter-build.kms.GetKeyPolicy", note_y_reads_q)
+    world.session.events.register("after-call.kms.GetKeyPolicy", pause_y_once_it_read_q)
+    tags = [{"TagKey": "managed-by", "TagValue": "secretshare"}, {"TagKey": GRANTS_TAG_KEY, "TagValue": "pool"}]
+    pools = sorted(world.kms.create_key(Tags=tags)["KeyMetadata"]["Arn"] for _ in range(2))
+    pool_p, pool_q = pools  # the planner tries pool keys in ARN order: P first
+    world.kms.put_key_policy(KeyId=pool_p, PolicyName="default", Policy=json.dumps(pool_key_policy(world, 29_900)))
+    world.kms.put_key_policy(KeyId=pool_q, PolicyName="default", Policy=json.dumps(pool_key_policy(world)))
+    z = world.create_secret("team/z", B, kms_key_id=pool_q)
+    world.reconcile(z)
+    x, y = world.create_secret("team/x", C), world.create_secret("team/y", f"{B} {C}")
+    strict_aws.time_passes()  # the tagging index shows both pool keys
+    clients = Clients(world.session)
+    failures: list[BaseException] = []
+
+    def reconcile_y() -> None:
+        try:
+            reconcile_secret(y, settings=world.settings, clients=clients)
+        except BaseException as err:  # reported below, with the assertions
+            failures.append(err)
+
+    reconciling_y = threading.Thread(target=reconcile_y, name="Y")
+    reconciling_y.start()
+    assert y_read_q.wait(timeout=30), failures
+    reconcile_secret(x, settings=world.settings, clients=clients)  # takes P's last room
+    world.tag(z, f"{B} {C}")
+    reconcile_secret(z, settings=world.settings, clients=clients)  # rewrites its grant on Q
+    go_on.set()
+    reconciling_y.join(timeout=60)
+
+    assert failures == []
+    assert world.kms_key_id(x) == pool_p and world.kms_key_id(y) == pool_q
+    q_policy = world.key_policy(pool_q)
+    assert world.sharing(z).key_grantees == {ROOT_B, ROOT_C}, "Z's change on Q was kept"
+    assert world.sharing(y).key_grantees == {ROOT_B, ROOT_C}
+    assert world.key_grants_for(q_policy, z) and world.key_grants_for(q_policy, y)
