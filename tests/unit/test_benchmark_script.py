@@ -17,13 +17,38 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 BENCH = BENCHMARKS / "bench.py"
 
 
-def test_the_benchmark_script_imports_and_its_key_policy_capacity_holds():
+@pytest.fixture(scope="module")
+def bench():
     spec = importlib.util.spec_from_file_location("secretshare_bench", BENCH)
     assert spec and spec.loader
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_benchmark_script_imports_and_its_key_policy_capacity_holds(bench):
     capacity = bench.shared_key_capacity()
     assert min(capacity.values()) > 0, capacity
+
+
+def test_the_pool_figure_and_the_bill_are_computed_from_the_planner_and_the_prices(bench):
+    pool = bench.pool_capacity(120)  # about 55 secrets to a key: two keys filled, a third opened
+    assert pool["keys"] == 3 and pool["key_dollars_per_secret_a_month"] == 0.025, pool
+    calls = {"sweep_kms_per_secret": 1, "sweep_secretsmanager_per_secret": 2, "change_kms": 3, "change_sm": 4}
+    figures = {
+        "pool": pool,
+        "capacity": {"secrets_distinct_3_consumers": 64},
+        "calls_by_mode": dict.fromkeys(bench.MODE_REGIONS, calls),
+        "lambda_gb_seconds": {"per_reconciliation": 1.0, "sweep_per_secret": 0.1},
+    }
+    modes = {mode: bench.bill.monthly_bill(mode, figures) for mode in bench.MODE_REGIONS}
+    assert modes["dedicated"]["keys"] == 1000 and modes["own key"]["keys"] == 16
+    assert modes["pool"]["keys"] == round(1000 / pool["secrets_per_key"], 2)
+    for bill in modes.values():
+        assert bill["secrets_manager_storage"] == 400
+        assert bill["secretshare"] == pytest.approx(
+            sum(v for k, v in bill.items() if k not in ("secretshare", "secrets_manager_storage")), abs=0.05
+        )
 
 
 class _Body:
