@@ -108,3 +108,26 @@ def test_a_stack_that_does_not_exist_is_a_usage_error(aws, run):
 def test_settings_that_match_the_stack_need_no_option(aws, run, stack):
     arn = shared_secret(aws, "222222222222 333333333333")  # the fixture's ALLOWED_CONSUMERS is the stack's
     assert run("reconcile", arn).exit_code == EXIT_OK
+
+
+@pytest.mark.parametrize(
+    ("key_mode", "new_key"),
+    [(None, "dedicated"), ("pool", "pool"), ("dedicated", "dedicated")],
+    ids=["stack-from-before-the-pool", "pool", "dedicated"],
+)
+def test_the_stacks_key_mode_decides_the_new_key_and_a_stack_from_before_the_pool_keeps_dedicated_keys(
+    aws, run, key_mode, new_key
+):
+    template = json.loads(json.dumps(STACK_TEMPLATE))
+    if key_mode:
+        template["Parameters"]["KeyMode"] = {"Type": "String", "Default": key_mode}
+    allowed = [{"ParameterKey": "AllowedConsumers", "ParameterValue": "222222222222"}]
+    aws.client("cloudformation").create_stack(
+        StackName="secretshare", TemplateBody=json.dumps(template), Parameters=allowed
+    )
+    arn = shared_secret(aws, "222222222222")
+
+    outcome = run("--stack", "secretshare", "reconcile", arn, "--dry-run", "--json")
+
+    assert outcome.exit_code == EXIT_OK, outcome.stderr
+    assert [key["new_key"] for key in json.loads(outcome.stdout)["keys"]] == [new_key]
