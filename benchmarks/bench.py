@@ -341,6 +341,7 @@ def mode_calls(mode: str, accounts: list[str], secrets: int = 40) -> dict[str, A
     edit's (its reconciliation, then the no-op one its status tag's event starts), by billed service."""
     region = MODE_REGIONS[mode]
     session = boto3.Session(region_name=region)
+    counter = CallCounter(session)  # before any client is made: clients made earlier would not see its hook
     settings = Settings(
         allowed_consumers=AllowList.parse(" ".join(accounts)),
         key_mode=KEY_MODE_DEDICATED if mode == "dedicated" else KEY_MODE_POOL,
@@ -356,7 +357,7 @@ def mode_calls(mode: str, accounts: list[str], secrets: int = 40) -> dict[str, A
         )
         arns.append(arn["ARN"])
         reconcile_secret(arns[-1], settings=settings, session=session)
-    counter = CallCounter(session)
+    counter.take()
     sweep(settings=settings, session=session)
     swept = Counter(service for service, _ in counter.take())
     client.tag_resource(SecretId=arns[0], Tags=[{"Key": "share-with", "Value": " ".join(accounts[:4])}])

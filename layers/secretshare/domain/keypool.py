@@ -55,8 +55,9 @@ def grant_fits(
     consumers: Iterable[Consumer],
     ends: str | None,
     org_id: str | None,
+    limit: int = KEY_POLICY_MAX_BYTES,
 ) -> bool:
-    """True when a pool key with `policy` can carry the secret's grant to `consumers` within KMS's limit. A secret
+    """True when a pool key with `policy` can carry the secret's grant to `consumers` within `limit` bytes. A secret
     whose grant outgrew its pool key is the one move the pool makes: to another pool key, with room."""
     location = parse_arn(secret_arn)
     assert location is not None
@@ -69,4 +70,4 @@ def grant_fits(
         grant=grant,
         org_id=org_id,
     )
-    return after is None or policy_bytes(after) <= KEY_POLICY_MAX_BYTES
+    return after is None or policy_bytes(after) <= limit

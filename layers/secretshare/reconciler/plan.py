@@ -22,7 +22,7 @@ from ..domain.keypolicy import (
     secret_grantees,
     with_account_use,
 )
-from ..domain.keypool import pool_tag_value, takes_new_secret
+from ..domain.keypool import policy_bytes, pool_tag_value, takes_new_secret
 from ..domain.names import (
     CONSUMER_READ_SID,
     GRANTS_TAG_KEY,
@@ -419,23 +419,32 @@ def _copy_plan(
     if not consumers:
         plan = CopyPlan(copy.region, copy.arn, copy.key.arn if copy.key else None, previous_key_id=copy.kms_key_id)
         return plan, copy.key
-    current = None if copy.leaves_key else copy.key
+    current = None if _outgrows(state, copy.key, grant) else copy.key
     target = current or copy.target_key or _pool_key_for(state, copy, grant)
     if target is not None:
         alias = key_alias(state.name) if copy.key is None and copy.target_needs_alias else None
         repoint = copy.kms_key_id != target.arn
         plan = CopyPlan(copy.region, copy.arn, target.arn, None, alias, repoint, copy.kms_key_id)
         return plan, target
-    new_key = _new_key(state, copy.region, pooled=copy.pool_keys is not None)
+    pooled = copy.pool_keys is not None or (copy.key is not None and copy.key.in_pool)
+    new_key = _new_key(state, copy.region, pooled=pooled)
     return CopyPlan(copy.region, copy.arn, None, new_key, repoint=True, previous_key_id=copy.kms_key_id), None
+
+
+def _outgrows(state: SecretState, key: KeyState | None, grant: KeyGrant | None) -> bool:
+    """True when the copy is on a pool key whose policy cannot take its grant (KMS's 32 KB): the one move a pool
+    makes, to another pool key with room, or a new one. A key of the secret's own, or someone's, is never left:
+    there the plan's write is refused (`PolicyTooLarge`), and says why."""
+    if key is None or not key.in_pool or grant is None:
+        return False
+    return policy_bytes(_policy_after(key, state, grant, None)) > KEY_POLICY_MAX_BYTES
 
 
 def _pool_key_for(state: SecretState, copy: SecretCopy, grant: KeyGrant | None) -> KeyState | None:
     """The first open pool key (in ARN order) that takes the copy's grant within `keypool.POOL_FILL_BYTES`; None:
     none does, or not in pool mode."""
     for key in copy.pool_keys or ():
-        change = _key_policy_change(key, state, grant, None)
-        if change is None or takes_new_secret(change.after):
+        if takes_new_secret(_policy_after(key, state, grant, None)):
             return key
     return None
 
@@ -478,6 +487,32 @@ def _key_policy_change(
     """The key's policy with exactly this grant and marker for the secret, and account A's own use in place on a
     key the secret was moved to (see `keypolicy.with_account_use`)."""
     region = region or key.region
+    after = _policy_after(key, state, grant, marker, region=region, moved=moved)
+    if after == key.policy:
+        return None
+    before_grantees, after_grantees = secret_grantees(key.policy, state.selects), secret_grantees(after, state.selects)
+    return PutKeyPolicy(
+        key.arn or None,
+        region,
+        key.policy,
+        after,
+        _key_document(after, state.arn),
+        frozenset(before_grantees),
+        frozenset(after_grantees),
+    )
+
+
+def _policy_after(
+    key: KeyState,
+    state: SecretState,
+    grant: KeyGrant | None,
+    marker: Statement | None,
+    *,
+    region: str | None = None,
+    moved: Iterable[str] = (),
+) -> Document:
+    """The key's policy as `_key_policy_change` would write it, its size not checked yet."""
+    region = region or key.region
     after = merge_key_policy(
         key.policy,
         state.selects,
@@ -492,18 +527,7 @@ def _key_policy_change(
     made_by_us = key.serves_account_a(state.name)
     if made_by_us or moved:
         after = _with_account_use(after, state, region, made_by_us=made_by_us, moved=moved)
-    if after == key.policy:
-        return None
-    before_grantees, after_grantees = secret_grantees(key.policy, state.selects), secret_grantees(after, state.selects)
-    return PutKeyPolicy(
-        key.arn or None,
-        region,
-        key.policy,
-        after,
-        _key_document(after, state.arn),
-        frozenset(before_grantees),
-        frozenset(after_grantees),
-    )
+    return after
 
 
 def _with_account_use(

@@ -17,7 +17,7 @@ from datetime import datetime
 from ..domain.arns import Arn, in_region, is_complete_secret_arn, key_account, parse_arn, secret_name_from_arn
 from ..domain.consumers import Organization, OrganizationConsumer
 from ..domain.errors import AllowListUnavailable, ConsumerAccountError, KeyNotUsable
-from ..domain.keypool import grant_fits
+from ..domain.keypool import POOL_FILL_BYTES, grant_fits
 from ..domain.names import (
     CONSUMER_DECRYPT_SID,
     GRANTS_TAG_KEY,
@@ -119,7 +119,6 @@ def read_state(
         target_key=primary.target_key,
         target_needs_alias=primary.target_needs_alias,
         pool_keys=primary.pool_keys,
-        leaves_key=primary.leaves_key,
         replicas=_replicas(aws, keys, description, wanted=wanted),
         organization=organization,
         parameter_name=_parameter_name(settings, location, description["Name"]),
@@ -379,11 +378,11 @@ def _replica_fix(primary_arn: str, region: str) -> str:
 
 
 def _grant_fits(secret_arn: str, share: ShareTag, organization: Organization | None) -> Callable[[KeyState], bool]:
-    """Whether a pool key can carry the secret's grant (every consumer the tags name: a time-boxed share never needs
-    more)."""
+    """Whether a pool key has room for the secret's grant within `keypool.POOL_FILL_BYTES` (every consumer the tags
+    name: a time-boxed share never needs more)."""
     ends = format_time(share.until) if share.until else None
     org_id = organization.id if organization else None
-    return lambda key: grant_fits(key.policy, secret_arn, share.consumers, ends, org_id)
+    return lambda key: grant_fits(key.policy, secret_arn, share.consumers, ends, org_id, limit=POOL_FILL_BYTES)
 
 
 def _copy(
@@ -396,18 +395,15 @@ def _copy(
 ) -> SecretCopy:
     """The primary: its current key and, when it is on the AWS managed key, the key it would move to (in pool mode,
     with no key of its own, the pool keys it may go to). `fits` (None when nothing is to be granted) says whether a
-    pool key can carry its grant.
+    pool key has room for its grant.
 
-    A pool key whose policy has no room left for the secret's grant (the grants already there grew) is left for
-    another pool key: the only move a secret on a key of secretshare's makes."""
+    On a pool key near its limit with the secret's grant, the other open pool keys are read too: should the grant not
+    fit the key's 32 KB (the grants there grew), the plan moves the secret to one of them (`plan._copy_plan`)."""
     wanted = fits is not None
     key = _current_key(aws, keys, secret_arn, kms_key_id, required=wanted)
     if fits is not None and key is not None and key.in_pool and not fits(key):
-        logger.warning(
-            "secret %s: pool key %s has no room for its grant: it moves to another pool key", secret_arn, key.arn
-        )
         others = tuple(found for found in _open_pool_keys(aws, keys, region) if found.arn != key.arn)
-        return SecretCopy(region, secret_arn, kms_key_id, key, pool_keys=others, leaves_key=True)
+        return SecretCopy(region, secret_arn, kms_key_id, key, pool_keys=others)
     if not wanted or key is not None:
         return SecretCopy(region, secret_arn, kms_key_id, key)
     target, needs_alias = _move_target(aws, keys, secret_arn)

@@ -96,8 +96,6 @@ class SecretCopy:
     # Pool mode, for a copy leaving the AWS managed key with no key of its own to go to: the pool keys of its region
     # open for new secrets (empty: a pool key is to be made). None: not in pool mode.
     pool_keys: tuple[KeyState, ...] | None = None
-    # The copy's pool key has no room left for its grant: it moves to one of `pool_keys`, or to a new pool key.
-    leaves_key: bool = False
     problem: str | None = None  # why this replica cannot be shared (it is shared with nobody, the others are)
 
 
@@ -133,7 +131,6 @@ class SecretState:
     target_key: KeyState | None = None
     target_needs_alias: bool = False
     pool_keys: tuple[KeyState, ...] | None = None
-    leaves_key: bool = False
     replicas: tuple[SecretCopy, ...] = ()
     parameters: Mapping[str, str | None] = field(default_factory=dict)
     unreachable: Mapping[str, str] = field(default_factory=dict)
@@ -195,7 +192,6 @@ class SecretState:
             self.target_key,
             self.target_needs_alias,
             self.pool_keys,
-            self.leaves_key,
         )
         return (primary, *(replica for replica in self.replicas if replica.problem is None))
 
