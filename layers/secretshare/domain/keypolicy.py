@@ -58,10 +58,15 @@ SecretSelector = Callable[[str], bool]
 def for_secret_family(secret_arn: str) -> SecretSelector:
     """Selects the secret's ARN in every region: the primary and each replica, present or removed."""
     wanted = parse_arn(secret_arn)
+    family = replace(wanted, region="") if wanted is not None else None
+    # Every ARN of the family ends with ":<resource>": most ARNs of a pool key's policy are told apart by that alone.
+    ending = f":{wanted.resource}" if wanted is not None else None
 
     def selects(arn: str) -> bool:
+        if ending is None or not arn.endswith(ending):
+            return False
         found = parse_arn(arn)
-        return found is not None and wanted is not None and replace(found, region="") == replace(wanted, region="")
+        return found is not None and replace(found, region="") == family
 
     return selects
 
@@ -220,7 +225,7 @@ def merge_key_policy(
     their audiences, and the unique ids AWS left in them for deleted principals are dropped: KMS refuses any policy
     holding one (docs/aws-facts.md §12). `org_id`: see `key_grant_statement`.
     """
-    groups: dict[GrantGroup, list[str]] = {}
+    groups: dict[GrantGroup, dict[str, None]] = {}  # each group's secret ARNs, in order (a dict: no repeats)
     written: dict[GrantGroup, list[Statement]] = {}
     touched: set[GrantGroup] = set()
     wanted = {key_grant_sid(audience, grant.ends) for audience in audiences(grant.consumers)} if grant else set()
@@ -241,7 +246,7 @@ def merge_key_policy(
         for audience in audiences(audience_of(statement)):
             group = (audience, grant_ends(statement))
             _open(group, groups, merged)
-            groups[group] += [arn for arn in arns if not selects(arn) and arn not in groups[group]]
+            groups[group].update(dict.fromkeys(arn for arn in arns if not selects(arn)))
             written.setdefault(group, []).append(statement)
             if rewrite or len(written[group]) > 1:
                 touched.add(group)
@@ -249,7 +254,7 @@ def merge_key_policy(
         for audience in audiences(grant.consumers):
             group = (audience, grant.ends)
             _open(group, groups, merged)
-            groups[group].append(grant.secret_arn)
+            groups[group][grant.secret_arn] = None
             touched.add(group)
 
     def placed(item: Statement | GrantGroup) -> Statement | None:
@@ -258,7 +263,7 @@ def merge_key_policy(
             return item
         if item not in touched:
             return written[item][0]
-        return _rebuilt(item, groups[item], _only(written.get(item, [])), region, partition, org_id)
+        return _rebuilt(item, list(groups[item]), _only(written.get(item, [])), region, partition, org_id)
 
     found = [statement for statement in map(placed, merged) if statement is not None] + ([marker] if marker else [])
     if not found:
@@ -278,10 +283,10 @@ def _in_our_form(statement: Statement) -> bool:
     return audiences(audience) == [audience] and principals_of(statement) == {c.principal for c in audience}
 
 
-def _open(group: GrantGroup, groups: dict[GrantGroup, list[str]], merged: list[Statement | GrantGroup]) -> None:
+def _open(group: GrantGroup, groups: dict[GrantGroup, dict[str, None]], merged: list[Statement | GrantGroup]) -> None:
     """Make room for a group's statement, where it first appears."""
     if group not in groups:
-        groups[group] = []
+        groups[group] = {}
         merged.append(group)
 
 
