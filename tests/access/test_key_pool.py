@@ -53,12 +53,17 @@ def hand_grant(world, secret_arn: str, account: str) -> None:
     )
 
 
-def test_two_secrets_on_one_pool_key_are_each_read_only_by_their_own_consumers(world, iam):
+def two_pooled_secrets(world) -> tuple[str, str]:
+    """payments/db shared with B and billing/db with C's reader, reconciled in that order: both on one pool key."""
     payments = world.create_secret("payments/db", B)
     billing = world.create_secret("billing/db", READER_C)
-
     world.reconcile(payments)
     world.reconcile(billing)
+    return payments, billing
+
+
+def test_two_secrets_on_one_pool_key_are_each_read_only_by_their_own_consumers(world, iam):
+    payments, billing = two_pooled_secrets(world)
 
     key = world.kms_key_id(payments)
     assert key and world.kms_key_id(billing) == key, "both secrets on the one pool key"
@@ -78,10 +83,7 @@ def test_two_secrets_on_one_pool_key_are_each_read_only_by_their_own_consumers(w
 
 
 def test_a_revocation_and_a_reshare_on_a_pool_key_touch_only_that_secret(world, iam):
-    payments = world.create_secret("payments/db", B)
-    billing = world.create_secret("billing/db", READER_C)
-    world.reconcile(payments)
-    world.reconcile(billing)
+    payments, billing = two_pooled_secrets(world)
     key = world.kms_key_id(payments)
     billing_grants = world.key_grants_for(world.key_policy(key), billing)
 
@@ -200,10 +202,7 @@ def test_an_upgrade_to_the_pool_leaves_every_secret_already_shared_on_its_dedica
 
 
 def test_a_pooled_secret_moved_away_by_hand_loses_its_grant_on_the_pool_key(world, iam):
-    moved = world.create_secret("payments/db", B)
-    staying = world.create_secret("billing/db", READER_C)
-    world.reconcile(moved)
-    world.reconcile(staying)
+    moved, staying = two_pooled_secrets(world)
     pool_key = world.kms_key_id(moved)
     team_key = world.create_key()["Arn"]
 
@@ -219,10 +218,7 @@ def test_a_pooled_secret_moved_away_by_hand_loses_its_grant_on_the_pool_key(worl
 
 @pytest.mark.parametrize("by", ["reconcile", "sweep"])
 def test_a_deleted_pooled_secret_loses_its_grant_and_parameter(world, by):
-    gone = world.create_secret("payments/db", B)
-    staying = world.create_secret("billing/db", READER_C)
-    world.reconcile(gone)
-    world.reconcile(staying)
+    gone, staying = two_pooled_secrets(world)
     pool_key = world.kms_key_id(gone)
 
     world.secretsmanager.delete_secret(SecretId=gone, ForceDeleteWithoutRecovery=True)

@@ -198,13 +198,14 @@ class _Keys:
         pool = POOL_KEY_TAG_VALUES if self.every_pool_key else ()
         return self._with(region, (name_tag_value(self.name), SHARED_KEY_TAG_VALUE, LEGACY_KEY_TAG_VALUE, *pool))
 
-    def tagged(self, region: str) -> dict[str, Mapping[str, str]]:
+    def tagged(self, region: str, known: frozenset[str] = frozenset()) -> dict[str, Mapping[str, str]]:
         """ARN -> tags of the keys in `region` that may hold statements for this name: the keys made for it, keys
         holding statements of several secrets, and the pool keys named for it or made by an earlier attempt. Keys an
         earlier version made (tagged `true` and managed-by) are left out: each serves one name, and reading them all
-        would cost a read per key of the estate; the one a secret is on is read as its current key, and retagged."""
+        would cost a read per key of the estate; the one a secret is on is read as its current key, and retagged.
+        Hinted keys among `known` (read already) are not looked at again."""
         found = {arn: tags for arn, tags in self._in(region).items() if not _made_by_an_earlier_version(tags)}
-        for arn in sorted((self.hinted | set(self.made)) - found.keys()):
+        for arn in sorted((self.hinted | set(self.made)) - found.keys() - known):
             tags = self._pool_key_tags(arn, region) if region_of(arn) == region else None
             if tags is not None:
                 found[arn] = tags
@@ -247,10 +248,10 @@ class _Keys:
 
     def others(self, regions: Iterable[str], known: Iterable[KeyState | None]) -> list[KeyState]:
         """The keys found by tag in `regions`, besides `known`; a key A may not read is left out, with a warning."""
-        skip = {key.arn for key in known if key is not None}
+        skip = frozenset(key.arn for key in known if key is not None)
         found = []
         for region in sorted(set(regions)):
-            for arn, tags in sorted(self.tagged(region).items()):
+            for arn, tags in sorted(self.tagged(region, skip).items()):
                 if arn in skip:
                     continue
                 try:
